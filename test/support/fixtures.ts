@@ -52,7 +52,7 @@ export async function loadKeys(redis: Redis, keys: FixtureKeys): Promise<void> {
         if ((entry.value as string[]).length) await redis.sadd(key, ...(entry.value as string[]));
         break;
       case 'zset':
-        for (const [member, score] of entry.value as Array<[string, number]>) await redis.zadd(key, score, member);
+        for (const [member, score] of entry.value as Array<[string, number]>) await redis.zadd(key, String(score), member);
         break;
       case 'hash':
         for (const [field, value] of Object.entries(entry.value as Record<string, string>)) await redis.hset(key, field, value);

@@ -1,0 +1,32 @@
+import type { LuaScript } from './protocol.lua.js';
+
+/**
+ * Enqueue in one round trip: SADD queues + RPUSH (+ the WAITING status packet when tracked).
+ * KEYS: queues set, queue list, status key. ARGV: queue name, payload, status packet or ''.
+ */
+export const ENQUEUE_SCRIPT: LuaScript = {
+  name: 'resqueEnqueue',
+  numberOfKeys: 3,
+  lua: `
+redis.call('SADD', KEYS[1], ARGV[1])
+local length = redis.call('RPUSH', KEYS[2], ARGV[2])
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
+return length
+`,
+};
+
+/**
+ * Removes the given exact payload strings from a queue, one occurrence each (LREM 1), in one script so a
+ * dequeue never hides other jobs from workers (php-resque's temp lists do). KEYS: queue. ARGV: payloads.
+ */
+export const REMOVE_PAYLOADS_SCRIPT: LuaScript = {
+  name: 'resqueRemovePayloads',
+  numberOfKeys: 1,
+  lua: `
+local removed = 0
+for i = 1, #ARGV do
+  removed = removed + redis.call('LREM', KEYS[1], 1, ARGV[i])
+end
+return removed
+`,
+};

@@ -1,0 +1,61 @@
+/** Job status records, `job:<id>:status` (resque-protocol.md §8). */
+export enum JobStatus {
+  WAITING = 1,
+  RUNNING = 2,
+  FAILED = 3,
+  COMPLETE = 4,
+}
+
+/** Finished statuses expire after a day, as php-resque does; waiting and running never expire. */
+export const STATUS_TTL_SECONDS = 86_400;
+
+/** The packet as stored: `{"status","updated","started"}` plus the fork's `result`. */
+export interface StatusPacket {
+  status: JobStatus;
+  updated: number;
+  started?: number;
+  result?: unknown;
+}
+
+/** What `ResqueQueue.status()` returns. */
+export interface JobStatusInfo {
+  status: JobStatus;
+  /** Unix seconds of the last change. */
+  updated: number;
+  /** Unix seconds of the enqueue; null when a php-resque worker dropped it (php rewrites the packet). */
+  started: number | null;
+  /** What perform returned (COMPLETE), null otherwise or when unknown. */
+  result: unknown;
+}
+
+export function isFinished(status: JobStatus): boolean {
+  return status === JobStatus.FAILED || status === JobStatus.COMPLETE;
+}
+
+/** Our packets keep `started` (the fork's behaviour) and store `result` only on COMPLETE. */
+export function encodeStatus(packet: StatusPacket): string {
+  const out: StatusPacket = { status: packet.status, updated: packet.updated };
+  if (packet.started !== undefined) out.started = packet.started;
+  if (packet.result !== undefined) out.result = packet.result;
+  return JSON.stringify(out);
+}
+
+export function decodeStatus(raw: string | null): JobStatusInfo | null {
+  if (raw === null) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (!parsed || typeof parsed !== 'object') return null;
+  const p = parsed as Record<string, unknown>;
+  const status = Number(p['status']);
+  if (!(status >= 1 && status <= 4)) return null;
+  return {
+    status: status as JobStatus,
+    updated: Number(p['updated'] ?? 0),
+    started: typeof p['started'] === 'number' ? (p['started'] as number) : null,
+    result: p['result'] === undefined ? null : p['result'],
+  };
+}
