@@ -74,7 +74,7 @@ export async function dumpKeys(redis: Redis, pattern = '*'): Promise<FixtureKeys
     else if (type === 'set') value = (await redis.smembers(key)).sort();
     else if (type === 'hash') value = await redis.hgetall(key);
     else {
-      const flat = await redis.zrange(key, 0, -1, 'WITHSCORES');
+      const flat = await redis.zrange(key, '0', '-1', 'WITHSCORES');
       const pairs: Array<[string, number]> = [];
       for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, Number(flat[i + 1])]);
       value = pairs;
