@@ -7,3 +7,4 @@ export * from './protocol.selector.js';
 export * from './protocol.status.js';
 export * from './protocol.time.js';
 export * from './protocol.worker-id.js';
+export * from './protocol.scripts.queue.js';

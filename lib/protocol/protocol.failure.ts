@@ -98,9 +98,11 @@ export function decodeFailure(raw: string): FailureRecord | null {
 /** Splits an Error's stack into backtrace lines (the message line dropped), like PHP's trace lines. */
 export function backtraceOf(error: unknown): string[] {
   if (!(error instanceof Error) || !error.stack) return [];
-  return error.stack
-    .split('\n')
-    .slice(1)
+  const lines = error.stack.split('\n');
+  // The header is `Name: message` and a message may span lines: start at V8's first `    at ` frame.
+  const firstFrame = lines.findIndex((line) => /^ {4}at /.test(line));
+  return lines
+    .slice(firstFrame > 0 ? firstFrame : 1)
     .map((line) => line.trim())
     .filter((line) => line.length > 0);
 }

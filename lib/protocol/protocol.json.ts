@@ -30,10 +30,12 @@ function walk(value: unknown, path: string, seen: Set<object>): void {
   if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') return; // Date and friends encode themselves
   seen.add(obj);
   if (Array.isArray(obj)) {
-    obj.forEach((item, i) => {
-      // JSON.stringify turns holes, undefined and functions inside arrays into null: refuse instead.
-      walk(item, `${path}[${i}]`, seen);
-    });
+    // JSON.stringify turns holes, undefined and functions inside arrays into null: refuse instead.
+    // (A plain index loop, since forEach skips holes.)
+    for (let i = 0; i < obj.length; i++) {
+      if (!(i in obj)) throw new TypeError(`${path}[${i}] must be JSON-serialisable: an array hole would become null`);
+      walk(obj[i], `${path}[${i}]`, seen);
+    }
   } else {
     const proto = Object.getPrototypeOf(obj) as unknown;
     if (proto !== Object.prototype && proto !== null) {

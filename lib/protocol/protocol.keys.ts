@@ -103,8 +103,11 @@ export class ResqueKeys {
   get schedulesChanged(): string {
     return this.key('schedules_changed');
   }
-  /** Ruby's master lock: the namespace appears twice (`resque:resque:resque_scheduler_master_lock`). */
+  /**
+   * Ruby's master lock: the namespace appears twice (`resque:resque:resque_scheduler_master_lock`).
+   * Ruby's RESQUE_SCHEDULER_MASTER_LOCK_PREFIX goes after the inner namespace: `resque:resque:<p>:resque_...`.
+   */
   schedulerLock(lockPrefix?: string): string {
-    return this.key(`${lockPrefix ? `${lockPrefix}:` : ''}${this.namespace}:resque_scheduler_master_lock`);
+    return this.key(`${this.namespace}:${lockPrefix ? `${lockPrefix}:` : ''}resque_scheduler_master_lock`);
   }
 }

@@ -51,7 +51,7 @@ export function decodeStatus(raw: string | null): JobStatusInfo | null {
   if (!parsed || typeof parsed !== 'object') return null;
   const p = parsed as Record<string, unknown>;
   const status = Number(p['status']);
-  if (!(status >= 1 && status <= 4)) return null;
+  if (!Number.isInteger(status) || status < 1 || status > 4) return null;
   return {
     status: status as JobStatus,
     updated: Number(p['updated'] ?? 0),
