@@ -1,0 +1,2 @@
+// Floor child: the process alone. Ack and exit.
+process.send('ack', () => process.disconnect());

@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// npm run bench — nestjs-resque next to BullMQ and node-resque (and two floors) against one private
+// redis-server, every measured side in its own pinned child process. See bench/README.md.
+//
+//   node bench/run.mjs [--quick] [--only <scenario[,…]>] [--systems <id[,…]>] [--json <file>]
+//                      [--pin redis=0,bench=1 | --no-pin] [--verbose]
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { cpus as osCpus, loadavg } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { startRedis, which } from './lib/redis-server.mjs';
+import { runMeasured, killActive } from './lib/measured.mjs';
+import { printTable, jsonLine } from './lib/report.mjs';
+
+const SYSTEMS = ['ours', 'bullmq', 'node-resque', 'raw-floor', 'fork-floor'];
+
+// Sizes: a full run takes a few minutes on a 2-vCPU box, --quick well under one.
+const SIZES = {
+  full: { enqueue: 10_000, process1: 10_000, processMany: 20_000, pool: 5_000, childPerJob: 10, delayed: 5_000 },
+  quick: { enqueue: 1_000, process1: 2_000, processMany: 3_000, pool: 600, childPerJob: 3, delayed: 1_000 },
+};
+
+function scenarios(z) {
+  return [
+    { id: 'enqueue-serial', title: 'enqueue, each awaited before the next', kind: 'enqueue', mode: 'serial', n: z.enqueue },
+    { id: 'enqueue-inflight', title: 'enqueue, 100 in flight', kind: 'enqueue', mode: 'inflight', inflight: 100, n: z.enqueue },
+    { id: 'enqueue-bulk', title: 'bulk enqueue, batches of 1,000', kind: 'enqueue', mode: 'bulk', chunk: 1000, n: z.enqueue },
+    { id: 'process-1', title: 'processing no-op jobs, one slot, in process', kind: 'work', slots: 1, isolation: 'inline', n: z.process1 },
+    { id: 'process-many', title: 'processing no-op jobs, one process with 50 slots', kind: 'work', slots: 50, isolation: 'inline', n: z.processMany },
+    { id: 'pool-1', title: 'processing in pooled child processes, 1 slot', kind: 'work', slots: 1, isolation: 'pool', n: z.pool },
+    { id: 'pool-4', title: 'processing in pooled child processes, 4 slots', kind: 'work', slots: 4, isolation: 'pool', n: z.pool },
+    { id: 'child-per-job', title: 'one child process per job, 1 slot', kind: 'work', slots: 1, isolation: 'pool', maxJobsPerChild: 1, n: z.childPerJob },
+    {
+      id: 'delayed',
+      title: `${z.delayed.toLocaleString('en-US')} delayed jobs due over 1 s (lateness = processed − due), 50 slots`,
+      kind: 'delayed',
+      slots: 50,
+      n: z.delayed,
+      // The first job is due this long after enqueueing starts, so enqueueing (≈2.5k jobs/s for the
+      // slowest peer here) is over before anything is due; a row says so when it was not.
+      leadMs: 1500 + Math.round(z.delayed * 0.6),
+      spreadMs: 1000,
+    },
+  ];
+}
+
+function parseArgs(argv) {
+  const args = { quick: false, only: null, systems: null, json: null, pin: 'redis=0,bench=1', verbose: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') args.quick = true;
+    else if (a === '--only') args.only = value().split(',').filter(Boolean);
+    else if (a === '--systems') args.systems = value().split(',').filter(Boolean);
+    else if (a === '--json') args.json = value();
+    else if (a === '--pin') args.pin = value();
+    else if (a === '--no-pin') args.pin = null;
+    else if (a === '--verbose') args.verbose = true;
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(
+        [
+          'usage: node bench/run.mjs [options]      (npm run bench -- [options])',
+          '  --quick                 small sizes, a smoke run (under a minute on a quiet 2-vCPU box)',
+          `  --only <ids>            scenarios, comma-separated; a prefix selects a group (enqueue, process, pool):`,
+          `                          ${scenarios(SIZES.full).map((x) => x.id).join(', ')}`,
+          `  --systems <ids>         ${SYSTEMS.join(', ')} (default: all)`,
+          '  --json <file>           also write the JSON lines to <file> (bench/results/ is git-ignored)',
+          '  --pin redis=A,bench=B   CPU lists for taskset (default redis=0,bench=1; env BENCH_PIN, "none" = unpinned)',
+          '  --no-pin                run unpinned',
+          '  --verbose               stream the measured processes\' output',
+        ].join('\n') + '\n',
+      );
+      process.exit(0);
+    } else throw new UsageError(`unknown argument ${a} (try --help)`);
+  }
+  if (process.env.BENCH_PIN && args.pin === 'redis=0,bench=1') args.pin = process.env.BENCH_PIN === 'none' ? null : process.env.BENCH_PIN;
+  return args;
+}
+
+/** CPU layout: redis (and this harness, which mostly sleeps) on one CPU set, every measured process on another. */
+function pinLayout(spec) {
+  const taskset = which('taskset');
+  if (!spec) return { redis: null, bench: null, taskset, text: 'unpinned (--no-pin)', short: 'none' };
+  if (!taskset) return { redis: null, bench: null, taskset: null, text: 'unpinned (taskset not found)', short: 'none (no taskset)' };
+  const parts = Object.fromEntries(spec.split(',').map((kv) => kv.split('=')));
+  if (!parts.redis || !parts.bench) throw new UsageError(`--pin wants redis=<cpus>,bench=<cpus>, got "${spec}"`);
+  for (const list of [parts.redis, parts.bench]) {
+    for (const cpu of list.split(/[,-]/)) {
+      if (!/^\d+$/.test(cpu) || Number(cpu) >= cpuCount()) throw new UsageError(`--pin: CPU "${cpu}" does not exist here (${cpuCount()} CPUs)`);
+    }
+  }
+  if (cpuCount() < 2 && parts.redis === parts.bench) {
+    return { redis: null, bench: null, taskset, text: 'unpinned (one CPU)', short: 'none (one CPU)' };
+  }
+  // Pin the harness itself (all its threads) with redis so the measured CPU only runs the measured tree.
+  const self = spawnSync(taskset, ['-a', '-pc', parts.redis, String(process.pid)], { encoding: 'utf8' });
+  if (self.status !== 0) throw new Error(`taskset could not pin the harness to CPU ${parts.redis}: ${self.stderr.trim()}`);
+  return { redis: parts.redis, bench: parts.bench, taskset, text: `taskset: redis-server + harness on CPU ${parts.redis}, measured processes on CPU ${parts.bench}`, short: `redis+harness=${parts.redis},measured=${parts.bench}` };
+}
+
+function version(pkg) {
+  try {
+    return JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+
+const cpuCount = () => osCpus().length;
+/** Set by SIGINT/SIGTERM: the run stops, the signal handler cleans up and exits. */
+let interrupted = null;
+/** A mistake in the command line: reported without a stack. */
+class UsageError extends Error {}
+const mb = (kb) => Math.round((kb / 1024) * 10) / 10;
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const z = args.quick ? SIZES.quick : SIZES.full;
+  const all = scenarios(z);
+  const chosen = args.only ? all.filter((s) => args.only.some((o) => s.id === o || s.id.startsWith(`${o}-`) || s.id.startsWith(o))) : all;
+  if (!chosen.length) throw new UsageError(`--only ${args.only.join(',')} matches no scenario (${all.map((s) => s.id).join(', ')})`);
+  const systemIds = args.systems ?? SYSTEMS;
+  for (const id of systemIds) if (!SYSTEMS.includes(id)) throw new UsageError(`unknown system ${id} (${SYSTEMS.join(', ')})`);
+
+  const cpus = cpuCount(); // before pinning: availableParallelism() follows this process's affinity
+  const pin = pinLayout(args.pin);
+  const systems = [];
+  for (const id of systemIds) {
+    const mod = await import(`./systems/${id}.mjs`);
+    systems.push({ id, mod, availability: await mod.available() });
+  }
+
+  const redis = await startRedis({ cpu: pin.redis, taskset: pin.taskset });
+  let stopped = null;
+  const stopAll = () =>
+    (stopped ??= (async () => {
+      killActive();
+      await redis.stop();
+    })());
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.once(sig, () => {
+      interrupted = sig;
+      process.stderr.write(`\n${sig}: stopping redis-server and measured children\n`);
+      stopAll().finally(() => process.exit(130));
+    });
+  }
+
+  const meta = {
+    mode: args.quick ? 'quick' : 'full',
+    node: process.version,
+    redis_version: redis.version,
+    pin: pin.text,
+    load_1m: loadavg()[0],
+    cpus,
+    versions: { bullmq: version('bullmq'), 'node-resque': version('node-resque'), ioredis: version('ioredis'), '@nestjs/core': version('@nestjs/core') },
+  };
+  process.stderr.write(`bench: ${meta.mode} run, redis-server ${redis.version} on 127.0.0.1:${redis.port} (pid ${redis.pid}); ${pin.text}\n`);
+  if (meta.load_1m > 0.5) process.stderr.write(`bench: load average ${meta.load_1m.toFixed(2)} at start: other work on this machine makes the numbers noisy\n`);
+
+  const results = [];
+  const record = (row) => {
+    row.pin = pin.short;
+    results.push(row);
+    if (args.json) appendFileSync(args.json, `${jsonLine(row)}\n`);
+  };
+  if (args.json) {
+    mkdirSync(dirname(args.json), { recursive: true });
+    writeFileSync(args.json, '');
+  }
+
+  try {
+    for (const s of chosen) {
+      if (interrupted) break;
+      process.stderr.write(`\n[${s.id}] ${s.title} (n=${s.n})\n`);
+      for (const sys of systems) {
+        if (interrupted) break;
+        const planned = sys.mod.plan(s);
+        const base = { system: sys.id, scenario: s.id, ...(sys.mod.floor ? { floor: true } : {}) };
+        if (!Array.isArray(planned)) {
+          if (planned.na !== 'not applicable') record({ ...base, variant: '', na: planned.na });
+          continue;
+        }
+        for (const run of planned) {
+          if (interrupted) break;
+          const row = { ...base, variant: run.variant };
+          if (!sys.availability.ok) {
+            record({ ...row, skipped: sys.availability.reason });
+            process.stderr.write(`  ${sys.id}: skipped (${sys.availability.reason})\n`);
+            continue;
+          }
+          const wall0 = Date.now();
+          await redis.client.flushall();
+          if (run.role === 'work') await sys.mod.prefill({ port: redis.port, n: s.n });
+          const timeoutMs = s.kind === 'delayed' ? 60_000 : 180_000;
+          const opts = { ...s, ...run, system: sys.id, port: redis.port, timeoutMs };
+          row.load_1m = Math.round(loadavg()[0] * 100) / 100;
+          const m = await runMeasured({ opts, cpu: pin.bench, taskset: pin.taskset, timeoutMs: timeoutMs + 30_000, verbose: args.verbose, label: sys.id });
+          const measured = { peak_rss_mb: mb(m.peakTreeRssKb), main_hwm_mb: mb(m.hwmKb), max_procs: m.maxProcs, leftover_processes: m.leftovers };
+          if (m.error) {
+            record({ ...row, n: s.n, error: m.error, ...measured });
+            process.stderr.write(`  ${sys.id} (${run.variant}): ERROR ${m.error.split('\n')[0]}\n${m.tail ? `${m.tail.replace(/^/gm, '      ')}\n` : ''}`);
+            continue;
+          }
+          const { max_rss_kb, ...result } = m.result;
+          void max_rss_kb;
+          record({ ...row, ...result, ...measured });
+          const late = result.lateness_p99_ms !== undefined ? `, lateness p50 ${result.lateness_p50_ms} ms p99 ${result.lateness_p99_ms} ms` : '';
+          const wall = ((Date.now() - wall0) / 1000).toFixed(1);
+          process.stderr.write(`  ${sys.id} (${run.variant}): ${Math.round(result.jobs_per_s).toLocaleString('en-US')} jobs/s in ${result.seconds.toFixed(3)} s${late}, ${measured.peak_rss_mb} MB [${wall} s wall]\n`);
+        }
+      }
+    }
+  } finally {
+    await stopAll();
+  }
+
+  printTable(results, chosen, meta);
+  process.stdout.write('\n');
+  for (const r of results) process.stdout.write(`${jsonLine(r)}\n`);
+  if (args.json) process.stderr.write(`\nJSON lines written to ${args.json}\n`);
+  if (results.some((r) => r.error)) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  if (interrupted) return; // the signal handler is stopping redis-server and will exit
+  process.stderr.write(`bench failed: ${error instanceof UsageError ? error.message : (error?.stack ?? error)}\n`);
+  killActive();
+  process.exit(1);
+});
