@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { OutboxService } from '../services/outbox.service.js';
+import { ReportsService } from '../services/reports.service.js';
+import { ChargeCardJob } from './charge-card.job.js';
+import { DigestJob } from './digest.job.js';
+import { RenderReportJob } from './render-report.job.js';
+import { SendWelcomeEmailJob } from './send-welcome-email.job.js';
+
+/** Jobs and the services they inject; imported by the HTTP app (typed enqueue) and by the worker. */
+@Module({
+  providers: [OutboxService, ReportsService, SendWelcomeEmailJob, RenderReportJob, ChargeCardJob, DigestJob],
+  exports: [OutboxService, ReportsService],
+})
+export class JobsModule {}

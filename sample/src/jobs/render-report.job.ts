@@ -1,0 +1,30 @@
+import { Job, Perform, SetUp, TearDown } from 'nestjs-resque';
+import { ReportsService } from '../services/reports.service.js';
+
+export interface ReportParams {
+  title: string;
+  rows: number[];
+}
+
+/** SetUp → Perform → TearDown, as php-resque runs them; the result lands in the job's status. */
+@Job('RenderReport', { queue: 'reports' })
+export class RenderReportJob {
+  private startedAt = 0;
+
+  constructor(private readonly reports: ReportsService) {}
+
+  @SetUp()
+  setUp(): void {
+    this.startedAt = Date.now();
+  }
+
+  @Perform()
+  async perform(params: ReportParams): Promise<{ file: string; total: number }> {
+    return this.reports.render(params.title, params.rows);
+  }
+
+  @TearDown()
+  tearDown(): void {
+    this.startedAt = 0;
+  }
+}
