@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { ResqueConnection } from '../connection/connection.service.js';
+import {
+  decodeFailure,
+  decodePayload,
+  encodeStatus,
+  JobStatus,
+  parseResqueTime,
+  runScript,
+  rubyFailedAt,
+  unixSeconds,
+  type ResquePayload,
+} from '../protocol/index.js';
+import { FAILURE_CLEAR_SCRIPT, FAILURE_REMOVE_ENTRIES_SCRIPT, FAILURE_REMOVE_SCRIPT, FAILURE_REQUEUE_SCRIPT } from './admin.scripts.js';
+import type { FailureEntry, FailureFilter, FailureListOptions, RequeueOptions } from './admin.types.js';
+
+const SCAN_PAGE = 500;
+
+/**
+ * The `failed` list, as Ruby's failure backend and resque-web use it (resque-protocol.md §7). Reads entries
+ * written by Ruby, php-resque, the PHP fork, node-resque and us.
+ *
+ * - `list(start, count, { order })`: list order (oldest first, Ruby's `Failure.all`) by default, or newest
+ *   first like resque-web's page. Each entry carries its list `index`.
+ * - `requeue(index | entry)`: like Ruby's `Failure.requeue`, sets `retried_at` (Ruby's `failed_at` format) on
+ *   the entry in place and pushes the job back to the entry's queue. **Difference from Ruby:** Ruby pushes a
+ *   rebuilt `{class,args}`, losing id/queue_time/prefix, so PHP status tracking stops. We push the recorded
+ *   payload with its id (and prefix) kept and `queue_time` refreshed, and if the job's status key still
+ *   exists we set it back to WAITING, so status tracking continues. A Ruby-written payload has no id and is
+ *   pushed as `{class,args}`, exactly what Ruby pushes.
+ * - `remove(index | entry)`: Ruby's `LSET i <sentinel>` + `LREM failed 1 <sentinel>`, in one script.
+ * - `requeueAll(filter?)`, `removeWhere(filter)`, `clear()`.
+ * Passing an entry (from list/get) instead of an index makes the action follow that exact entry even if the
+ * list shifted meanwhile; every write is one Lua script, so concurrent admin actions are safe.
+ */
+@Injectable()
+export class ResqueFailures {
+  constructor(private readonly connection: ResqueConnection) {}
+
+  /** The commands client, connected first so a connection error names the Redis address. */
+  private get redis() {
+    return this.connection.client;
+  }
+
+  private async connect(): Promise<void> {
+    if (!this.connection.isConnected) await this.connection.connect();
+  }
+
+  private get key(): string {
+    return this.connection.keys.failed;
+  }
+
+  async count(): Promise<number> {
+    await this.connect();
+    return this.redis.llen(this.key);
+  }
+
+  async list(start = 0, count = 20, options: FailureListOptions = {}): Promise<FailureEntry[]> {
+    await this.connect();
+    assertIndex(start, 'start');
+    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${String(count)}`);
+    if (count === 0) return [];
+    const order = options.order ?? 'list';
+    if (order !== 'list' && order !== 'newest') throw new RangeError(`order must be 'list' or 'newest', got ${String(order)}`);
+    if (order === 'list') {
+      const raws = await this.redis.lrange(this.key, start, start + count - 1);
+      return raws.map((raw, i) => toEntry(start + i, raw));
+    }
+    // Newest first: negative ranges from the tail, then reversed; indexes computed from the length read in the same MULTI.
+    const reply = await this.redis.multi().llen(this.key).lrange(this.key, -(start + count), -(start + 1)).exec();
+    const length = Number(reply?.[0]?.[1] ?? 0);
+    const raws = (reply?.[1]?.[1] as string[] | undefined) ?? [];
+    const first = Math.max(0, length - start - count);
+    return raws.map((raw, i) => toEntry(first + i, raw)).reverse();
+  }
+
+  /** Every entry (paged reads); with a filter, only the matching ones. */
+  async all(filter?: FailureFilter): Promise<FailureEntry[]> {
+    await this.connect();
+    if (filter !== undefined) assertFilter(filter);
+    const out: FailureEntry[] = [];
+    for (let start = 0; ; start += SCAN_PAGE) {
+      const raws = await this.redis.lrange(this.key, start, start + SCAN_PAGE - 1);
+      for (const [i, raw] of raws.entries()) {
+        const entry = toEntry(start + i, raw);
+        if (!filter || matches(entry, filter)) out.push(entry);
+      }
+      if (raws.length < SCAN_PAGE) return out;
+    }
+  }
+
+  async get(index: number): Promise<FailureEntry | null> {
+    await this.connect();
+    assertIndex(index, 'index');
+    const raw = await this.redis.lindex(this.key, index);
+    return raw === null ? null : toEntry(index, raw);
+  }
+
+  /**
+   * Requeues one failure; returns the queue it went to, or null when there was no such entry (or it vanished
+   * concurrently). Throws when the entry's payload cannot be run (no class, not JSON).
+   */
+  async requeue(target: number | FailureEntry, options: RequeueOptions = {}): Promise<string | null> {
+    const entry = await this.resolve(target);
+    if (!entry) return null;
+    return this.requeueEntry(entry, options);
+  }
+
+  /** Requeues every matching failure (Ruby's requeue_all keeps the entries; `remove: true` drops them). Returns the count. */
+  async requeueAll(filter?: FailureFilter, options: RequeueOptions = {}): Promise<number> {
+    const entries = await this.all(filter);
+    let done = 0;
+    // Back to front: with `remove`, earlier indexes stay valid (the script finds moved entries anyway).
+    for (const entry of entries.reverse()) {
+      if (entry.record === null || typeof entry.record.payload !== 'object') continue;
+      if ((await this.requeueEntry(entry, options)) !== null) done++;
+    }
+    return done;
+  }
+
+  /** Removes one failure; returns false when there was no such entry. */
+  async remove(target: number | FailureEntry): Promise<boolean> {
+    await this.connect();
+    const byEntry = typeof target !== 'number';
+    const index = byEntry ? target.index : target;
+    assertIndex(index, 'index');
+    const result = await runScript<number>(this.redis, FAILURE_REMOVE_SCRIPT, [this.key], [
+      index,
+      byEntry ? target.raw : '',
+      sentinel(),
+      byEntry ? '1' : '0',
+    ]);
+    return result >= 0;
+  }
+
+  /** Removes every matching failure; returns how many were removed. */
+  async removeWhere(filter: FailureFilter): Promise<number> {
+    assertFilter(filter);
+    const raws = (await this.all(filter)).map((entry) => entry.raw);
+    let removed = 0;
+    for (let i = 0; i < raws.length; i += SCAN_PAGE) {
+      removed += await runScript<number>(this.redis, FAILURE_REMOVE_ENTRIES_SCRIPT, [this.key], raws.slice(i, i + SCAN_PAGE));
+    }
+    return removed;
+  }
+
+  /** Deletes the whole list (Ruby's `clear`); returns how many entries it held. */
+  async clear(): Promise<number> {
+    await this.connect();
+    return runScript<number>(this.redis, FAILURE_CLEAR_SCRIPT, [this.key], []);
+  }
+
+  private async resolve(target: number | FailureEntry): Promise<FailureEntry | null> {
+    if (typeof target !== 'number') {
+      if (!target || typeof target.raw !== 'string') throw new TypeError('target must be an index or an entry from list()/get()');
+      assertIndex(target.index, 'entry.index');
+      return target;
+    }
+    return this.get(target);
+  }
+
+  private async requeueEntry(entry: FailureEntry, options: RequeueOptions): Promise<string | null> {
+    await this.connect();
+    if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue === '')) {
+      throw new TypeError('options.queue must be a non-empty queue name');
+    }
+    const record = entry.record;
+    if (record === null) throw new Error(`failure #${entry.index} is not a readable failure record`);
+    if (typeof record.payload !== 'object') throw new Error(`failure #${entry.index} has no JSON payload to requeue`);
+    const queue = options.queue ?? record.queue;
+    if (!queue) throw new Error(`failure #${entry.index} names no queue (pass options.queue)`);
+    const payload = requeuedPayload(record.payload, queue, entry.index);
+    const job = JSON.stringify(payload);
+    const decoded = decodePayload(job);
+    const now = new Date();
+    const keys = this.connection.keys;
+    const statusKey = decoded.id ? keys.status(decoded.id, decoded.prefix) : null;
+    const packet = statusKey ? encodeStatus({ status: JobStatus.WAITING, updated: unixSeconds(now), started: unixSeconds(now) }) : '';
+    const replacement = options.remove ? '' : withRetriedAt(entry.raw, rubyFailedAt(now));
+    const index = await runScript<number>(
+      this.redis,
+      FAILURE_REQUEUE_SCRIPT,
+      [this.key, keys.queues, keys.queue(queue), statusKey ?? this.key],
+      [entry.index, entry.raw, replacement, queue, job, packet, sentinel()],
+    );
+    return index >= 0 ? queue : null;
+  }
+}
+
+function toEntry(index: number, raw: string): FailureEntry {
+  const record = decodeFailure(raw);
+  const payload = record?.payload;
+  const className = payload && typeof payload === 'object' && typeof payload['class'] === 'string' ? (payload['class'] as string) : null;
+  return {
+    index,
+    raw,
+    record,
+    className,
+    failedAt: record ? parseResqueTime(record.failed_at) : null,
+    retriedAt: record?.retried_at ? parseResqueTime(record.retried_at) : null,
+  };
+}
+
+function matches(entry: FailureEntry, filter: FailureFilter): boolean {
+  const r = entry.record;
+  if (filter.queue !== undefined && r?.queue !== filter.queue) return false;
+  if (filter.class !== undefined && entry.className !== filter.class) return false;
+  if (filter.exception !== undefined && r?.exception !== filter.exception) return false;
+  if (filter.predicate !== undefined && !filter.predicate(entry)) return false;
+  return true;
+}
+
+/** The recorded payload, members in their order, with a fresh `queue_time` when it had one (and node-resque's `queue`). */
+function requeuedPayload(payload: Record<string, unknown>, queue: string, index: number): ResquePayload {
+  if (typeof payload['class'] !== 'string' || payload['class'] === '') {
+    throw new Error(`failure #${index} has a payload without a class; it cannot be requeued`);
+  }
+  const out: Record<string, unknown> = { ...payload };
+  if (out['args'] === undefined || out['args'] === null) out['args'] = [];
+  if (typeof out['queue_time'] === 'number') out['queue_time'] = Date.now() / 1000;
+  if (typeof out['queue'] === 'string') out['queue'] = queue;
+  return out as ResquePayload;
+}
+
+/** Ruby re-encodes the entry hash with `retried_at` set (appended, or updated in place); so do we. */
+function withRetriedAt(raw: string, retriedAt: string): string {
+  const parsed = JSON.parse(raw) as Record<string, unknown>;
+  parsed['retried_at'] = retriedAt;
+  return JSON.stringify(parsed);
+}
+
+function sentinel(): string {
+  return `nestjs-resque:removed:${randomBytes(8).toString('hex')}`;
+}
+
+function assertIndex(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${String(value)}`);
+  }
+}
+
+function assertFilter(filter: unknown): asserts filter is FailureFilter {
+  if (!filter || typeof filter !== 'object') throw new TypeError('filter must be an object { queue?, class?, exception?, predicate? }');
+  const f = filter as Record<string, unknown>;
+  for (const key of ['queue', 'class', 'exception'] as const) {
+    if (f[key] !== undefined && typeof f[key] !== 'string') throw new TypeError(`filter.${key} must be a string`);
+  }
+  if (f['predicate'] !== undefined && typeof f['predicate'] !== 'function') throw new TypeError('filter.predicate must be a function');
+}

@@ -1,0 +1,60 @@
+/** Command-line parsing for the `nestjs-resque` bin: small and dependency-free. */
+export type CliCommand =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'worker' | 'scheduler'; path: string; moduleName: string | undefined };
+
+/** A usage mistake: printed with the usage text, exit code 2 (the shell's convention). */
+export class CliUsageError extends Error {
+  override readonly name = 'CliUsageError';
+}
+
+export const USAGE = `Usage:
+  nestjs-resque worker <path/to/worker-module.js> [--module ExportName]
+  nestjs-resque scheduler <path/to/scheduler-module.js> [--module ExportName]
+  nestjs-resque --help | --version
+
+The file is imported and its Nest module is used: the export named by --module, else the default
+export, else the only exported class with Nest module metadata.
+
+Environment (php-resque's names):
+  QUEUE             worker: comma list of queues, * = all (required)
+  COUNT             worker: number of child processes (default 1)
+  PREFIX            key namespace; "foo" and "foo:" are the same (default resque)
+  INTERVAL          seconds between polls / blocking-pop timeout; fractions allowed (default 5)
+  BLOCKING          worker: any value, even 0 or empty, enables blocking pops
+  LOGGING, VERBOSE  verbose logs;  VVERBOSE  debug logs
+  PIDFILE           write the pid here, removed on exit
+  REDIS_BACKEND     host:port | redis://[user:pass@]host:port[/db] | tcp://... | unix:///path.sock
+  REDIS_BACKEND_DB  db index (a db in REDIS_BACKEND wins)
+  APP_INCLUDE       a file imported before the module (must exist)
+`;
+
+export function parseCliArgs(argv: readonly string[]): CliCommand {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return { kind: 'help' };
+  if (command === '--version' || command === '-v') return { kind: 'version' };
+  if (command !== 'worker' && command !== 'scheduler') throw new CliUsageError(`unknown command "${command}"`);
+  let path: string | undefined;
+  let moduleName: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '--help' || arg === '-h') return { kind: 'help' };
+    if (arg === '--module' || arg === '-m') {
+      const value = rest[++i];
+      if (value === undefined || value.startsWith('-')) throw new CliUsageError(`${arg} needs an export name`);
+      moduleName = value;
+    } else if (arg.startsWith('--module=')) {
+      moduleName = arg.slice('--module='.length);
+      if (moduleName === '') throw new CliUsageError('--module needs an export name');
+    } else if (arg.startsWith('-')) {
+      throw new CliUsageError(`unknown option "${arg}"`);
+    } else if (path === undefined) {
+      path = arg;
+    } else {
+      throw new CliUsageError(`unexpected argument "${arg}"`);
+    }
+  }
+  if (path === undefined) throw new CliUsageError(`${command} needs the path of a file exporting a Nest module`);
+  return { kind: command, path, moduleName };
+}
