@@ -1,0 +1,244 @@
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Redis, type RedisOptions } from 'ioredis';
+import { ResqueKeys } from '../protocol/index.js';
+import { ResqueJobRegistry } from '../jobs/job.registry.js';
+import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
+import type { ResqueConnectionInput, ResqueModuleOptions } from '../resque.options.js';
+import { describeAddress, parseConnectionInput } from './connection.parse.js';
+
+/** How many times the first connect is tried before bootstrap fails (a bounded wait, never a hang). */
+const FIRST_CONNECT_ATTEMPTS = 3;
+const FIRST_CONNECT_BACKOFF_MS = 150;
+
+/**
+ * The Redis connection(s) of one ResqueModule: a commands client (connected in onModuleInit, or on first
+ * use outside Nest) plus any duplicates (blocking pops), all closed on application shutdown. A client the
+ * user passed in is used as is and never closed.
+ */
+@Injectable()
+export class ResqueConnection implements OnModuleInit, OnApplicationShutdown {
+  readonly client: Redis;
+  readonly keys: ResqueKeys;
+  /** e.g. `127.0.0.1:6379/0`: named in connection errors. */
+  readonly address: string;
+  /** False when the client was passed in by the user (we never close it). */
+  readonly ownsClient: boolean;
+
+  private readonly baseOptions: RedisOptions;
+  private readonly owned = new Set<Redis>();
+  private readonly logger: Logger | null;
+  private everReady = false;
+  private connecting: Promise<void> | null = null;
+  private lastError: Error | null = null;
+  private closed = false;
+  private lastLoggedAt = 0;
+
+  constructor(
+    @Inject(RESQUE_MODULE_OPTIONS) options: ResqueModuleOptions = {},
+    // Only for ordering: jobs are validated before we open a connection, so a failed bootstrap leaves none open.
+    @Optional() private readonly registry?: ResqueJobRegistry,
+  ) {
+    this.keys = new ResqueKeys(options.namespace);
+    this.logger = options.logger === false ? null : new Logger('Resque');
+    const parsed = parseConnectionInput(options.connection);
+    if (parsed instanceof Redis || !isOptions(parsed)) {
+      const client = parsed as Redis;
+      this.client = client;
+      this.ownsClient = false;
+      this.baseOptions = { ...client.options };
+      this.everReady = client.status === 'ready';
+    } else {
+      this.baseOptions = parsed;
+      this.ownsClient = true;
+      this.client = new Redis(this.firstConnectOptions(parsed));
+      this.owned.add(this.client);
+      this.client.on('error', (error: Error) => this.onClientError(error));
+      this.client.on('ready', () => (this.everReady = true));
+    }
+    this.address = describeAddress(this.baseOptions);
+  }
+
+  /** Without Nest: `ResqueConnection.create('redis://h:6379/2', 'myapp')`; call close() when done. */
+  static create(input?: ResqueConnectionInput, namespace?: string, extra: Omit<ResqueModuleOptions, 'connection' | 'namespace'> = {}): ResqueConnection {
+    return new ResqueConnection({ ...extra, connection: input, namespace });
+  }
+
+  /** True once the commands client has been connected (cheap check for the hot path). */
+  get isConnected(): boolean {
+    return this.everReady;
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.registry?.collect();
+    await this.connect();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Connects the commands client with a bounded retry. Rejects with an Error naming the address
+   * (`could not connect to Redis at 127.0.0.1:1234/0: ECONNREFUSED`). Idempotent.
+   */
+  connect(): Promise<void> {
+    if (this.everReady && this.client.status === 'ready') return Promise.resolve();
+    if (this.closed) return Promise.reject(new Error(`Redis connection to ${this.address} was closed`));
+    if (!this.connecting) {
+      this.connecting = (this.ownsClient ? this.connectOwned() : this.awaitForeign()).finally(() => {
+        this.connecting = null;
+      });
+    }
+    return this.connecting;
+  }
+
+  /** A new connection with the same options (e.g. for BLPOP/BLMOVE), owned and closed on shutdown. */
+  duplicate(name?: string, overrides: Partial<RedisOptions> = {}): Redis {
+    if (this.closed) throw new Error(`Redis connection to ${this.address} was closed`);
+    const options: RedisOptions = { ...this.baseOptions, lazyConnect: false, ...overrides };
+    if (name !== undefined) options.connectionName = name;
+    const client = this.ownsClient ? new Redis(options) : this.client.duplicate(options);
+    client.on('error', (error: Error) => this.onClientError(error));
+    this.owned.add(client);
+    client.once('end', () => this.owned.delete(client));
+    return client;
+  }
+
+  /** Closes every connection we own (QUIT, falling back to disconnect); a user's client is left open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const clients = [...this.owned];
+    this.owned.clear();
+    await Promise.all(clients.map((client) => quitClient(client)));
+  }
+
+  private firstConnectOptions(options: RedisOptions): RedisOptions {
+    const userRetry = options.retryStrategy;
+    const userSentinelRetry = options.sentinelRetryStrategy;
+    return {
+      ...options,
+      lazyConnect: true,
+      // Before the first successful connect we retry ourselves (bounded); afterwards reconnect forever.
+      retryStrategy: (times: number) => (this.everReady ? (userRetry ? userRetry(times) : Math.min(times * 100, 2000)) : null),
+      sentinelRetryStrategy: (times: number) =>
+        this.everReady ? (userSentinelRetry ? userSentinelRetry(times) : Math.min(times * 100, 2000)) : null,
+    };
+  }
+
+  private async connectOwned(): Promise<void> {
+    let failure: unknown = null;
+    for (let attempt = 1; attempt <= FIRST_CONNECT_ATTEMPTS; attempt++) {
+      if (this.closed) break;
+      const status = this.client.status;
+      try {
+        if (status === 'ready') return;
+        if (status === 'wait' || status === 'end' || status === 'close') await this.client.connect();
+        else await waitForReady(this.client, this.baseOptions.connectTimeout ?? 10_000);
+        this.everReady = true;
+        return;
+      } catch (error) {
+        failure = error;
+      }
+      if (attempt < FIRST_CONNECT_ATTEMPTS) await sleep(FIRST_CONNECT_BACKOFF_MS * attempt);
+    }
+    throw this.connectError(failure);
+  }
+
+  private async awaitForeign(): Promise<void> {
+    try {
+      if (this.client.status === 'wait') await this.client.connect();
+      else if (this.client.status !== 'ready') await waitForReady(this.client, this.baseOptions.connectTimeout ?? 10_000);
+      this.everReady = true;
+    } catch (error) {
+      throw this.connectError(error);
+    }
+  }
+
+  private connectError(failure: unknown): Error {
+    const cause = this.lastError ?? failure;
+    const reason = errorCode(cause) ?? (cause instanceof Error ? cause.message : String(cause));
+    return new Error(`could not connect to Redis at ${this.address}: ${reason}`, { cause });
+  }
+
+  private onClientError(error: Error): void {
+    this.lastError = error;
+    // Reconnect errors after the first connect are worth a line, but not one per retry.
+    if (!this.everReady || !this.logger) return;
+    const now = Date.now();
+    if (now - this.lastLoggedAt < 10_000) return;
+    this.lastLoggedAt = now;
+    this.logger.warn(`Redis ${this.address}: ${errorCode(error) ?? error.message}`);
+  }
+}
+
+function isOptions(value: RedisOptions | Redis): value is RedisOptions {
+  return !(value instanceof Redis) && typeof (value as { sendCommand?: unknown }).sendCommand !== 'function';
+}
+
+function errorCode(error: unknown): string | null {
+  if (error && typeof error === 'object') {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '') return code;
+    const errors = (error as { errors?: unknown }).errors; // AggregateError from dual-stack connects
+    if (Array.isArray(errors) && errors.length > 0) return errorCode(errors[0]);
+  }
+  return null;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function waitForReady(client: Redis, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('error', onError);
+      client.off('end', onEnd);
+    };
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new Error('connection closed'));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    client.once('ready', onReady);
+    client.once('error', onError);
+    client.once('end', onEnd);
+  });
+}
+
+/** QUIT and wait until the socket is really closed (status 'end'), falling back to disconnect after 2 s. */
+async function quitClient(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+  try {
+    await Promise.race([
+      Promise.all([client.quit(), ended]),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('QUIT timed out')), 2000);
+      }),
+    ]);
+  } catch {
+    client.disconnect();
+  } finally {
+    clearTimeout(timer);
+  }
+}

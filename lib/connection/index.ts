@@ -1,0 +1,2 @@
+export * from './connection.parse.js';
+export * from './connection.service.js';

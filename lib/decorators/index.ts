@@ -1,0 +1,4 @@
+export * from './decorators.constants.js';
+export * from './decorators.job.js';
+export * from './decorators.metadata.js';
+export * from './decorators.types.js';

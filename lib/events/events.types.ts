@@ -1,0 +1,104 @@
+import type { DecodedJob } from '../protocol/index.js';
+
+/** A job being enqueued (beforeEnqueue / afterEnqueue); members in php-resque's order: class, args, queue, id. */
+export interface EnqueueEvent {
+  className: string;
+  /** The payload's `args` (php's `[params]`). */
+  args: unknown[];
+  queue: string;
+  id: string;
+  params: unknown;
+  /** The `@Job` class when enqueued through one, null for a job-name string. */
+  jobClass: Function | null;
+  tracked: boolean;
+}
+
+/** A worker starting (beforeFirstFork). */
+export interface WorkerEvent {
+  workerId: string;
+  queues: string[];
+  pid: number;
+}
+
+/** A job around its run (beforeFork, afterFork, beforePerform, afterPerform). */
+export interface JobEvent {
+  workerId: string;
+  queue: string;
+  className: string;
+  args: unknown[];
+  params: unknown;
+  id: string | null;
+  job: DecodedJob;
+}
+
+export interface AfterPerformEvent extends JobEvent {
+  result: unknown;
+}
+
+export interface FailureEvent extends JobEvent {
+  error: unknown;
+}
+
+/** A delayed job being scheduled (beforeSchedule, afterSchedule): php's afterSchedule order at, queue, class, args. */
+export interface ScheduleEvent {
+  /** Unix seconds the job is due. */
+  at: number;
+  queue: string;
+  className: string;
+  args: unknown[];
+  params: unknown;
+}
+
+/** The scheduler moving a due delayed item to its queue (php's order queue, class, args). */
+export interface DelayedEnqueueEvent {
+  queue: string;
+  className: string;
+  args: unknown[];
+  params: unknown;
+  /** The delayed item as stored in `delayed:<ts>`. */
+  raw: string;
+  at: number;
+}
+
+export interface ResqueEventMap {
+  beforeFirstFork: WorkerEvent;
+  beforeFork: JobEvent;
+  afterFork: JobEvent;
+  beforePerform: JobEvent;
+  afterPerform: AfterPerformEvent;
+  onFailure: FailureEvent;
+  beforeEnqueue: EnqueueEvent;
+  afterEnqueue: EnqueueEvent;
+  beforeSchedule: ScheduleEvent;
+  afterSchedule: ScheduleEvent;
+  beforeDelayedEnqueue: DelayedEnqueueEvent;
+}
+
+export type ResqueEventName = keyof ResqueEventMap;
+
+export const RESQUE_EVENT_NAMES: readonly ResqueEventName[] = [
+  'beforeFirstFork',
+  'beforeFork',
+  'afterFork',
+  'beforePerform',
+  'afterPerform',
+  'onFailure',
+  'beforeEnqueue',
+  'afterEnqueue',
+  'beforeSchedule',
+  'afterSchedule',
+  'beforeDelayedEnqueue',
+];
+
+/** A listener or subscriber error, reported on `errors$` instead of breaking the emitter. */
+export interface ResqueEventError {
+  event: ResqueEventName;
+  error: unknown;
+  payload: unknown;
+}
+
+/**
+ * A php-style listener (Resque_Event::listen): may be async; throw a Do-Not error or return false to veto
+ * a vetoable event (beforeEnqueue, beforePerform, beforeSchedule).
+ */
+export type ResqueEventListener<K extends ResqueEventName> = (payload: ResqueEventMap[K]) => unknown;

@@ -1,0 +1,4 @@
+export * from './events.errors.js';
+export * from './events.service.js';
+export * from './events.stream.js';
+export * from './events.types.js';
