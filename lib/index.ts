@@ -7,3 +7,6 @@ export * from './decorators/index.js';
 export * from './events/index.js';
 export * from './jobs/index.js';
 export * from './queue/index.js';
+export * from './scheduler/index.js';
+export * from './admin/index.js';
+export * from './env/index.js';

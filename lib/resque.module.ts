@@ -7,6 +7,8 @@ import { ResqueEvents } from './events/events.service.js';
 import { ResqueJobRegistry } from './jobs/job.registry.js';
 import { ResqueQueue } from './queue/queue.service.js';
 import { ResqueDelayedJobs } from './scheduler/scheduler.delayed.js';
+import { ResqueScheduler } from './scheduler/scheduler.service.js';
+import { ResqueSchedules } from './scheduler/scheduler.schedules.service.js';
 import { ResqueConfigurableModuleClass } from './resque.module-definition.js';
 
 /**
@@ -17,7 +19,7 @@ import { ResqueConfigurableModuleClass } from './resque.module-definition.js';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [ResqueConnection, ResqueEvents, ResqueJobRegistry, ResqueQueue, ResqueDelayedJobs, ResqueFailures, ResqueWorkers],
-  exports: [ResqueConnection, ResqueEvents, ResqueJobRegistry, ResqueQueue, ResqueDelayedJobs, ResqueFailures, ResqueWorkers],
+  providers: [ResqueConnection, ResqueEvents, ResqueJobRegistry, ResqueQueue, ResqueDelayedJobs, ResqueScheduler, ResqueSchedules, ResqueFailures, ResqueWorkers],
+  exports: [ResqueConnection, ResqueEvents, ResqueJobRegistry, ResqueQueue, ResqueDelayedJobs, ResqueScheduler, ResqueSchedules, ResqueFailures, ResqueWorkers],
 })
 export class ResqueModule extends ResqueConfigurableModuleClass {}

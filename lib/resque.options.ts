@@ -7,20 +7,8 @@ import type { Redis, RedisOptions } from 'ioredis';
  */
 export type ResqueConnectionInput = string | RedisOptions | Redis;
 
-/**
- * A recurring schedule, resque-scheduler's config shape (used by the scheduler): `cron` or `every`,
- * plus the job's class, queue and args.
- */
-export interface RecurringScheduleConfig {
-  cron?: string;
-  every?: string | [string, Record<string, unknown>];
-  class: string;
-  queue?: string;
-  args?: unknown;
-  description?: string;
-  persist?: boolean;
-  [extra: string]: unknown;
-}
+import type { RecurringScheduleConfig } from './scheduler/scheduler.types.js';
+export type { RecurringScheduleConfig };
 
 export interface ResqueModuleOptions {
   /** Defaults to 127.0.0.1:6379, db 0. */

@@ -4,6 +4,8 @@ import { ResqueKeys } from '../protocol/index.js';
 import { ResqueJobRegistry } from '../jobs/job.registry.js';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
 import type { ResqueConnectionInput, ResqueModuleOptions } from '../resque.options.js';
+import { envNamespace } from '../env/env.common.js';
+import { redisOptionsFromEnv } from '../env/env.redis-backend.js';
 import { describeAddress, parseConnectionInput } from './connection.parse.js';
 
 /** How many times the first connect is tried before bootstrap fails (a bounded wait, never a hang). */
@@ -38,9 +40,11 @@ export class ResqueConnection implements OnModuleInit, OnApplicationShutdown {
     // Only for ordering: jobs are validated before we open a connection, so a failed bootstrap leaves none open.
     @Optional() private readonly registry?: ResqueJobRegistry,
   ) {
-    this.keys = new ResqueKeys(options.namespace);
+    // What the module leaves unset comes from php-resque's variables, so a worker or scheduler started with
+    // REDIS_BACKEND/PREFIX and the module it boots agree on where the data is.
+    this.keys = new ResqueKeys(options.namespace ?? envNamespace(process.env));
     this.logger = options.logger === false ? null : new Logger('Resque');
-    const parsed = parseConnectionInput(options.connection);
+    const parsed = parseConnectionInput(options.connection ?? redisOptionsFromEnv(process.env));
     if (parsed instanceof Redis || !isOptions(parsed)) {
       const client = parsed as Redis;
       this.client = client;

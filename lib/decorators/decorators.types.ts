@@ -3,7 +3,11 @@ export interface JobScheduleOptions {
   /** Cron expression (5 or 6 fields, optional trailing time zone), as resque-scheduler's `cron`. */
   cron?: string;
   /** resque-scheduler's `every` (e.g. `"30s"`, `"1h"`). */
-  every?: string;
+  every?: string | [string, Record<string, unknown>];
+  /** IANA time zone for `cron` (e.g. `Europe/Paris`). */
+  timezone?: string;
+  /** Fire once on start-up for a tick missed while no scheduler ran (Ruby never replays). */
+  catchUp?: boolean;
   /** Schedule name (defaults to the job name). */
   name?: string;
   /** Queue to enqueue to (defaults to the job's queue). */

@@ -8,3 +8,5 @@ export * from './protocol.status.js';
 export * from './protocol.time.js';
 export * from './protocol.worker-id.js';
 export * from './protocol.scripts.queue.js';
+export * from './protocol.delayed.js';
+export * from './protocol.scripts.scheduler.js';

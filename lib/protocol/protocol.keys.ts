@@ -100,6 +100,10 @@ export class ResqueKeys {
   get persistentSchedules(): string {
     return this.key('persistent_schedules');
   }
+  /** Ours: the per-schedule last fired tick, so a leadership change mid-tick cannot fire a schedule twice. */
+  get schedulerLastTick(): string {
+    return this.key('scheduler_last_tick');
+  }
   get schedulesChanged(): string {
     return this.key('schedules_changed');
   }

@@ -38,7 +38,6 @@ if ARGV[3] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[3] then return {0} end
 local prefix = ARGV[2]
 local member = 'delayed:' .. ARGV[1]
 local result = {1}
-local moved = {}
 for i = 4, #ARGV, 3 do
   local item, queue, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if redis.call('LREM', KEYS[1], 1, item) == 1 then
@@ -48,20 +47,14 @@ for i = 4, #ARGV, 3 do
       redis.call('SADD', KEYS[3], queue)
       redis.call('RPUSH', prefix .. 'queue:' .. queue, payload)
     end
-    moved[item] = true
+    -- As Ruby does: identical items of one second share one index member, dropped with the first.
+    redis.call('SREM', prefix .. 'timestamps:' .. item, member)
     result[#result + 1] = 1
   else
     result[#result + 1] = 0
   end
 end
-local empty = redis.call('LLEN', KEYS[1]) == 0
-for item in pairs(moved) do
-  -- Ruby indexes identical items of one second once: keep the member while a copy is still waiting.
-  if empty or not redis.call('LPOS', KEYS[1], item) then
-    redis.call('SREM', prefix .. 'timestamps:' .. item, member)
-  end
-end
-if empty then
+if redis.call('LLEN', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
 end

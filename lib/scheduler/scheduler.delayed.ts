@@ -1,0 +1,167 @@
+import { Injectable, Optional } from '@nestjs/common';
+import { ResqueConnection } from '../connection/connection.service.js';
+import type { JobClass } from '../decorators/decorators.types.js';
+import { ResqueEvents } from '../events/events.service.js';
+import { ResqueJobRegistry } from '../jobs/job.registry.js';
+import { ENQUEUE_SCRIPT } from '../protocol/protocol.scripts.queue.js';
+import { encodePayload, newJobId, queueTimeNow, runScript } from '../protocol/index.js';
+import { delayedItemMatches, delayedTimestampOf, encodeDelayedItem, type DelayedItem } from '../protocol/protocol.delayed.js';
+import { assertJobName, assertQueueName, normalizeParams } from '../queue/queue.validation.js';
+import { DelayedStore, type DelayedTimestamp } from './scheduler.delayed.store.js';
+
+/** What a due-now enqueueAt goes through: ResqueQueue.enqueue (bound by the queue, see bindEnqueue). */
+export type ImmediateEnqueue = (queue: string, job: string | JobClass, params?: unknown) => Promise<string | false>;
+
+/** Params that mean "no params" across peers: our null, php's `array()` (`[]`), Ruby's no args. */
+function isEmptyArgs(args: readonly unknown[]): boolean {
+  if (args.length === 0) return true;
+  if (args.length !== 1) return false;
+  const only = args[0];
+  if (only === null) return true;
+  if (Array.isArray(only)) return only.length === 0;
+  return typeof only === 'object' && Object.keys(only as object).length === 0;
+}
+
+/**
+ * Delayed jobs (resque-protocol.md §10) in resque-scheduler's layout, so Ruby's and php's schedulers,
+ * resque-web's Delayed tab and Ruby's remove_delayed/scheduled_at all work on our items. ResqueQueue
+ * delegates its enqueueIn/enqueueAt/removeDelayed/... methods here.
+ */
+@Injectable()
+export class ResqueDelayedJobs {
+  private readonly store: DelayedStore;
+  private immediate: ImmediateEnqueue | null = null;
+
+  constructor(
+    private readonly connection: ResqueConnection,
+    private readonly events: ResqueEvents,
+    @Optional() private readonly registry?: ResqueJobRegistry,
+  ) {
+    this.store = new DelayedStore(connection);
+  }
+
+  /** ResqueQueue registers its enqueue here so a time already past takes the normal enqueue path. */
+  bindEnqueue(enqueue: ImmediateEnqueue): void {
+    this.immediate = enqueue;
+  }
+
+  /**
+   * Runs the job `seconds` from now (fractions are floored to whole seconds at the due time, as peers
+   * store them). Returns false when a beforeSchedule (or, when due at once, beforeEnqueue) listener vetoed.
+   */
+  async enqueueIn(seconds: number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean> {
+    if (typeof seconds !== 'number') throw new TypeError(`seconds must be a number, got ${typeof seconds}`);
+    if (!Number.isFinite(seconds)) throw new RangeError(`seconds must be a finite number, got ${seconds}`);
+    if (seconds < 0) throw new RangeError(`seconds must not be negative, got ${seconds}`);
+    return this.enqueueAt((Date.now() + seconds * 1000) / 1000, queue, job, params);
+  }
+
+  /**
+   * Runs the job at `when` (a Date or unix seconds). Writes `delayed:<ts>`, the `delayed_queue_schedule`
+   * member and the `timestamps:<item>` index in one script. A time already past is enqueued at once
+   * (Ruby's rule). Validates everything before any write.
+   */
+  async enqueueAt(when: Date | number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean> {
+    const at = delayedTimestampOf(when, 'when');
+    assertQueueName(queue);
+    const className = this.jobName(job);
+    const stored = normalizeParams(params);
+    const args = [stored];
+    const event = { at, queue, className, args, params: stored };
+    if (!(await this.events.emitAsync('beforeSchedule', event))) return false;
+    if (at <= Math.floor(Date.now() / 1000)) {
+      if ((await this.enqueueNow(queue, job, className, stored)) === false) return false;
+    } else {
+      await this.store.schedule(at, encodeDelayedItem(className, queue, stored));
+    }
+    await this.events.emitAsync('afterSchedule', event);
+    return true;
+  }
+
+  /**
+   * Removes every delayed copy of this job (any timestamp), written by us, Ruby or php (escaped JSON):
+   * first through Ruby's `timestamps:` index, then a walk of the schedule for unindexed items.
+   * Items are matched structurally: class, queue and args deep-equal. Returns how many were removed.
+   */
+  async removeDelayed(queue: string, job: string | JobClass, params?: unknown): Promise<number> {
+    const matcher = this.matcher(queue, job, params);
+    const indexed = await this.store.removeIndexed(encodeDelayedItem(matcher.className, queue, normalizeParams(params)));
+    return indexed + (await this.store.removeMatching(matcher.matches));
+  }
+
+  /** Removes the matching items due at one timestamp (php's and Ruby's removeDelayedJobFromTimestamp). */
+  async removeDelayedJobFromTimestamp(when: Date | number, queue: string, job: string | JobClass, params?: unknown): Promise<number> {
+    const at = delayedTimestampOf(when, 'when');
+    const matcher = this.matcher(queue, job, params);
+    return this.store.removeFromTimestamp(String(at), matcher.matches);
+  }
+
+  /** How many timestamps have delayed jobs (ZCARD; php's getDelayedQueueScheduleSize). */
+  delayedQueueScheduleSize(): Promise<number> {
+    return this.store.scheduleSize();
+  }
+
+  /** How many jobs are due at that second (php's getDelayedTimestampSize). */
+  async delayedTimestampSize(when: Date | number): Promise<number> {
+    return this.store.timestampSize(delayedTimestampOf(when, 'when'));
+  }
+
+  /** The earliest timestamp with delayed jobs (unix seconds), or null. */
+  nextDelayedTimestamp(): Promise<number | null> {
+    return this.store.nextTimestamp();
+  }
+
+  /** Timestamps `start..start+count-1` with their items (unreadable ones kept as `{ raw, unreadable }`). */
+  async peekDelayed(start = 0, count = 10): Promise<DelayedTimestamp[]> {
+    if (!Number.isInteger(start) || start < 0) throw new RangeError(`start must be an integer >= 0, got ${String(start)}`);
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be an integer >= 1, got ${String(count)}`);
+    return this.store.peek(start, count);
+  }
+
+  /** Timestamps our exact item for this job is indexed at (Ruby's scheduled_at). */
+  async scheduledAt(queue: string, job: string | JobClass, params?: unknown): Promise<number[]> {
+    assertQueueName(queue);
+    return this.store.scheduledAt(encodeDelayedItem(this.jobName(job), queue, normalizeParams(params)));
+  }
+
+  private matcher(queue: string, job: string | JobClass, params: unknown): { className: string; matches: (item: DelayedItem) => boolean } {
+    assertQueueName(queue);
+    const className = this.jobName(job);
+    const args = [normalizeParams(params)];
+    // No params matches every peer's "no args" spelling: [null], php's [[]], Ruby's [], and [{}].
+    if (isEmptyArgs(args)) {
+      return { className, matches: (item) => item.className === className && item.queue === queue && isEmptyArgs(item.args) };
+    }
+    return { className, matches: (item) => delayedItemMatches(item, className, queue, args) };
+  }
+
+  private jobName(job: string | JobClass): string {
+    if (typeof job === 'function') {
+      if (!this.registry) throw new TypeError('job classes need ResqueJobRegistry (pass the job name instead)');
+      return this.registry.nameOf(job);
+    }
+    assertJobName(job);
+    return job;
+  }
+
+  /** Through ResqueQueue when bound; otherwise the same script and events, without status tracking. */
+  private async enqueueNow(queue: string, job: string | JobClass, className: string, params: unknown): Promise<string | false> {
+    if (this.immediate) return this.immediate(queue, job, params);
+    const id = newJobId();
+    const event = {
+      className,
+      args: [params],
+      queue,
+      id,
+      params,
+      jobClass: typeof job === 'function' ? job : null,
+      tracked: false,
+    };
+    if (!(await this.events.emitAsync('beforeEnqueue', event))) return false;
+    const { client, keys } = this.connection;
+    const payload = encodePayload(className, params, { id, queueTime: queueTimeNow() });
+    await runScript(client, ENQUEUE_SCRIPT, [keys.queues, keys.queue(queue), keys.status(id)], [queue, payload, '']);
+    await this.events.emitAsync('afterEnqueue', event);
+    return id;
+  }
+}

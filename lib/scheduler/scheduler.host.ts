@@ -1,0 +1,98 @@
+import 'reflect-metadata';
+import { Logger, type INestApplicationContext, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ResqueConnection } from '../connection/connection.service.js';
+import { writePidFile } from '../env/index.js';
+import { ResqueEvents } from '../events/events.service.js';
+import { ResqueJobRegistry } from '../jobs/job.registry.js';
+import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
+import type { ResqueModuleOptions } from '../resque.options.js';
+import { resolveSchedulerHostOptions, schedulerLogLevels, type ResqueSchedulerHostOptions } from './scheduler.env.js';
+import { ResqueScheduler } from './scheduler.service.js';
+
+/** A running scheduler host. */
+export interface SchedulerHandle {
+  readonly app: INestApplicationContext;
+  readonly scheduler: ResqueScheduler;
+  /** Stops the scheduler (lock released), closes the application and its connections, removes PIDFILE. */
+  stop(): Promise<void>;
+  /** Settles once stopped (by stop() or a signal). */
+  readonly stopped: Promise<void>;
+}
+
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
+
+/**
+ * The standalone scheduler: boots the application context of `module` (which imports ResqueModule),
+ * starts ResqueScheduler, and stops cleanly on SIGTERM/SIGINT/SIGQUIT. php-resque-scheduler's variables
+ * apply (INTERVAL, PREFIX, REDIS_BACKEND(_DB), LOGGING/VERBOSE/VVERBOSE, PIDFILE); explicit options win.
+ */
+export class ResqueSchedulerHost {
+  static async run(module: Type<unknown>, explicit: ResqueSchedulerHostOptions = {}): Promise<SchedulerHandle> {
+    const options = resolveSchedulerHostOptions(explicit);
+    const logger = new Logger('ResqueSchedulerHost');
+    const app = await NestFactory.createApplicationContext(module, {
+      logger: schedulerLogLevels(options.logLevel),
+      ...options.appOptions,
+    });
+    const removePidFile = options.pidFile ? writePidFile(options.pidFile) : () => undefined;
+    let scheduler: ResqueScheduler;
+    try {
+      scheduler = schedulerOf(app);
+      await scheduler.start(options);
+    } catch (error) {
+      removePidFile();
+      await app.close().catch(() => undefined);
+      throw error;
+    }
+
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+    let stopping: Promise<void> | null = null;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.log(`${signal} received: stopping the scheduler`);
+      void stop().catch((error: unknown) => {
+        logger.error(`shutdown failed: ${(error as Error)?.message ?? String(error)}`);
+        process.exitCode = 1;
+      });
+    };
+    const handleSignals = options.handleSignals !== false;
+    if (handleSignals) for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+
+    const stop = (): Promise<void> => {
+      if (!stopping) {
+        stopping = (async () => {
+          if (handleSignals) for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+          try {
+            await scheduler.stop();
+          } finally {
+            await app.close();
+            removePidFile();
+            resolveStopped();
+          }
+        })();
+      }
+      return stopping;
+    };
+    return { app, scheduler, stop, stopped };
+  }
+}
+
+/** The module's ResqueScheduler, or one built from its parts when the module does not provide it. */
+function schedulerOf(app: INestApplicationContext): ResqueScheduler {
+  try {
+    return app.get(ResqueScheduler, { strict: false });
+  } catch {
+    const options = tryGet<ResqueModuleOptions>(app, RESQUE_MODULE_OPTIONS);
+    const registry = tryGet<ResqueJobRegistry>(app, ResqueJobRegistry);
+    return new ResqueScheduler(app.get(ResqueConnection, { strict: false }), app.get(ResqueEvents, { strict: false }), registry, options);
+  }
+}
+
+function tryGet<T>(app: INestApplicationContext, token: Type<T> | string | symbol): T | undefined {
+  try {
+    return app.get<T>(token, { strict: false });
+  } catch {
+    return undefined;
+  }
+}

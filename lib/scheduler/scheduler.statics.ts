@@ -1,0 +1,50 @@
+import type { JobClass } from '../decorators/decorators.types.js';
+import { readJobName } from '../decorators/decorators.metadata.js';
+import type { ResqueJobRegistry } from '../jobs/job.registry.js';
+import { resolveSchedule, type JobNameResolver, type ResolvedSchedule } from './scheduler.schedules.js';
+import type { JobClassRef, RecurringScheduleConfig } from './scheduler.types.js';
+
+/** Resolves `job` members through the registry (or the @Job metadata of an unregistered class). */
+export function registryResolver(registry: ResqueJobRegistry | undefined): JobNameResolver {
+  return (job: string | JobClassRef, what: string) => {
+    if (typeof job === 'string') {
+      if (job === '') throw new TypeError(`${what}: job must be a non-empty job name`);
+      return { name: job, queue: registry?.get(job)?.options.queue };
+    }
+    const meta = readJobName(job);
+    if (!meta) {
+      const name = registry ? registry.nameOf(job) : null;
+      if (!name) throw new TypeError(`${what}: job must be a job name or a @Job() class`);
+      return { name };
+    }
+    return { name: meta.name, queue: meta.options.queue };
+  };
+}
+
+/**
+ * The static schedules of this process: `ResqueModule.forRoot({ schedules })` plus every `@Job` with a
+ * `schedule` option (named after the job unless it gives a name). Throws naming the bad schedule.
+ */
+export function collectStaticSchedules(
+  configured: Record<string, RecurringScheduleConfig> | undefined,
+  registry: ResqueJobRegistry | undefined,
+): ResolvedSchedule[] {
+  const resolver = registryResolver(registry);
+  const out = new Map<string, ResolvedSchedule>();
+  for (const [name, config] of Object.entries(configured ?? {})) {
+    out.set(name, resolveSchedule(name, config, 'static', resolver));
+  }
+  if (registry) {
+    registry.collect();
+    for (const job of registry.all()) {
+      const schedule = job.options.schedule as (Record<string, unknown> & { name?: string }) | undefined;
+      if (!schedule) continue;
+      const { name: scheduleName, ...rest } = schedule;
+      const name = typeof scheduleName === 'string' && scheduleName !== '' ? scheduleName : job.name;
+      if (out.has(name)) throw new Error(`schedule "${name}" is declared twice (module options and @Job('${job.name}'))`);
+      const config: RecurringScheduleConfig = { ...rest, job: job.classRef as JobClass };
+      out.set(name, resolveSchedule(name, config, 'static', resolver));
+    }
+  }
+  return [...out.values()];
+}
