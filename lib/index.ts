@@ -10,3 +10,4 @@ export * from './queue/index.js';
 export * from './scheduler/index.js';
 export * from './admin/index.js';
 export * from './env/index.js';
+export * from './worker/index.js';

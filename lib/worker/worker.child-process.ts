@@ -1,0 +1,187 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { CHILD_ENV, isChildMessage, type ChildMessage, type ParentMessage, type WireEventPayload } from './worker.ipc.js';
+import type { BridgedEventName } from './worker.job-runner.js';
+import type { JobOutcome, RunnableJob } from './worker.types.js';
+
+/** How a job handed to a child ended: the child's own report, or the child's death. */
+export type ChildResult =
+  | { kind: 'outcome'; outcome: JobOutcome }
+  | { kind: 'died'; code: number | null; signal: NodeJS.Signals | null; timedOutMs: number | null; stderr: string[] };
+
+export interface ChildSpawnOptions {
+  slot: number;
+  stderrLines: number;
+  onEvent: (name: BridgedEventName, payload: WireEventPayload) => void;
+}
+
+/**
+ * The parent's side of one pool child: the same entrypoint re-executed with the parent's execArgv (so a
+ * TypeScript loader keeps working) and NESTJS_RESQUE_CHILD=<slot>. Its stderr is piped: forwarded to ours
+ * and kept in a ring buffer that becomes a dead child's backtrace.
+ */
+export class ChildHandle {
+  jobsDone = 0;
+  rssMb = 0;
+  private readonly stderrTail: string[] = [];
+  private partialLine = '';
+  private exited = false;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private readonly exitWaiters: Array<() => void> = [];
+  private pending: { resolve: (r: ChildResult) => void; timer: NodeJS.Timeout | null; timedOutMs: number | null } | null = null;
+
+  private constructor(
+    private readonly proc: ChildProcess,
+    private readonly options: ChildSpawnOptions,
+  ) {}
+
+  get pid(): number {
+    return this.proc.pid ?? -1;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  get busy(): boolean {
+    return this.pending !== null;
+  }
+
+  /** Forks a child and resolves once its Nest context is up; rejects (with its stderr) if it dies first. */
+  static start(options: ChildSpawnOptions): Promise<ChildHandle> {
+    const entry = process.argv[1];
+    if (!entry) return Promise.reject(new Error('cannot fork a worker child: process.argv[1] (the entrypoint) is empty'));
+    const proc = fork(entry, process.argv.slice(2), {
+      execArgv: process.execArgv,
+      env: { ...process.env, [CHILD_ENV]: String(options.slot) },
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    const handle = new ChildHandle(proc, options);
+    handle.wire();
+    return new Promise<ChildHandle>((resolve, reject) => {
+      const onMessage = (message: unknown) => {
+        if (isChildMessage(message) && message.type === 'ready') {
+          cleanup();
+          resolve(handle);
+        }
+      };
+      const onExit = () => {
+        cleanup();
+        const how = handle.exitInfo?.signal ? `signal ${handle.exitInfo.signal}` : `code ${handle.exitInfo?.code}`;
+        reject(new Error(`worker child (slot ${options.slot}) exited during start-up with ${how}:\n${handle.stderrTail.join('\n')}`));
+      };
+      const cleanup = () => {
+        proc.off('message', onMessage);
+        const i = handle.exitWaiters.indexOf(onExit);
+        if (i >= 0) handle.exitWaiters.splice(i, 1);
+      };
+      proc.on('message', onMessage);
+      handle.exitWaiters.push(onExit);
+    });
+  }
+
+  /** Hands one job over; resolves with its outcome, or with how the child died (timeout: killed with SIGKILL). */
+  perform(job: RunnableJob, timeoutMs: number | null, bridge: BridgedEventName[] = []): Promise<ChildResult> {
+    if (this.exited) return Promise.resolve(this.diedResult(null));
+    if (this.pending) return Promise.reject(new Error('worker child is already performing a job'));
+    return new Promise<ChildResult>((resolve) => {
+      const pending: NonNullable<ChildHandle['pending']> = { resolve, timer: null, timedOutMs: null };
+      if (timeoutMs !== null) {
+        pending.timer = setTimeout(() => {
+          pending.timedOutMs = timeoutMs;
+          this.kill('SIGKILL');
+        }, timeoutMs);
+      }
+      this.pending = pending;
+      this.send({ type: 'perform', job, bridge });
+    });
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (!this.exited) this.proc.kill(signal);
+  }
+
+  /** Asks the child to exit between jobs; SIGKILL after `graceMs`. */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.exited) return;
+    this.send({ type: 'shutdown' });
+    const timer = setTimeout(() => this.kill('SIGKILL'), graceMs);
+    await this.waitExit();
+    clearTimeout(timer);
+  }
+
+  waitExit(): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  private send(message: ParentMessage): void {
+    if (!this.proc.connected) return;
+    try {
+      this.proc.send(message);
+    } catch {
+      // the exit handler reports the death
+    }
+  }
+
+  private wire(): void {
+    this.proc.stderr?.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      this.remember(chunk.toString('utf8'));
+    });
+    this.proc.on('message', (message: unknown) => this.onMessage(message));
+    this.proc.on('error', () => undefined); // a failed send or kill; 'exit' follows when the child is gone
+    this.proc.on('exit', (code, signal) => {
+      this.exited = true;
+      this.exitInfo = { code, signal };
+      if (this.partialLine) this.pushLine(this.partialLine);
+      this.partialLine = '';
+      const pending = this.pending;
+      this.pending = null;
+      if (pending) {
+        if (pending.timer) clearTimeout(pending.timer);
+        pending.resolve(this.diedResult(pending.timedOutMs));
+      }
+      for (const waiter of this.exitWaiters.splice(0)) waiter();
+    });
+  }
+
+  private onMessage(message: unknown): void {
+    if (!isChildMessage(message)) return;
+    const m: ChildMessage = message;
+    if (m.type === 'event') this.options.onEvent(m.name, m.payload);
+    else if (m.type === 'done') {
+      this.rssMb = m.rssMb;
+      this.jobsDone += 1;
+      const pending = this.pending;
+      this.pending = null;
+      if (pending) {
+        if (pending.timer) clearTimeout(pending.timer);
+        pending.resolve({ kind: 'outcome', outcome: m.outcome });
+      }
+    }
+  }
+
+  private diedResult(timedOutMs: number | null): ChildResult {
+    return {
+      kind: 'died',
+      code: this.exitInfo?.code ?? null,
+      signal: this.exitInfo?.signal ?? null,
+      timedOutMs,
+      stderr: [...this.stderrTail],
+    };
+  }
+
+  private remember(text: string): void {
+    const lines = (this.partialLine + text).split('\n');
+    this.partialLine = lines.pop() ?? '';
+    for (const line of lines) this.pushLine(line);
+  }
+
+  private pushLine(line: string): void {
+    const trimmed = line.replace(/\r$/, '');
+    if (trimmed === '') return;
+    this.stderrTail.push(trimmed);
+    if (this.stderrTail.length > this.options.stderrLines) this.stderrTail.shift();
+  }
+}

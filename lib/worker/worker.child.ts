@@ -1,0 +1,85 @@
+import type { INestApplicationContext, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { isParentMessage, toWirePayload, type ChildMessage } from './worker.ipc.js';
+import { JobRunner, type EventForwarder } from './worker.job-runner.js';
+import type { WorkerAppOptions, WorkerLogLevel } from './worker.options.js';
+import { childTitle, processingTitle, setTitle } from './worker.title.js';
+import type { ResqueWorkerHandle } from './worker.handle.js';
+
+/** Signals a child leaves to its parent (a terminal sends them to the whole process group). */
+const PARENT_SIGNALS: NodeJS.Signals[] = ['SIGQUIT', 'SIGINT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
+
+export interface ChildRunOptions {
+  slot: number;
+  appOptions: WorkerAppOptions;
+  logLevel: WorkerLogLevel | undefined;
+}
+
+/**
+ * The child side: boot the worker module's Nest context once, then perform jobs one at a time as the
+ * parent sends them, reporting each outcome. Exits on `shutdown`, or at once if the parent goes away
+ * (its pruner-visible `worker:<id>` then records the job).
+ */
+export async function runChild(module: unknown, options: ChildRunOptions): Promise<ResqueWorkerHandle> {
+  setTitle(childTitle(options.slot));
+  for (const signal of PARENT_SIGNALS) process.on(signal, () => undefined);
+  const send = (message: ChildMessage): void => {
+    if (process.connected) process.send?.(message);
+  };
+  process.once('disconnect', () => process.exit(1));
+
+  const app: INestApplicationContext = await NestFactory.createApplicationContext(module as never, {
+    ...options.appOptions,
+    logger: options.appOptions.logger ?? childLogLevels(options.logLevel),
+  });
+  // Only events the parent listens to cross the channel (each is an IPC message).
+  let bridged: ReadonlySet<string> = new Set();
+  const forward: EventForwarder = (name, payload) => {
+    if (bridged.has(name)) send({ type: 'event', name, payload: toWirePayload(name, payload) });
+  };
+  const runner = JobRunner.fromContext(app, forward);
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  let busy: Promise<void> = Promise.resolve();
+  const close = async (): Promise<void> => {
+    await busy;
+    await app.close();
+    resolveClosed();
+    process.exit(0);
+  };
+
+  process.on('message', (message: unknown) => {
+    if (!isParentMessage(message)) return;
+    if (message.type === 'shutdown') {
+      void close();
+      return;
+    }
+    const { job } = message;
+    bridged = new Set(message.bridge);
+    busy = (async () => {
+      const className = classNameOf(job.raw);
+      setTitle(processingTitle(job.queue, className));
+      const outcome = await runner.run(job);
+      setTitle(childTitle(options.slot));
+      send({ type: 'done', outcome, rssMb: process.memoryUsage.rss() / (1024 * 1024) });
+    })();
+  });
+  send({ type: 'ready', pid: process.pid });
+  return { workerIds: [], stop: close, closed };
+}
+
+function childLogLevels(level: WorkerLogLevel | undefined): LogLevel[] {
+  if (level === 'debug') return ['error', 'warn', 'log', 'debug', 'verbose'];
+  if (level === 'verbose') return ['error', 'warn', 'log'];
+  return ['error', 'warn'];
+}
+
+function classNameOf(raw: string): string {
+  try {
+    const parsed = JSON.parse(raw) as { class?: unknown };
+    return typeof parsed.class === 'string' ? parsed.class : '?';
+  } catch {
+    return '?';
+  }
+}

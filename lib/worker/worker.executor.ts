@@ -1,0 +1,197 @@
+import type { Logger } from '@nestjs/common';
+import { DIRTY_EXIT_EXCEPTION, errorMessage, type DecodedJob } from '../protocol/index.js';
+import { ChildHandle, type ChildResult } from './worker.child-process.js';
+import { JobTimeoutError } from './worker.errors.js';
+import { fromWirePayload, type WireEventPayload } from './worker.ipc.js';
+import { failed, type BridgedEventName, type JobRunner } from './worker.job-runner.js';
+import type { JobOutcome, RunnableJob } from './worker.types.js';
+import type { ResqueEvents } from '../events/events.service.js';
+
+const BRIDGED_EVENTS: BridgedEventName[] = ['afterFork', 'beforePerform', 'afterPerform', 'onFailure'];
+
+/** Where a slot's jobs run: a pool child, or the host process itself. */
+export interface SlotExecutor {
+  /** The pid that goes into the slot's worker id (a live process on this host). */
+  readonly idPid: number;
+  start(): Promise<void>;
+  /** Performs one job; a dead child or a timeout comes back as a failed outcome (never throws). */
+  perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null): Promise<JobOutcome>;
+  /** USR1/TERM: kill the running job's child now (no-op inline). */
+  killCurrent(): void;
+  /** Recycles the child if it is due; true when idPid changed (the slot re-registers). */
+  afterJob(): Promise<boolean>;
+  close(graceMs: number): Promise<void>;
+}
+
+/** Inline mode: the job runs in this process; a timeout fails it but cannot stop its promise. */
+export class InlineExecutor implements SlotExecutor {
+  readonly idPid = process.pid;
+
+  constructor(private readonly runner: JobRunner) {}
+
+  async start(): Promise<void> {}
+
+  async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null): Promise<JobOutcome> {
+    const run = this.runner.run(job, { decoded });
+    if (timeoutMs === null) return run;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<JobOutcome>((resolve) => {
+      timer = setTimeout(() => resolve(failed(new JobTimeoutError(timeoutMs))), timeoutMs);
+    });
+    try {
+      return await Promise.race([run, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  killCurrent(): void {}
+
+  async afterJob(): Promise<boolean> {
+    return false;
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface PoolExecutorOptions {
+  slot: number;
+  maxJobsPerChild: number;
+  maxChildMemoryMb: number;
+  stderrLines: number;
+  logger: Logger;
+  isStopping: () => boolean;
+}
+
+/**
+ * Pool mode: one reusable child per slot. Slot 0's id carries the host's pid, other slots' ids carry
+ * their child's pid (so every id names a live process, as php's and Ruby's pruners require). A child due
+ * for recycling after its next job gets its successor started while that job runs.
+ */
+export class PoolExecutor implements SlotExecutor {
+  private child: ChildHandle | null = null;
+  private spare: Promise<ChildHandle> | null = null;
+  private runner: JobRunner | null = null;
+  private events: ResqueEvents | null = null;
+
+  constructor(private readonly options: PoolExecutorOptions) {}
+
+  /**
+   * The parent's runner and events, once its Nest context is up: children are forked before that, so the
+   * parent's and the children's boots overlap.
+   */
+  attach(runner: JobRunner, events: ResqueEvents): void {
+    this.runner = runner;
+    this.events = events;
+  }
+
+  get idPid(): number {
+    return this.options.slot === 0 ? process.pid : (this.child?.pid ?? process.pid);
+  }
+
+  async start(): Promise<void> {
+    this.child = await this.spawn();
+  }
+
+  async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null): Promise<JobOutcome> {
+    const className = decoded.className;
+    const child = await this.ensureChild();
+    if (child.jobsDone + 1 >= this.options.maxJobsPerChild && !this.spare && !this.options.isStopping()) {
+      this.spare = this.spawn();
+      this.spare.catch(() => undefined); // awaited (and reported) in afterJob
+    }
+    const events = this.events;
+    const bridge = events ? BRIDGED_EVENTS.filter((name) => events.hasListeners(name)) : [];
+    const result = await child.perform(job, timeoutMs, bridge);
+    if (result.kind === 'outcome') return result.outcome;
+    const error = dirtyExitError(result, className);
+    await this.runner?.notifyFailure(job, error).catch((e: unknown) =>
+      this.options.logger.error(`onFailure after a dirty exit threw: ${errorMessage(e)}`),
+    );
+    return { kind: 'failed', exception: DIRTY_EXIT_EXCEPTION, error: error.message, backtrace: result.stderr };
+  }
+
+  killCurrent(): void {
+    if (this.child?.busy) this.child.kill('SIGKILL');
+  }
+
+  async afterJob(): Promise<boolean> {
+    const child = this.child;
+    const due =
+      !child ||
+      !child.alive ||
+      child.jobsDone >= this.options.maxJobsPerChild ||
+      child.rssMb > this.options.maxChildMemoryMb;
+    if (!due) return false;
+    const before = this.idPid;
+    if (child?.alive) void child.shutdown(5_000);
+    this.child = null;
+    if (this.options.isStopping()) {
+      await this.dropSpare();
+      return false;
+    }
+    this.child = await this.ensureChild();
+    return this.idPid !== before;
+  }
+
+  async close(graceMs: number): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    await Promise.all([child?.shutdown(graceMs), this.dropSpare()]);
+  }
+
+  /** The current child, or a new one (the spare if one is starting); retries a failing boot with backoff. */
+  private async ensureChild(): Promise<ChildHandle> {
+    if (this.child?.alive) return this.child;
+    for (let attempt = 1; ; attempt++) {
+      const next = this.spare ?? this.spawn();
+      this.spare = null;
+      try {
+        this.child = await next;
+        return this.child;
+      } catch (error) {
+        this.options.logger.error(errorMessage(error));
+        if (this.options.isStopping()) throw error;
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * attempt)));
+      }
+    }
+  }
+
+  private async dropSpare(): Promise<void> {
+    const spare = this.spare;
+    this.spare = null;
+    if (!spare) return;
+    try {
+      await (await spare).shutdown(5_000);
+    } catch {
+      // it never started
+    }
+  }
+
+  private spawn(): Promise<ChildHandle> {
+    return ChildHandle.start({
+      slot: this.options.slot,
+      stderrLines: this.options.stderrLines,
+      onEvent: (name, payload) => this.bridge(name, payload),
+    });
+  }
+
+  /** Re-emits a child's event on the parent's ResqueEvents (the child's own listeners already ran). */
+  private bridge(name: BridgedEventName, payload: WireEventPayload): void {
+    void this.events?.emitAsync(name, fromWirePayload(name, payload)).catch(() => undefined);
+  }
+}
+
+export function dirtyExitError(result: ChildResult & { kind: 'died' }, className: string): Error {
+  let message: string;
+  if (result.timedOutMs !== null) {
+    message = `Job ${className} exceeded its timeout of ${result.timedOutMs} ms; the child process was killed (SIGKILL)`;
+  } else if (result.signal) {
+    message = `Child process was killed by signal ${result.signal} while performing ${className}`;
+  } else {
+    message = `Child process exited with code ${result.code ?? 'unknown'} while performing ${className}`;
+  }
+  const error = new Error(message);
+  error.name = DIRTY_EXIT_EXCEPTION;
+  return error;
+}

@@ -1,0 +1,73 @@
+import { hostname } from 'node:os';
+import { workerOptionsFromEnv } from '../env/env.worker.js';
+import { runChild } from './worker.child.js';
+import type { ResqueWorkerHandle } from './worker.handle.js';
+import { CHILD_ENV } from './worker.ipc.js';
+import { resolveWorkerOptions, type ResqueWorkerHostOptions, type WorkerLogLevel } from './worker.options.js';
+import { WorkerRuntime } from './worker.runtime.js';
+
+/**
+ * Runs Resque workers from a standalone entrypoint (a plain `worker.ts`/`.js`, also the CLI's target):
+ *
+ *     await ResqueWorkerHost.run(WorkerModule, { queues: ['critical', 'default'], concurrency: 3 });
+ *
+ * Options merge as explicit > php-resque's environment variables (QUEUE, COUNT, INTERVAL, BLOCKING, PREFIX,
+ * REDIS_BACKEND, PIDFILE, LOGGING/VERBOSE/VVERBOSE) > defaults.
+ *
+ * How it runs
+ * - The host (parent) boots `WorkerModule` as a Nest application context, reserves jobs and does every Redis
+ *   write. Jobs run in children: the same entrypoint re-executed by `child_process.fork` with the parent's
+ *   execArgv (a TS loader keeps working) and NESTJS_RESQUE_CHILD=<slot>. There `run()` turns the process into
+ *   a child: one Nest context, jobs performed one at a time, outcomes sent back over IPC. Nothing after
+ *   `await ResqueWorkerHost.run(...)` in the entrypoint should do work of its own: it runs in children too.
+ * - `concurrency` (COUNT) = N slots, each its own Resque worker. Worker ids are `host:pid:queues` (queues as
+ *   configured, `*` kept). Slot 0 uses the host's pid; slots ≥ 1 use their current child's pid, and
+ *   re-register under the new pid when the child is recycled. So `id.split(':')[1]` is always a live process
+ *   on this host, which php's and Ruby's pruners check (node-resque's `host:pid+n` ids get pruned by php).
+ *   Inline mode therefore allows a single slot per process.
+ * - isolation 'pool' (default): children are reused; recycled after `maxJobsPerChild` jobs or once their RSS
+ *   passes `maxChildMemoryMb` (the successor is started while the last job runs). `maxJobsPerChild: 1` is
+ *   php-resque's fork per job. isolation 'inline': jobs run in the host process (tests, maximum speed).
+ * - A child that exits (any code) or is killed while performing, or exceeds the job's timeout (then SIGKILLed),
+ *   fails its job as `Resque::DirtyExit`; the error names the code/signal/timeout and the backtrace holds the
+ *   child's last stderr lines. The slot gets a fresh child.
+ * - Reserving: one Lua script finishes the previous job (processed +1, status COMPLETE) and pops the next,
+ *   writing `worker:<id>` and RUNNING in the same step. Globs re-read `SMEMBERS queues` every reserve cycle.
+ *   BLOCKING with one literal queue waits with BLMOVE into `worker:<id>:claim` (lossless; the pruner reads the
+ *   claim list too); with several queues or globs, blocking mode polls every min(INTERVAL, 0.5 s) instead
+ *   (BLMOVE takes a single source). A job BLMOVEd while USR2 pauses the worker is still performed.
+ * - Pruning at start-up and every `pruneIntervalSeconds` (see WorkerPruner); heartbeats every
+ *   `heartbeatIntervalSeconds` (Redis TIME, Ruby's format).
+ *
+ * Signals (php/Ruby): QUIT finish the running jobs, then exit. TERM/INT kill the children now (each job is
+ * recorded as a DirtyExit), then exit. USR1 kill the running children, keep working. USR2/CONT pause/resume.
+ * Inline mode cannot kill a running job: TERM/INT wait `inlineTermGraceMs` (default 2 s), then record the job
+ * as a DirtyExit and exit. Shutdown closes children, unregisters, then `app.close(signal)` (your
+ * beforeApplicationShutdown/onApplicationShutdown hooks run) bounded by `shutdownTimeoutMs`.
+ *
+ * Events and where pooled children move php's timing
+ * - beforeFirstFork: parent, before registering — but after the pool's children were started (they boot
+ *   in parallel at start-up, not at the first job).
+ * - beforeFork: parent, after the job was reserved (reserve and `worker:<id>` are one atomic step here; php
+ *   fires it before writing `worker:<id>`), before the job is handed to an already-running child — no fork
+ *   happens per job unless `maxJobsPerChild: 1`, and even then the child was forked ahead of time.
+ * - afterFork: in the child, right before beforePerform, once per job (not once per fork); inline mode
+ *   fires it too (php fires it in its perform, forked or not). A listener's error (or `false`) fails the job.
+ * - beforePerform / afterPerform / onFailure: in the child; they reach the child's own ResqueEvents first
+ *   (listeners there can veto with DoNotPerformError or `false`), then the parent's ResqueEvents over IPC.
+ *   For a dirty exit, onFailure is emitted by the parent (the child is gone).
+ */
+export class ResqueWorkerHost {
+  static async run(module: unknown, options: ResqueWorkerHostOptions = {}): Promise<ResqueWorkerHandle> {
+    const fromEnv = workerOptionsFromEnv(process.env);
+    const slotEnv = process.env[CHILD_ENV];
+    if (slotEnv !== undefined) {
+      const logLevel: WorkerLogLevel | undefined = options.logLevel ?? fromEnv.logLevel;
+      return runChild(module, { slot: Number(slotEnv) || 0, appOptions: options.appOptions ?? {}, logLevel });
+    }
+    const resolved = resolveWorkerOptions(options, fromEnv, hostname());
+    const runtime = new WorkerRuntime(module, resolved);
+    await runtime.start();
+    return runtime.handle;
+  }
+}

@@ -1,0 +1,51 @@
+import type { ResqueEventMap } from '../events/events.types.js';
+import type { BridgedEventName } from './worker.job-runner.js';
+import { fromWireError, toWireError, type WireError } from './worker.errors.js';
+import type { JobOutcome, RunnableJob } from './worker.types.js';
+
+/**
+ * The parent ⇄ child protocol over Node's IPC channel (JSON serialisation). The parent reserves and does
+ * all Redis bookkeeping; a child only performs and reports.
+ *
+ * parent → child: `perform` (one job at a time), `shutdown` (finish and exit 0).
+ * child → parent: `ready` (context booted), `event` (a bridged lifecycle event), `done` (the outcome plus
+ * the child's RSS, for recycling).
+ */
+export type ParentMessage =
+  /** `bridge`: the events someone listens to in the parent (the child forwards only those). */
+  | { type: 'perform'; job: RunnableJob; bridge: BridgedEventName[] }
+  | { type: 'shutdown' };
+
+export type ChildMessage =
+  | { type: 'ready'; pid: number }
+  | { type: 'event'; name: BridgedEventName; payload: WireEventPayload }
+  | { type: 'done'; outcome: JobOutcome; rssMb: number };
+
+/** An event payload with its `error` (onFailure) flattened for JSON. */
+export type WireEventPayload = Record<string, unknown> & { error?: WireError };
+
+/** The env variable that turns a re-executed entrypoint into a child (value: the slot number). */
+export const CHILD_ENV = 'NESTJS_RESQUE_CHILD';
+
+export function isChildMessage(value: unknown): value is ChildMessage {
+  if (!value || typeof value !== 'object') return false;
+  const type = (value as { type?: unknown }).type;
+  return type === 'ready' || type === 'event' || type === 'done';
+}
+
+export function isParentMessage(value: unknown): value is ParentMessage {
+  if (!value || typeof value !== 'object') return false;
+  const type = (value as { type?: unknown }).type;
+  return type === 'perform' || type === 'shutdown';
+}
+
+export function toWirePayload<K extends BridgedEventName>(name: K, payload: ResqueEventMap[K]): WireEventPayload {
+  const out: WireEventPayload = { ...(payload as unknown as Record<string, unknown>) };
+  if (name === 'onFailure') out.error = toWireError((payload as ResqueEventMap['onFailure']).error);
+  return out;
+}
+
+export function fromWirePayload<K extends BridgedEventName>(name: K, payload: WireEventPayload): ResqueEventMap[K] {
+  if (name === 'onFailure' && payload.error) return { ...payload, error: fromWireError(payload.error) } as unknown as ResqueEventMap[K];
+  return payload as unknown as ResqueEventMap[K];
+}

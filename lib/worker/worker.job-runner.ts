@@ -1,0 +1,232 @@
+import { Logger, type INestApplicationContext } from '@nestjs/common';
+import { ContextIdFactory, ModuleRef } from '@nestjs/core';
+import type { JobHookRef } from '../decorators/decorators.types.js';
+import { DoNotPerformError } from '../events/events.errors.js';
+import { ResqueEvents } from '../events/events.service.js';
+import type { FailureEvent, JobEvent, ResqueEventMap } from '../events/events.types.js';
+import { ResqueJobRegistry, type RegisteredJob } from '../jobs/job.registry.js';
+import { backtraceOf, decodePayload, errorMessage, exceptionName, PayloadDecodeError, type DecodedJob } from '../protocol/index.js';
+import { AfterForkVetoError, UnknownJobError } from './worker.errors.js';
+import type { JobOutcome, ResqueJobContext, RunnableJob } from './worker.types.js';
+
+/** Events a child re-emits on the parent's ResqueEvents (after its own listeners had their say). */
+export type BridgedEventName = 'afterFork' | 'beforePerform' | 'afterPerform' | 'onFailure';
+export type EventForwarder = <K extends BridgedEventName>(name: K, payload: ResqueEventMap[K]) => void;
+
+export interface JobRunnerDeps {
+  moduleRef: ModuleRef;
+  registry: ResqueJobRegistry;
+  events: ResqueEvents;
+  /** Called after each local emission (children forward over IPC). */
+  forward?: EventForwarder;
+  logger?: Logger;
+}
+
+export interface JobRunOptions {
+  /** Emit afterFork before beforePerform (php fires it in the worker's perform, forked or not). Default true. */
+  afterFork?: boolean;
+  /** The payload already decoded from `job.raw` (inline mode: saves a parse). */
+  decoded?: DecodedJob;
+}
+
+/**
+ * Performs one decoded job inside a Nest application context (used by pool children, inline workers and
+ * the testing module): afterFork → beforePerform (event, then the class's `@BeforePerform()` hooks) →
+ * resolve the provider (a fresh DI context per job for request/transient scope) → SetUp → Perform(params,
+ * ctx) → TearDown (also after a throwing perform) → `@AfterPerform()` hooks → afterPerform. A
+ * DoNotPerformError (thrown or a `false` from a listener/hook) skips the job. Any other error runs the
+ * `@OnFailure()` hooks and onFailure, and comes back as a failed outcome. Never throws.
+ *
+ * Hook arguments: `@BeforePerform()`/`@AfterPerform()` get `(params, ctx)` (after-hooks also get the
+ * result as a third argument); `@OnFailure()` gets `(error, params, ctx)` like Ruby's on_failure(e, *args).
+ */
+export class JobRunner {
+  private readonly logger: Logger;
+  /** Singleton job providers, resolved once. */
+  private readonly instances = new Map<Function, object>();
+
+  constructor(private readonly deps: JobRunnerDeps) {
+    this.logger = deps.logger ?? new Logger('ResqueWorker');
+  }
+
+  static fromContext(app: INestApplicationContext, forward?: EventForwarder): JobRunner {
+    return new JobRunner({
+      moduleRef: app.get(ModuleRef),
+      registry: app.get(ResqueJobRegistry, { strict: false }),
+      events: app.get(ResqueEvents, { strict: false }),
+      forward,
+    });
+  }
+
+  /** The job class's `@Job({ timeout })` in ms, if any (the host enforces it). */
+  timeoutOf(className: string): number | undefined {
+    const t = this.deps.registry.get(className)?.options.timeout;
+    return typeof t === 'number' && t > 0 ? t : undefined;
+  }
+
+  async run(job: RunnableJob, options: JobRunOptions = {}): Promise<JobOutcome> {
+    let decoded: DecodedJob;
+    try {
+      decoded = options.decoded ?? decodePayload(job.raw);
+    } catch (error) {
+      return failed(error instanceof PayloadDecodeError ? error : new PayloadDecodeError(errorMessage(error), job.raw));
+    }
+    const event = jobEvent(job, decoded);
+    const ctx: ResqueJobContext = {
+      id: decoded.id,
+      queue: job.queue,
+      args: decoded.args,
+      payload: decoded.payload,
+      className: decoded.className,
+      workerId: job.workerId,
+    };
+    const registered = this.deps.registry.get(decoded.className);
+    try {
+      if (!registered) throw new UnknownJobError(decoded.className, this.deps.registry.all().map((r) => r.name).sort());
+      if (options.afterFork !== false && !(await this.emit('afterFork', event))) throw new AfterForkVetoError();
+      if (!(await this.emit('beforePerform', event))) return skipped('a beforePerform listener vetoed the job');
+      const instance = await this.instantiate(registered, ctx);
+      if (!(await this.callHooks(registered, instance, registered.hooks.beforePerform, [decoded.params, ctx]))) {
+        return skipped('a @BeforePerform() hook vetoed the job');
+      }
+      const result = await this.performBody(registered, instance, decoded.params, ctx);
+      await this.callHooks(registered, instance, registered.hooks.afterPerform, [decoded.params, ctx, result]);
+      await this.emit('afterPerform', { ...event, result: jsonSafe(result) });
+      return { kind: 'complete', resultJson: resultJson(result) };
+    } catch (error) {
+      if (error instanceof DoNotPerformError) return skipped(error.message);
+      await this.failureHooks(registered, decoded, event, error, ctx);
+      return failed(error);
+    }
+  }
+
+  /**
+   * For a job whose child died (the parent records a DirtyExit): the class's `@OnFailure()` hooks (static
+   * ones only: the instance died with the child) and the onFailure event.
+   */
+  async notifyFailure(job: RunnableJob, error: Error): Promise<void> {
+    let decoded: DecodedJob;
+    try {
+      decoded = decodePayload(job.raw);
+    } catch {
+      return;
+    }
+    const registered = this.deps.registry.get(decoded.className);
+    const ctx: ResqueJobContext = {
+      id: decoded.id,
+      queue: job.queue,
+      args: decoded.args,
+      payload: decoded.payload,
+      className: decoded.className,
+      workerId: job.workerId,
+    };
+    if (registered) {
+      const staticHooks = registered.hooks.onFailure.filter((h) => h.isStatic);
+      await this.callHooks(registered, null, staticHooks, [error, decoded.params, ctx]).catch((e: unknown) =>
+        this.logger.error(`@OnFailure() hook of ${decoded.className} threw: ${errorMessage(e)}`),
+      );
+    }
+    const payload: FailureEvent = { ...jobEvent(job, decoded), error };
+    await this.deps.events.emitAsync('onFailure', payload);
+  }
+
+  private async performBody(registered: RegisteredJob, instance: object, params: unknown, ctx: ResqueJobContext): Promise<unknown> {
+    const target = instance as Record<string, (...args: unknown[]) => unknown>;
+    if (registered.setUp) await target[registered.setUp]!.call(instance, params, ctx);
+    try {
+      return await target[registered.perform]!.call(instance, params, ctx);
+    } finally {
+      if (registered.tearDown) await target[registered.tearDown]!.call(instance, params, ctx);
+    }
+  }
+
+  private async instantiate(registered: RegisteredJob, ctx: ResqueJobContext): Promise<object> {
+    const { moduleRef } = this.deps;
+    const classRef = registered.classRef as new (...args: never[]) => object;
+    if (registered.isStatic) {
+      const cached = this.instances.get(classRef);
+      if (cached) return cached;
+      const instance: object = moduleRef.get(classRef, { strict: false });
+      this.instances.set(classRef, instance);
+      return instance;
+    }
+    // Request/transient scope: a fresh DI sub-tree per job; REQUEST resolves to the job context.
+    const contextId = ContextIdFactory.create();
+    moduleRef.registerRequestByContextId(ctx, contextId);
+    return moduleRef.resolve(classRef, contextId, { strict: false });
+  }
+
+  /** Runs hooks in order; false when one returned false (a veto for before-hooks). */
+  private async callHooks(registered: RegisteredJob, instance: object | null, hooks: readonly JobHookRef[], args: unknown[]): Promise<boolean> {
+    for (const hook of hooks) {
+      const target = (hook.isStatic ? registered.classRef : instance) as Record<string, (...a: unknown[]) => unknown> | null;
+      if (!target) continue;
+      if ((await target[hook.method]!.apply(target, args)) === false) return false;
+    }
+    return true;
+  }
+
+  private async failureHooks(
+    registered: RegisteredJob | undefined,
+    decoded: DecodedJob,
+    event: JobEvent,
+    error: unknown,
+    ctx: ResqueJobContext,
+  ): Promise<void> {
+    if (registered && registered.hooks.onFailure.length > 0) {
+      let instance: object | null = null;
+      try {
+        instance = await this.instantiate(registered, ctx);
+      } catch {
+        // static hooks still run below
+      }
+      try {
+        await this.callHooks(registered, instance, registered.hooks.onFailure, [error, decoded.params, ctx]);
+      } catch (hookError) {
+        this.logger.error(`@OnFailure() hook of ${decoded.className} threw: ${errorMessage(hookError)}`);
+      }
+    }
+    await this.emit('onFailure', { ...event, error }, false);
+  }
+
+  /** Local emission first (in-process listeners may veto or throw), then forward. */
+  private async emit<K extends BridgedEventName>(name: K, payload: ResqueEventMap[K], rethrow = true): Promise<boolean> {
+    const ok = await this.deps.events.emitAsync(name, payload, { rethrow });
+    this.deps.forward?.(name, payload);
+    return ok;
+  }
+}
+
+function jobEvent(job: RunnableJob, decoded: DecodedJob): JobEvent {
+  return {
+    workerId: job.workerId,
+    queue: job.queue,
+    className: decoded.className,
+    args: decoded.args,
+    params: decoded.params,
+    id: decoded.id,
+    job: decoded,
+  };
+}
+
+function skipped(reason: string): JobOutcome {
+  return { kind: 'skipped', reason };
+}
+
+export function failed(error: unknown): JobOutcome & { kind: 'failed' } {
+  return { kind: 'failed', exception: exceptionName(error), error: errorMessage(error), backtrace: backtraceOf(error) };
+}
+
+function resultJson(result: unknown): string {
+  if (result === undefined) return 'null';
+  try {
+    return JSON.stringify(result) ?? 'null';
+  } catch {
+    return 'null';
+  }
+}
+
+/** What afterPerform listeners see across IPC: the JSON view of the result. */
+function jsonSafe(result: unknown): unknown {
+  return JSON.parse(resultJson(result)) as unknown;
+}

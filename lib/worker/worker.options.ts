@@ -1,0 +1,189 @@
+import type { NestFactory } from '@nestjs/core';
+import type { ResqueConnectionInput } from '../resque.options.js';
+
+/** Options of NestFactory.createApplicationContext (logger, abortOnError, ...). */
+export type WorkerAppOptions = NonNullable<Parameters<(typeof NestFactory)['createApplicationContext']>[1]>;
+
+/** `'pool'`: jobs run in reusable child processes (default). `'inline'`: in the host process itself. */
+export type WorkerIsolation = 'pool' | 'inline';
+
+/** What the pruner does with the in-flight job of a dead worker. */
+export type DeadWorkerPolicy = 'fail' | 'requeue';
+
+/** Log verbosity, as php-resque's LOGGING/VERBOSE ('verbose') and VVERBOSE ('debug'). */
+export type WorkerLogLevel = 'verbose' | 'debug';
+
+export interface ResqueWorkerHostOptions {
+  /** Queues in priority order (or a comma list); `*` and Ruby globs (`critical,*`, `!low`) allowed. QUEUE. */
+  queues?: string[] | string;
+  /** Independent worker slots, each registered as its own Resque worker. COUNT. Default 1. */
+  concurrency?: number;
+  /** Seconds between polls of empty queues (fractions allowed), or the blocking-pop timeout. INTERVAL. Default 5. */
+  interval?: number;
+  /** Wait on the queue with BLMOVE instead of polling (single literal queue; otherwise short polling). BLOCKING. */
+  blocking?: boolean;
+  /** Default 'pool'. */
+  isolation?: WorkerIsolation;
+  /** Pool: recycle a child after this many jobs (1 = php-resque's fork per job). Default unlimited. */
+  maxJobsPerChild?: number;
+  /** Pool: recycle a child once its RSS passes this many MiB after a job. Default unlimited. */
+  maxChildMemoryMb?: number;
+  /** Milliseconds a job may run (a job's `@Job({ timeout })` wins); the child is then killed. Default none. */
+  timeout?: number;
+  /** In-flight job of a dead worker found by pruning: 'fail' (default, retryable in resque-web) or 'requeue'. */
+  onDeadWorker?: DeadWorkerPolicy;
+  /** Workers whose heartbeat is older than this are dead (Ruby's prune interval). Default 300. */
+  pruneAfterSeconds?: number;
+  /** How often to prune dead workers after start-up. Default 60. */
+  pruneIntervalSeconds?: number;
+  /** How often to refresh `workers:heartbeat` (must stay under 60 for Ruby). Default 30. */
+  heartbeatIntervalSeconds?: number;
+  /** Upper bound for a graceful shutdown (jobs finishing on QUIT are not bounded by it). Default 30000 ms. */
+  shutdownTimeoutMs?: number;
+  /** Inline mode: how long TERM/INT waits for the running job before recording it as a dirty exit. Default 2000 ms. */
+  inlineTermGraceMs?: number;
+  /** Host part of worker ids and the pruner's "same host" check. Default `os.hostname()`. */
+  hostname?: string;
+  /** Redis for the worker's own bookkeeping instead of the module's (REDIS_BACKEND). */
+  connection?: ResqueConnectionInput;
+  /** Key namespace for the worker's bookkeeping instead of the module's (PREFIX). */
+  namespace?: string;
+  /** LOGGING/VERBOSE/VVERBOSE. */
+  logLevel?: WorkerLogLevel;
+  /** Write the host's pid here (PIDFILE); removed on exit. */
+  pidFile?: string;
+  /** How many of a dead child's last stderr lines go into the failure's backtrace. Default 20. */
+  childStderrLines?: number;
+  /** Options for NestFactory.createApplicationContext (parent and children). */
+  appOptions?: WorkerAppOptions;
+}
+
+export interface ResolvedWorkerOptions {
+  queues: string[];
+  concurrency: number;
+  interval: number;
+  blocking: boolean;
+  isolation: WorkerIsolation;
+  maxJobsPerChild: number;
+  maxChildMemoryMb: number;
+  timeout: number | null;
+  onDeadWorker: DeadWorkerPolicy;
+  pruneAfterSeconds: number;
+  pruneIntervalSeconds: number;
+  heartbeatIntervalSeconds: number;
+  shutdownTimeoutMs: number;
+  inlineTermGraceMs: number;
+  hostname: string;
+  connection: ResqueConnectionInput | undefined;
+  namespace: string | undefined;
+  logLevel: WorkerLogLevel | undefined;
+  pidFile: string | undefined;
+  childStderrLines: number;
+  appOptions: WorkerAppOptions;
+}
+
+export const WORKER_DEFAULTS = {
+  concurrency: 1,
+  interval: 5,
+  blocking: false,
+  isolation: 'pool',
+  maxJobsPerChild: Number.POSITIVE_INFINITY,
+  maxChildMemoryMb: Number.POSITIVE_INFINITY,
+  onDeadWorker: 'fail',
+  pruneAfterSeconds: 300,
+  pruneIntervalSeconds: 60,
+  heartbeatIntervalSeconds: 30,
+  shutdownTimeoutMs: 30_000,
+  inlineTermGraceMs: 2_000,
+  childStderrLines: 20,
+} as const;
+
+type Layer = Partial<ResqueWorkerHostOptions> | undefined;
+
+/** Merges explicit options > environment (php's variables) > defaults, and validates the result. */
+export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: string): ResolvedWorkerOptions {
+  const pick = <K extends keyof ResqueWorkerHostOptions>(key: K): ResqueWorkerHostOptions[K] =>
+    explicit?.[key] !== undefined ? explicit[key] : fromEnv?.[key];
+  const queuesInput = pick('queues');
+  if (queuesInput === undefined) throw new TypeError('queues is required (e.g. { queues: ["default"] } or QUEUE=default)');
+  const queues = (typeof queuesInput === 'string' ? queuesInput.split(',') : queuesInput).map((q) => {
+    if (typeof q !== 'string' || q.trim() === '') throw new TypeError('queues must be non-empty queue names');
+    return q.trim();
+  });
+  if (queues.length === 0) throw new TypeError('queues must name at least one queue');
+
+  const concurrency = pick('concurrency') ?? WORKER_DEFAULTS.concurrency;
+  positiveInteger('concurrency', concurrency);
+  const interval = pick('interval') ?? WORKER_DEFAULTS.interval;
+  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval <= 0) {
+    throw new RangeError(`interval must be a positive number of seconds, got ${String(interval)}`);
+  }
+  const isolation = pick('isolation') ?? WORKER_DEFAULTS.isolation;
+  if (isolation !== 'pool' && isolation !== 'inline') throw new RangeError(`isolation must be 'pool' or 'inline', got ${String(isolation)}`);
+  if (isolation === 'inline' && concurrency > 1) {
+    // Every slot needs a live pid in its id (php and Ruby prune ids whose pid is not running).
+    throw new RangeError("isolation 'inline' runs one worker slot per process; use isolation 'pool' for concurrency > 1");
+  }
+  const maxJobsPerChild = pick('maxJobsPerChild') ?? WORKER_DEFAULTS.maxJobsPerChild;
+  if (maxJobsPerChild !== Number.POSITIVE_INFINITY) positiveInteger('maxJobsPerChild', maxJobsPerChild);
+  const maxChildMemoryMb = pick('maxChildMemoryMb') ?? WORKER_DEFAULTS.maxChildMemoryMb;
+  positiveNumber('maxChildMemoryMb', maxChildMemoryMb);
+  const timeout = pick('timeout') ?? null;
+  if (timeout !== null) positiveNumber('timeout', timeout);
+  const onDeadWorker = pick('onDeadWorker') ?? WORKER_DEFAULTS.onDeadWorker;
+  if (onDeadWorker !== 'fail' && onDeadWorker !== 'requeue') {
+    throw new RangeError(`onDeadWorker must be 'fail' or 'requeue', got ${String(onDeadWorker)}`);
+  }
+  const pruneAfterSeconds = pick('pruneAfterSeconds') ?? WORKER_DEFAULTS.pruneAfterSeconds;
+  positiveNumber('pruneAfterSeconds', pruneAfterSeconds);
+  const pruneIntervalSeconds = pick('pruneIntervalSeconds') ?? WORKER_DEFAULTS.pruneIntervalSeconds;
+  positiveNumber('pruneIntervalSeconds', pruneIntervalSeconds);
+  const heartbeatIntervalSeconds = pick('heartbeatIntervalSeconds') ?? WORKER_DEFAULTS.heartbeatIntervalSeconds;
+  positiveNumber('heartbeatIntervalSeconds', heartbeatIntervalSeconds);
+  if (heartbeatIntervalSeconds > 60) throw new RangeError('heartbeatIntervalSeconds must be at most 60 (Ruby workers prune staler ones)');
+  const shutdownTimeoutMs = pick('shutdownTimeoutMs') ?? WORKER_DEFAULTS.shutdownTimeoutMs;
+  positiveNumber('shutdownTimeoutMs', shutdownTimeoutMs);
+  const inlineTermGraceMs = pick('inlineTermGraceMs') ?? WORKER_DEFAULTS.inlineTermGraceMs;
+  if (typeof inlineTermGraceMs !== 'number' || inlineTermGraceMs < 0) throw new RangeError('inlineTermGraceMs must be >= 0');
+  const childStderrLines = pick('childStderrLines') ?? WORKER_DEFAULTS.childStderrLines;
+  positiveInteger('childStderrLines', childStderrLines);
+  const chosenHost = pick('hostname') ?? hostname;
+  if (typeof chosenHost !== 'string' || chosenHost === '' || chosenHost.includes(':')) {
+    throw new TypeError(`hostname must be a non-empty string without ':', got ${JSON.stringify(chosenHost)}`);
+  }
+  return {
+    queues,
+    concurrency,
+    interval,
+    blocking: pick('blocking') ?? WORKER_DEFAULTS.blocking,
+    isolation,
+    maxJobsPerChild,
+    maxChildMemoryMb,
+    timeout,
+    onDeadWorker,
+    pruneAfterSeconds,
+    pruneIntervalSeconds,
+    heartbeatIntervalSeconds,
+    shutdownTimeoutMs,
+    inlineTermGraceMs,
+    hostname: chosenHost,
+    connection: pick('connection'),
+    namespace: pick('namespace'),
+    logLevel: pick('logLevel'),
+    pidFile: pick('pidFile'),
+    childStderrLines,
+    appOptions: pick('appOptions') ?? {},
+  };
+}
+
+function positiveInteger(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+  }
+}
+
+function positiveNumber(name: string, value: unknown): void {
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive number, got ${String(value)}`);
+  }
+}

@@ -1,0 +1,196 @@
+import type { Redis } from 'ioredis';
+import {
+  buildFailure,
+  encodeFailure,
+  parseResqueTime,
+  parseWorkerId,
+  PRUNE_DEAD_WORKER_EXCEPTION,
+  runScript,
+  type ResqueKeys,
+} from '../protocol/index.js';
+import { WORKER_PRUNE_SCRIPT, WORKER_PRUNE_UNLOCK_SCRIPT } from '../protocol/protocol.scripts.worker.js';
+import type { DeadWorkerPolicy } from './worker.options.js';
+import { statusKeyOfRaw } from './worker.store.js';
+
+/** Ruby's lock TTL: one pruner at a time across Ruby workers and ours. */
+const PRUNE_LOCK_SECONDS = 60;
+
+export interface WorkerPrunerOptions {
+  /** Our own worker id: the lock's value, never pruned. */
+  selfId: string;
+  /** Other ids of this process (never pruned). */
+  ownIds?: () => readonly string[];
+  /** Default `os.hostname()`. */
+  hostname: string;
+  /** Heartbeats older than this mean dead (Ruby: 300). */
+  pruneAfterSeconds: number;
+  onDeadWorker: DeadWorkerPolicy;
+  /** Tests may inject; default `process.kill(pid, 0)` (ESRCH = gone). */
+  isPidAlive?: (pid: number) => boolean;
+}
+
+export interface PrunedWorker {
+  workerId: string;
+  reason: 'heartbeat' | 'pid';
+  /** In-flight jobs found (from `worker:<id>` and the claim list), raw payloads. */
+  jobs: string[];
+  action: DeadWorkerPolicy;
+}
+
+/**
+ * Finds dead workers and cleans up after them (resque-protocol.md §6, §12.1): under Ruby's
+ * `pruning_dead_workers_in_progress` lock (SET NX EX 60, value = our id; released when done), a worker is
+ * dead when its heartbeat is older than `pruneAfterSeconds`, or when it is on this host and its pid is not
+ * running. A worker without a heartbeat on another host (php-resque writes none) is never touched. A dead
+ * worker's in-flight job is failed as `Resque::PruneDeadWorkerDirtyExit` (or re-enqueued byte for byte with
+ * onDeadWorker 'requeue'); its keys go away in the same Lua script, which re-checks that nothing moved.
+ */
+export class WorkerPruner {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: ResqueKeys,
+    private readonly options: WorkerPrunerOptions,
+  ) {}
+
+  async pruneDeadWorkers(): Promise<PrunedWorker[]> {
+    const { keys, redis, options } = this;
+    const locked = await redis.set(keys.pruneLock, options.selfId, 'EX', PRUNE_LOCK_SECONDS, 'NX');
+    if (locked !== 'OK') return [];
+    try {
+      const [ids, heartbeats, time] = await Promise.all([redis.smembers(keys.workers), redis.hgetall(keys.heartbeats), redis.time()]);
+      const nowMs = Number(time[0]) * 1000;
+      const own = new Set([options.selfId, ...(options.ownIds?.() ?? [])]);
+      const pruned: PrunedWorker[] = [];
+      for (const id of ids) {
+        if (own.has(id)) continue;
+        const reason = this.deathReason(id, heartbeats[id], nowMs);
+        if (!reason) continue;
+        const result = await this.pruneOne(id, reason);
+        if (result) pruned.push(result);
+      }
+      // Heartbeats of ids no longer registered (a crash between steps of a peer's unregister).
+      const registered = new Set(ids);
+      const orphans = Object.entries(heartbeats)
+        .filter(([id, at]) => !registered.has(id) && !own.has(id) && this.expired(at, nowMs))
+        .map(([id]) => id);
+      if (orphans.length > 0) await redis.hdel(keys.heartbeats, ...orphans);
+      return pruned;
+    } finally {
+      await runScript(redis, WORKER_PRUNE_UNLOCK_SCRIPT, [keys.pruneLock], [options.selfId]).catch(() => undefined);
+    }
+  }
+
+  private deathReason(id: string, heartbeat: string | undefined, nowMs: number): PrunedWorker['reason'] | null {
+    if (heartbeat !== undefined && this.expired(heartbeat, nowMs)) return 'heartbeat';
+    const parts = parseWorkerId(id);
+    if (!parts || parts.host !== this.options.hostname) return null;
+    return this.isPidAlive(parts.pid) ? null : 'pid';
+  }
+
+  private expired(heartbeat: string, nowMs: number): boolean {
+    const at = parseResqueTime(heartbeat);
+    return at !== null && nowMs - at.getTime() > this.options.pruneAfterSeconds * 1000;
+  }
+
+  private isPidAlive(pid: number): boolean {
+    if (this.options.isPidAlive) return this.options.isPidAlive(pid);
+    if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+    }
+  }
+
+  private async pruneOne(id: string, reason: PrunedWorker['reason']): Promise<PrunedWorker | null> {
+    const { keys, redis, options } = this;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const [current, claimed] = await Promise.all([redis.get(keys.worker(id)), redis.lrange(keys.workerClaim(id), 0, -1)]);
+      const jobs: Array<{ queue: string; raw: string }> = [];
+      if (current !== null) {
+        const inFlight = inFlightOf(current);
+        if (inFlight) jobs.push(inFlight);
+      }
+      const claimQueue = parseWorkerId(id)?.queues[0] ?? '';
+      for (const raw of claimed) jobs.push({ queue: claimQueue, raw });
+      const args: Array<string | number> = [id, current ?? '', claimed.length, options.onDeadWorker, Math.floor(Date.now() / 1000)];
+      for (const job of jobs) {
+        const className = classNameOf(job.raw);
+        const failure = encodeFailure(
+          buildFailure({
+            rawPayload: job.raw,
+            exception: PRUNE_DEAD_WORKER_EXCEPTION,
+            error: `Worker ${id} did not gracefully exit while processing ${className}`,
+            backtrace: [],
+            worker: id,
+            queue: job.queue,
+          }),
+        );
+        args.push(job.queue, job.raw, failure, statusKeyOfRaw(keys, job.raw) ?? '');
+      }
+      args.push(keys.prefix);
+      const done = await runScript<number>(
+        redis,
+        WORKER_PRUNE_SCRIPT,
+        [
+          keys.workers,
+          keys.worker(id),
+          keys.workerStarted(id),
+          keys.workerClaim(id),
+          keys.statProcessed(id),
+          keys.statFailed(id),
+          keys.heartbeats,
+          keys.failed,
+          keys.statFailed(),
+          keys.statProcessed(),
+          keys.queues,
+        ],
+        args,
+      );
+      if (done === 1) return { workerId: id, reason, jobs: jobs.map((j) => j.raw), action: options.onDeadWorker };
+    }
+    return null;
+  }
+}
+
+/**
+ * The in-flight job of a `worker:<id>` value: `{"queue","run_at","payload"}` written by us, Ruby or php.
+ * The payload is cut out of the raw string (it is the last member in every peer's encoding) so a requeue
+ * keeps its exact bytes; otherwise it is re-encoded.
+ */
+export function inFlightOf(value: string): { queue: string; raw: string } | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return null;
+  }
+  if (!parsed || typeof parsed !== 'object') return null;
+  const record = parsed as { queue?: unknown; payload?: unknown };
+  const queue = typeof record.queue === 'string' ? record.queue : '';
+  if (record.payload === undefined) return null;
+  const marker = value.indexOf('"payload":');
+  if (marker >= 0 && value.endsWith('}')) {
+    const slice = value.slice(marker + '"payload":'.length, -1);
+    try {
+      if (JSON.stringify(JSON.parse(slice)) === JSON.stringify(record.payload)) {
+        // A payload we embedded as a JSON string (it was not an object) goes back as the original string.
+        return { queue, raw: typeof record.payload === 'string' ? record.payload : slice };
+      }
+    } catch {
+      // fall through to re-encoding
+    }
+  }
+  return { queue, raw: typeof record.payload === 'string' ? record.payload : JSON.stringify(record.payload) };
+}
+
+function classNameOf(raw: string): string {
+  try {
+    const parsed = JSON.parse(raw) as { class?: unknown };
+    if (typeof parsed.class === 'string') return parsed.class;
+  } catch {
+    // unreadable payload
+  }
+  return 'an unreadable payload';
+}

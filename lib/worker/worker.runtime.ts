@@ -1,0 +1,242 @@
+import { Logger, type INestApplicationContext, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ResqueConnection } from '../connection/connection.service.js';
+import { writePidFile } from '../env/env.pidfile.js';
+import { ResqueEvents } from '../events/events.service.js';
+import { errorMessage } from '../protocol/index.js';
+import { InlineExecutor, PoolExecutor, type SlotExecutor } from './worker.executor.js';
+import type { ResqueWorkerHandle, WorkerStopReason } from './worker.handle.js';
+import { JobRunner } from './worker.job-runner.js';
+import type { ResolvedWorkerOptions, WorkerLogLevel } from './worker.options.js';
+import { WorkerPruner } from './worker.pruner.js';
+import { QueueSelection } from './worker.queues.js';
+import { installSignalHandlers } from './worker.signals.js';
+import { WorkerSlot } from './worker.slot.js';
+import { WorkerStore } from './worker.store.js';
+import { setTitle } from './worker.title.js';
+
+/** The parent process of a worker host: Nest context, slots, timers, signals and shutdown. */
+export class WorkerRuntime {
+  private readonly logger = new Logger('ResqueWorker');
+  private app: INestApplicationContext | null = null;
+  private ownConnection: ResqueConnection | null = null;
+  private slots: WorkerSlot[] = [];
+  private executors: SlotExecutor[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private removeSignals: (() => void) | null = null;
+  private removePidFile: (() => void) | null = null;
+  private stopping = false;
+  private signalled = false;
+  private abandon: (() => void) | null = null;
+  private resolveClosed!: () => void;
+  readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
+
+  constructor(
+    private readonly module: unknown,
+    private readonly options: ResolvedWorkerOptions,
+  ) {}
+
+  get handle(): ResqueWorkerHandle {
+    const slots = () => this.slots;
+    return {
+      get workerIds() {
+        return slots().map((s) => s.id);
+      },
+      stop: (reason?: WorkerStopReason) => this.stop(reason ?? 'quit'),
+      closed: this.closed,
+    };
+  }
+
+  async start(): Promise<void> {
+    const { options } = this;
+    if (options.pidFile) this.removePidFile = writePidFile(options.pidFile);
+    try {
+      await this.boot();
+    } catch (error) {
+      await this.teardown().catch(() => undefined);
+      this.resolveClosed();
+      throw error;
+    }
+  }
+
+  private async boot(): Promise<void> {
+    const { options } = this;
+    // Pool children are forked first, so their boot overlaps the parent's (a Nest context each).
+    if (options.isolation === 'pool') {
+      for (let index = 0; index < options.concurrency; index++) {
+        this.executors.push(
+          new PoolExecutor({
+            slot: index,
+            maxJobsPerChild: options.maxJobsPerChild,
+            maxChildMemoryMb: options.maxChildMemoryMb,
+            stderrLines: options.childStderrLines,
+            logger: this.logger,
+            isStopping: () => this.stopping,
+          }),
+        );
+      }
+    }
+    const childrenUp = Promise.all(this.executors.map((e) => e.start()));
+    childrenUp.catch(() => undefined); // awaited below
+    const app = await NestFactory.createApplicationContext(this.module as never, {
+      ...options.appOptions,
+      ...(options.appOptions.logger === undefined && options.logLevel ? { logger: parentLogLevels(options.logLevel) } : {}),
+    });
+    this.app = app;
+    const moduleConnection = app.get(ResqueConnection, { strict: false });
+    if (options.connection !== undefined || options.namespace !== undefined) {
+      this.ownConnection = ResqueConnection.create(options.connection ?? moduleConnection.client, options.namespace ?? moduleConnection.keys.namespace);
+    }
+    const connection = this.ownConnection ?? moduleConnection;
+    await connection.connect();
+    const events = app.get(ResqueEvents, { strict: false });
+    const runner = JobRunner.fromContext(app);
+    const store = new WorkerStore(connection.client, connection.keys);
+    const selection = new QueueSelection(options.queues);
+    const blockingCapable = options.blocking && selection.isLiteral && selection.configured.length === 1;
+    if (options.isolation === 'inline') this.executors.push(new InlineExecutor(runner));
+    for (const executor of this.executors) if (executor instanceof PoolExecutor) executor.attach(runner, events);
+    this.executors.forEach((executor, index) => {
+      this.slots.push(
+        new WorkerSlot({
+          index,
+          options,
+          store,
+          selection,
+          executor,
+          runner,
+          events,
+          logger: this.logger,
+          blockingClient: blockingCapable ? connection.duplicate(`resque-worker-${index}`) : null,
+          title: index === 0 ? setTitle : null,
+        }),
+      );
+    });
+    await childrenUp;
+    for (const slot of this.slots) slot.computeId();
+
+    const pruner = new WorkerPruner(connection.client, connection.keys, {
+      selfId: this.slots[0]!.id,
+      ownIds: () => this.slots.map((s) => s.id),
+      hostname: options.hostname,
+      pruneAfterSeconds: options.pruneAfterSeconds,
+      onDeadWorker: options.onDeadWorker,
+    });
+    await this.prune(pruner);
+    for (const slot of this.slots) {
+      await events.emitAsync('beforeFirstFork', { workerId: slot.id, queues: [...selection.configured], pid: process.pid });
+    }
+    const now = await store.serverTime();
+    for (const slot of this.slots) await slot.register(now);
+
+    this.every(options.heartbeatIntervalSeconds, async () => {
+      await store.heartbeat(
+        this.slots.map((s) => s.id),
+        await store.serverTime(),
+      );
+    });
+    this.every(options.pruneIntervalSeconds, () => this.prune(pruner));
+    this.removeSignals = installSignalHandlers({
+      quit: (signal) => void this.stop('quit', signal),
+      terminate: (signal) => void this.stop('term', signal),
+      killChildren: () => {
+        if (options.isolation === 'inline') this.logger.warn('USR1 ignored: inline jobs run in this process and cannot be killed');
+        for (const e of this.executors) e.killCurrent();
+      },
+      pause: () => this.slots.forEach((s) => s.pause()),
+      resume: () => this.slots.forEach((s) => s.resume()),
+    });
+    const loops = Promise.all(
+      this.slots.map((slot) =>
+        slot.run().catch((error: unknown) => this.logger.error(`worker ${slot.id} stopped on an error: ${errorMessage(error)}`)),
+      ),
+    );
+    const abandoned = new Promise<void>((resolve) => (this.abandon = resolve));
+    void Promise.race([loops, abandoned]).then(() => this.shutdown());
+  }
+
+  /** QUIT semantics for 'quit'; TERM semantics for 'term' (may escalate a running 'quit'). */
+  stop(reason: WorkerStopReason, signal?: NodeJS.Signals): Promise<void> {
+    if (signal) this.signalled = true;
+    const escalate = reason === 'term';
+    if (!this.stopping) {
+      this.stopping = true;
+      for (const slot of this.slots) slot.stop();
+    }
+    if (escalate) this.terminate(signal ?? 'SIGTERM');
+    return this.closed;
+  }
+
+  private terminate(signal: NodeJS.Signals): void {
+    if (this.options.isolation === 'pool') {
+      for (const e of this.executors) e.killCurrent();
+      return;
+    }
+    // Inline: nothing to kill. Give the job a short grace, then record it as a dirty exit and leave.
+    const timer = setTimeout(() => {
+      void Promise.all(this.slots.filter((s) => s.isBusy).map((s) => s.abandonCurrent(signal))).then(() => this.abandon?.());
+    }, this.options.inlineTermGraceMs);
+    timer.unref();
+  }
+
+  private async shutdown(): Promise<void> {
+    try {
+      await this.teardown();
+    } finally {
+      this.resolveClosed();
+      // A signal ended the worker: exit even if user code keeps handles open (an abandoned inline job).
+      if (this.signalled) setTimeout(() => process.exit(process.exitCode ?? 0), 500).unref();
+    }
+  }
+
+  private async teardown(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    this.removeSignals?.();
+    this.removeSignals = null;
+    await Promise.all(
+      this.slots.map((slot) => slot.unregister().catch((e: unknown) => this.logger.error(`unregister ${slot.id}: ${errorMessage(e)}`))),
+    );
+    await Promise.all(this.executors.map((e) => e.close(5_000).catch(() => undefined)));
+    const app = this.app;
+    this.app = null;
+    if (app) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        app.close().catch((e: unknown) => this.logger.error(`closing the Nest context failed: ${errorMessage(e)}`)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            this.logger.error(`the Nest context did not close within ${this.options.shutdownTimeoutMs} ms`);
+            resolve();
+          }, this.options.shutdownTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    await this.ownConnection?.close();
+    this.removePidFile?.();
+  }
+
+  private async prune(pruner: WorkerPruner): Promise<void> {
+    try {
+      const pruned = await pruner.pruneDeadWorkers();
+      for (const p of pruned) {
+        this.logger.warn(`pruned dead worker ${p.workerId} (${p.reason}); ${p.jobs.length} in-flight job(s) ${p.action === 'fail' ? 'failed' : 're-enqueued'}`);
+      }
+    } catch (error) {
+      this.logger.error(`pruning dead workers failed: ${errorMessage(error)}`);
+    }
+  }
+
+  private every(seconds: number, fn: () => Promise<void>): void {
+    const timer = setInterval(() => {
+      fn().catch((error: unknown) => this.logger.error(errorMessage(error)));
+    }, seconds * 1000);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}
+
+function parentLogLevels(level: WorkerLogLevel): LogLevel[] {
+  return level === 'debug' ? ['error', 'warn', 'log', 'debug', 'verbose'] : ['error', 'warn', 'log'];
+}

@@ -1,0 +1,27 @@
+import type { ResquePayload } from '../protocol/index.js';
+
+/** The second argument of a job's `@Perform()` method (and of its per-job hooks). */
+export interface ResqueJobContext {
+  /** The payload's id (php-resque's token), null for Ruby-style payloads without one. */
+  id: string | null;
+  queue: string;
+  /** The payload's raw `args` array (`params` is `args[0]`). */
+  args: unknown[];
+  payload: ResquePayload;
+  className: string;
+  workerId: string;
+}
+
+/** A reserved job handed to a JobRunner: the exact popped string plus where it came from. */
+export interface RunnableJob {
+  raw: string;
+  queue: string;
+  workerId: string;
+}
+
+/** How a job ended, as the worker records it. */
+export type JobOutcome =
+  | { kind: 'complete'; resultJson: string }
+  /** DoNotPerformError: not a failure; processed +1 and status COMPLETE. */
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'failed'; exception: string; error: string; backtrace: string[] };

@@ -1,0 +1,219 @@
+// The worker module the worker tests run as real processes (test/apps/worker-main.ts): jobs that record
+// what they got in Redis under `t:*` keys, so the tests can see what happened in the children.
+import { Inject, Injectable, Module, Scope, type OnModuleInit } from '@nestjs/common';
+import { REQUEST } from '@nestjs/core';
+import {
+  AfterPerform,
+  BeforePerform,
+  DoNotPerformError,
+  Job,
+  OnFailure,
+  Perform,
+  ResqueConnection,
+  ResqueEvents,
+  ResqueModule,
+  SetUp,
+  TearDown,
+} from '../../lib/index.js';
+import type { ResqueJobContext } from '../../lib/worker/worker.types.js';
+
+const inChild = process.env['NESTJS_RESQUE_CHILD'] !== undefined;
+
+/** An injected service: jobs record through it. */
+@Injectable()
+export class Recorder {
+  constructor(private readonly connection: ResqueConnection) {}
+
+  get redis() {
+    return this.connection.client;
+  }
+
+  async seen(job: string, params: unknown, ctx: ResqueJobContext): Promise<void> {
+    await this.redis.rpush(
+      't:seen',
+      JSON.stringify({ job, params, id: ctx.id, queue: ctx.queue, workerId: ctx.workerId, className: ctx.className, args: ctx.args, pid: process.pid }),
+    );
+  }
+}
+
+@Job('Echo')
+@Injectable()
+export class EchoJob {
+  constructor(private readonly recorder: Recorder) {}
+
+  @Perform()
+  async perform(params: Record<string, unknown>, ctx: ResqueJobContext): Promise<unknown> {
+    await this.recorder.seen('Echo', params, ctx);
+    return { echoed: params };
+  }
+}
+
+/** The class name php-resque fixtures use. */
+@Job('PhpEcho')
+@Injectable()
+export class PhpEchoJob {
+  constructor(private readonly recorder: Recorder) {}
+
+  @Perform()
+  async perform(params: Record<string, unknown>, ctx: ResqueJobContext): Promise<string> {
+    await this.recorder.seen('PhpEcho', params, ctx);
+    return 'php ok';
+  }
+}
+
+/** Counts performs per job id (exactly-once checks). */
+@Job('Count')
+@Injectable()
+export class CountJob {
+  constructor(private readonly recorder: Recorder) {}
+
+  @Perform()
+  async perform(params: { n: number }, ctx: ResqueJobContext): Promise<void> {
+    await this.recorder.redis.multi().hincrby('t:count', String(params.n), 1).sadd('t:pids', String(process.pid)).exec();
+    void ctx;
+  }
+}
+
+@Job('Fail')
+@Injectable()
+export class FailJob {
+  @Perform()
+  perform(params: { name?: string }): never {
+    throw new RangeError(`boom ${params.name ?? ''}`);
+  }
+}
+
+/** Ends its child process in the middle of the job. */
+@Job('Exit')
+@Injectable()
+export class ExitJob {
+  @Perform()
+  perform(params: { code?: number }): void {
+    process.stderr.write('exit job: about to leave\n');
+    process.exit(params.code ?? 3);
+  }
+}
+
+/** Marks `t:running:<tag>` then sleeps `ms`, then pushes its tag to `t:finished`. */
+@Job('Sleep', { queue: 'default' })
+@Injectable()
+export class SleepJob {
+  constructor(private readonly recorder: Recorder) {}
+
+  @Perform()
+  async perform(params: { ms: number; tag: string }): Promise<string> {
+    await this.recorder.redis.set(`t:running:${params.tag}`, String(process.pid));
+    process.stderr.write(`sleep job ${params.tag}: started\n`);
+    await new Promise((r) => setTimeout(r, params.ms));
+    await this.recorder.redis.rpush('t:finished', params.tag);
+    return params.tag;
+  }
+}
+
+/** A job with its own timeout (ms) in @Job options. */
+@Job('Slow', { timeout: 300 })
+@Injectable()
+export class SlowJob {
+  @Perform()
+  async perform(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 10_000));
+  }
+}
+
+/** Per-job hooks, setUp and tearDown; `skip` vetoes in @BeforePerform, `fail` throws in perform. */
+@Job('Hooked')
+@Injectable()
+export class HookedJob {
+  constructor(private readonly recorder: Recorder) {}
+
+  @BeforePerform()
+  static async before(params: { skip?: boolean }): Promise<boolean> {
+    return !params.skip;
+  }
+
+  @SetUp()
+  async setUp(): Promise<void> {
+    await this.recorder.redis.rpush('t:hooks', 'setUp');
+  }
+
+  @Perform()
+  async perform(params: { fail?: boolean }): Promise<string> {
+    await this.recorder.redis.rpush('t:hooks', 'perform');
+    if (params.fail) throw new Error('hooked failure');
+    return 'hooked';
+  }
+
+  @TearDown()
+  async tearDown(): Promise<void> {
+    await this.recorder.redis.rpush('t:hooks', 'tearDown');
+  }
+
+  @AfterPerform()
+  async after(): Promise<void> {
+    await this.recorder.redis.rpush('t:hooks', 'afterPerform');
+  }
+
+  @OnFailure()
+  async failure(error: Error): Promise<void> {
+    await this.recorder.redis.rpush('t:hooks', `onFailure:${error.message}`);
+  }
+}
+
+/** Vetoed by the in-child beforePerform listener below. */
+@Job('Vetoed')
+@Injectable()
+export class VetoedJob {
+  constructor(private readonly recorder: Recorder) {}
+
+  @Perform()
+  async perform(): Promise<void> {
+    await this.recorder.redis.rpush('t:hooks', 'vetoed job ran');
+  }
+}
+
+/** Transient scope: a fresh instance per job, with the job context as REQUEST. */
+@Job('Scoped')
+@Injectable({ scope: Scope.TRANSIENT })
+export class ScopedJob {
+  static instances = 0;
+  readonly serial = ++ScopedJob.instances;
+
+  constructor(
+    private readonly recorder: Recorder,
+    @Inject(REQUEST) private readonly request: ResqueJobContext,
+  ) {}
+
+  @Perform()
+  async perform(): Promise<void> {
+    await this.recorder.redis.rpush('t:scoped', JSON.stringify({ serial: this.serial, requestId: this.request?.id ?? null }));
+  }
+}
+
+/** Vetoes `Vetoed` jobs in beforePerform and records every event in `t:events` as `<parent|child>:<event>:<class>`. */
+@Injectable()
+export class EventsProbe implements OnModuleInit {
+  constructor(
+    private readonly events: ResqueEvents,
+    private readonly recorder: Recorder,
+  ) {}
+
+  onModuleInit(): void {
+    const where = inChild ? 'child' : 'parent';
+    this.events.beforePerform$.subscribe((e) => {
+      if (e.className === 'Vetoed') throw new DoNotPerformError();
+    });
+    for (const name of ['beforeFirstFork', 'beforeFork', 'afterFork', 'beforePerform', 'afterPerform', 'onFailure'] as const) {
+      this.events.on(name).subscribe((e) => {
+        const className = 'className' in e ? e.className : 'worker';
+        const extra = name === 'onFailure' ? `:${(e as { error: Error }).error.name}` : '';
+        void this.recorder.redis.rpush('t:events', `${where}:${name}:${className}${extra}`);
+      });
+    }
+  }
+}
+
+@Module({
+  imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque', logger: false })],
+  providers: [Recorder, EchoJob, PhpEchoJob, CountJob, FailJob, ExitJob, SleepJob, SlowJob, HookedJob, VetoedJob, ScopedJob, EventsProbe],
+})
+export class WorkerTestModule {}

@@ -1,0 +1,116 @@
+// WorkerPruner against real Redis state: peers' registries from the fixtures, and workers of this host whose
+// pid belongs to a process that really died.
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ResqueKeys } from '../lib/protocol/index.js';
+import { WorkerPruner, type WorkerPrunerOptions } from '../lib/worker/worker.pruner.js';
+import { loadKeys, readFixture } from './support/fixtures.js';
+import { startRedis, type TestRedis } from './support/redis-server.js';
+
+let server: TestRedis;
+let redis: Redis;
+let deadPid: number;
+const keys = new ResqueKeys('resque');
+const k = (key: string) => `resque:${key}`;
+
+function pruner(options: Partial<WorkerPrunerOptions> = {}): WorkerPruner {
+  return new WorkerPruner(redis, keys, { selfId: `${hostname()}:${process.pid}:self`, hostname: hostname(), pruneAfterSeconds: 300, onDeadWorker: 'fail', ...options });
+}
+
+/** Registers a worker the way ours do, busy with `raw` (or with `claimed` in its claim list). */
+async function registerBusy(id: string, raw: string | null, claimed: string[] = []): Promise<void> {
+  await redis.sadd(k('workers'), id);
+  await redis.set(k(`worker:${id}:started`), '2026-11-26 21:00:00 +0000');
+  await redis.set(k(`stat:processed:${id}`), '3');
+  if (raw !== null) await redis.set(k(`worker:${id}`), `{"queue":"default","run_at":"2026-11-26T21:00:00Z","payload":${raw}}`);
+  if (claimed.length) await redis.rpush(k(`worker:${id}:claim`), ...claimed);
+  const [now] = await redis.time();
+  await redis.hset(k('workers:heartbeat'), id, new Date(Number(now) * 1000).toISOString().replace(/\.\d+Z$/, '+00:00'));
+}
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = server.client();
+  const proc = spawn(process.execPath, ['-e', '0']);
+  deadPid = proc.pid!;
+  await new Promise((r) => proc.once('exit', r));
+});
+afterAll(async () => {
+  await server.stop();
+});
+beforeEach(async () => {
+  await redis.flushall();
+});
+
+const PHP_RAW = '{"class":"PhpEcho","args":[{"path":"a\\/b"}],"id":"abcdabcdabcdabcdabcdabcdabcdabcd","queue_time":1795726922.96}';
+
+describe('WorkerPruner', () => {
+  it('prunes a Ruby worker with a stale heartbeat but never a heartbeat-less php worker of another host', async () => {
+    await loadKeys(redis, readFixture('php-worker-busy').keys);
+    await loadKeys(redis, readFixture('ruby-worker-busy').keys);
+    await redis.sadd(k('workers'), 'vm:1185:default');
+    await redis.hset(k('workers:heartbeat'), 'vm:1476:default', '2020-01-01T00:00:00+00:00');
+    await redis.del(k('pruning_dead_workers_in_progress')); // the Ruby worker's lock (60 s) has expired
+    const rubyPayload = (JSON.parse((await redis.get(k('worker:vm:1476:default')))!) as { payload: unknown }).payload;
+
+    const pruned = await pruner({ hostname: 'elsewhere' }).pruneDeadWorkers();
+    expect(pruned).toEqual([{ workerId: 'vm:1476:default', reason: 'heartbeat', jobs: [expect.any(String)], action: 'fail' }]);
+    expect(await redis.smembers(k('workers'))).toEqual(['vm:1185:default']);
+    expect(await redis.exists(k('worker:vm:1476:default'), k('worker:vm:1476:default:started'), k('stat:processed:vm:1476:default'))).toBe(0);
+    expect(await redis.hget(k('workers:heartbeat'), 'vm:1476:default')).toBeNull();
+    const [failure] = (await redis.lrange(k('failed'), 0, -1)).map((f) => JSON.parse(f) as Record<string, unknown>);
+    expect(failure).toMatchObject({
+      payload: rubyPayload,
+      exception: 'Resque::PruneDeadWorkerDirtyExit',
+      error: 'Worker vm:1476:default did not gracefully exit while processing InteropSleep',
+      worker: 'vm:1476:default',
+      queue: 'default',
+    });
+    expect(Object.keys(failure!)).toEqual(['failed_at', 'payload', 'exception', 'error', 'backtrace', 'worker', 'queue']);
+    expect(await redis.get(k('stat:failed'))).toBe('1');
+    // The php worker is busy and untouched.
+    expect(await redis.exists(k('worker:vm:1185:default'))).toBe(1);
+    // Our lock is released afterwards.
+    expect(await redis.get(k('pruning_dead_workers_in_progress'))).toBeNull();
+  });
+
+  it('prunes a worker of this host whose pid is gone, failing its tracked job (FAILED, TTL 86400)', async () => {
+    const id = `${hostname()}:${deadPid}:default`;
+    await registerBusy(id, PHP_RAW);
+    await redis.set(k('job:abcdabcdabcdabcdabcdabcdabcdabcd:status'), '{"status":2,"updated":1,"started":1}');
+    const alive = `${hostname()}:${process.pid}:default`;
+    await registerBusy(alive, null);
+
+    const pruned = await pruner().pruneDeadWorkers();
+    expect(pruned.map((p) => [p.workerId, p.reason])).toEqual([[id, 'pid']]);
+    expect(await redis.smembers(k('workers'))).toEqual([alive]);
+    const [failure] = await redis.lrange(k('failed'), 0, -1);
+    expect(failure).toContain(`"payload":${JSON.stringify(JSON.parse(PHP_RAW))}`);
+    expect(JSON.parse(await redis.get(k('job:abcdabcdabcdabcdabcdabcdabcdabcd:status')) as string)).toEqual({ status: 3, updated: expect.any(Number), started: 1 });
+    expect(await redis.ttl(k('job:abcdabcdabcdabcdabcdabcdabcdabcd:status'))).toBeGreaterThan(86_000);
+    expect(await redis.mget(k('stat:failed'), k('stat:processed'))).toEqual(['1', '1']);
+  });
+
+  it("re-enqueues the exact payload bytes with onDeadWorker 'requeue', including a job left in the claim list", async () => {
+    const id = `${hostname()}:${deadPid}:default`;
+    const claimed = '{"class":"Echo","args":[{"n":2}]}';
+    await registerBusy(id, PHP_RAW, [claimed]);
+    const pruned = await pruner({ onDeadWorker: 'requeue' }).pruneDeadWorkers();
+    expect(pruned).toEqual([{ workerId: id, reason: 'pid', jobs: [PHP_RAW, claimed], action: 'requeue' }]);
+    expect(await redis.lrange(k('queue:default'), 0, -1)).toEqual([PHP_RAW, claimed]);
+    expect(await redis.smembers(k('queues'))).toEqual(['default']);
+    expect(await redis.llen(k('failed'))).toBe(0);
+    expect(await redis.exists(k(`worker:${id}:claim`), k(`worker:${id}`))).toBe(0);
+  });
+
+  it("does nothing while another pruner holds Ruby's lock", async () => {
+    const id = `${hostname()}:${deadPid}:default`;
+    await registerBusy(id, PHP_RAW);
+    await redis.set(k('pruning_dead_workers_in_progress'), 'vm:1:ruby', 'EX', 60);
+    expect(await pruner().pruneDeadWorkers()).toEqual([]);
+    expect(await redis.sismember(k('workers'), id)).toBe(1);
+    expect(await redis.get(k('pruning_dead_workers_in_progress'))).toBe('vm:1:ruby');
+  });
+});
