@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from './support/redis-server.js';
+
+// `npm run sample` end to end: HTTP app, pooled worker and scheduler as real processes, driven over HTTP.
+describe('the sample app (npm run sample)', () => {
+  let redis: TestRedis;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    dataDir = mkdtempSync(join(tmpdir(), 'nestjs-resque-sample-data-'));
+  });
+  afterAll(async () => {
+    await redis.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs the demo: 4 jobs complete, the failing one is in `failed`, delayed and recurring jobs run', async () => {
+    const output = await new Promise<{ code: number | null; text: string }>((resolve) => {
+      const child = spawn(process.execPath, ['sample/run-sample.mjs'], {
+        env: { ...process.env, REDIS_URL: redis.url, SAMPLE_EXIT_AFTER_DEMO: '1', SAMPLE_DATA_DIR: dataDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+      child.on('exit', (code) => resolve({ code, text }));
+    });
+    const line = output.text.split('\n').find((l) => l.startsWith('SAMPLE_RESULT '));
+    expect(line, output.text).toBeDefined();
+    const result = JSON.parse(line!.slice('SAMPLE_RESULT '.length)) as { ok: boolean; states: string[]; digest: string };
+    expect(result.states).toEqual(['COMPLETE', 'COMPLETE', 'COMPLETE', 'COMPLETE', 'FAILED']);
+    expect(result.ok).toBe(true);
+    expect(result.digest).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+0000$/);
+    expect(output.code).toBe(0);
+    // The injected services really wrote their files.
+    expect(readdirSync(join(dataDir, 'outbox')).length).toBe(3);
+    expect(readdirSync(join(dataDir, 'reports')).length).toBeGreaterThanOrEqual(2);
+    // Everything was shut down: the sample's Redis data shows no registered worker left behind.
+    const client = redis.client();
+    expect(await client.smembers('resque:workers')).toEqual([]);
+    expect(await client.exists('resque:resque:resque_scheduler_master_lock')).toBe(0);
+  }, 90_000);
+});
