@@ -59,6 +59,21 @@ describe('inline worker', () => {
     expect(await redis.get(k('stat:processed'))).toBe('5');
   });
 
+  it('runs several inline slots in one process, each its own Resque worker (host:pid+n ids), every job once', async () => {
+    const jobs = Array.from({ length: 60 }, (_, n) => ({ class: 'Echo', args: [{ n }] }));
+    await push('many', ...jobs);
+    const handle = await run({ queues: ['many'], concurrency: 3 });
+    const base = `${hostname()}:${process.pid}`;
+    expect(handle.workerIds).toEqual([`${base}:many`, `${base}+1:many`, `${base}+2:many`]);
+    expect((await redis.smembers(k('workers'))).sort()).toEqual([`${base}+1:many`, `${base}+2:many`, `${base}:many`].sort());
+    await waitFor('60 jobs', async () => (await redis.llen('t:seen')) === 60);
+    await handle.stop();
+    const ns = (await seen()).map((s) => (s['params'] as { n: number }).n).sort((a, b) => a - b);
+    expect(ns).toEqual(jobs.map((_, n) => n));
+    expect(await redis.get(k('stat:processed'))).toBe('60');
+    expect(await redis.smembers(k('workers'))).toEqual([]);
+  });
+
   it('honours !exclusions and leaves excluded queues alone', async () => {
     await push('mail_high', { class: 'Echo', args: [{}] });
     await push('mail_low', { class: 'Echo', args: [{}] });

@@ -48,7 +48,6 @@ describe('resolveWorkerOptions', () => {
     expect(() => resolveWorkerOptions({}, {}, 'h')).toThrow(/queues is required/);
     expect(() => resolveWorkerOptions({ queues: ['a'], concurrency: 0 }, {}, 'h')).toThrow(/concurrency must be a positive integer/);
     expect(() => resolveWorkerOptions({ queues: ['a'], interval: 0 }, {}, 'h')).toThrow(/interval/);
-    expect(() => resolveWorkerOptions({ queues: ['a'], isolation: 'inline', concurrency: 2 }, {}, 'h')).toThrow(/inline/);
     expect(() => resolveWorkerOptions({ queues: ['a'], heartbeatIntervalSeconds: 61 }, {}, 'h')).toThrow(/at most 60/);
     expect(() => resolveWorkerOptions({ queues: ['a'] }, {}, 'a:b')).toThrow(/hostname/);
   });

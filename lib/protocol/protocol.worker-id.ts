@@ -5,7 +5,7 @@ export interface WorkerIdParts {
   queues: string[];
 }
 
-export function buildWorkerId(host: string, pid: number, queues: readonly string[]): string {
+export function buildWorkerId(host: string, pid: number | string, queues: readonly string[]): string {
   return `${host}:${pid}:${queues.map((q) => q.trim()).join(',')}`;
 }
 

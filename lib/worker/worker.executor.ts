@@ -13,6 +13,8 @@ const BRIDGED_EVENTS: BridgedEventName[] = ['afterFork', 'beforePerform', 'after
 export interface SlotExecutor {
   /** The pid that goes into the slot's worker id (a live process on this host). */
   readonly idPid: number;
+  /** Appended to the pid in the id: '' except for inline slots after the first (`host:pid+n:queues`). */
+  readonly idSuffix: string;
   start(): Promise<void>;
   /** Performs one job; a dead child or a timeout comes back as a failed outcome (never throws). */
   perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null): Promise<JobOutcome>;
@@ -26,8 +28,18 @@ export interface SlotExecutor {
 /** Inline mode: the job runs in this process; a timeout fails it but cannot stop its promise. */
 export class InlineExecutor implements SlotExecutor {
   readonly idPid = process.pid;
+  readonly idSuffix: string;
 
-  constructor(private readonly runner: JobRunner) {}
+  /**
+   * Inline slots share one process, so slots after the first are `host:pid+n:queues` (node-resque's
+   * convention): Ruby reads the pid with to_i and our pruner with parseInt, both as the live host pid.
+   */
+  constructor(
+    private readonly runner: JobRunner,
+    slot = 0,
+  ) {
+    this.idSuffix = slot === 0 ? '' : `+${slot}`;
+  }
 
   async start(): Promise<void> {}
 
@@ -69,6 +81,7 @@ export interface PoolExecutorOptions {
  * for recycling after its next job gets its successor started while that job runs.
  */
 export class PoolExecutor implements SlotExecutor {
+  readonly idSuffix = '';
   private child: ChildHandle | null = null;
   private spare: Promise<ChildHandle> | null = null;
   private runner: JobRunner | null = null;

@@ -120,10 +120,6 @@ export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: 
   }
   const isolation = pick('isolation') ?? WORKER_DEFAULTS.isolation;
   if (isolation !== 'pool' && isolation !== 'inline') throw new RangeError(`isolation must be 'pool' or 'inline', got ${String(isolation)}`);
-  if (isolation === 'inline' && concurrency > 1) {
-    // Every slot needs a live pid in its id (php and Ruby prune ids whose pid is not running).
-    throw new RangeError("isolation 'inline' runs one worker slot per process; use isolation 'pool' for concurrency > 1");
-  }
   const maxJobsPerChild = pick('maxJobsPerChild') ?? WORKER_DEFAULTS.maxJobsPerChild;
   if (maxJobsPerChild !== Number.POSITIVE_INFINITY) positiveInteger('maxJobsPerChild', maxJobsPerChild);
   const maxChildMemoryMb = pick('maxChildMemoryMb') ?? WORKER_DEFAULTS.maxChildMemoryMb;

@@ -94,7 +94,9 @@ export class WorkerRuntime {
     const store = new WorkerStore(connection.client, connection.keys);
     const selection = new QueueSelection(options.queues);
     const blockingCapable = options.blocking && selection.isLiteral && selection.configured.length === 1;
-    if (options.isolation === 'inline') this.executors.push(new InlineExecutor(runner));
+    if (options.isolation === 'inline') {
+      for (let index = 0; index < options.concurrency; index++) this.executors.push(new InlineExecutor(runner, index));
+    }
     for (const executor of this.executors) if (executor instanceof PoolExecutor) executor.attach(runner, events);
     this.executors.forEach((executor, index) => {
       this.slots.push(

@@ -65,7 +65,7 @@ export class WorkerSlot {
 
   /** host:pid:queues, the pid being the executor's (host pid, or the slot's child pid). */
   computeId(): string {
-    this.id = buildWorkerId(this.deps.options.hostname, this.deps.executor.idPid, this.deps.selection.configured);
+    this.id = buildWorkerId(this.deps.options.hostname, `${this.deps.executor.idPid}${this.deps.executor.idSuffix}`, this.deps.selection.configured);
     return this.id;
   }
 
