@@ -10,3 +10,4 @@ export * from './protocol.worker-id.js';
 export * from './protocol.scripts.queue.js';
 export * from './protocol.delayed.js';
 export * from './protocol.scripts.scheduler.js';
+export * from './protocol.scripts.worker.js';
