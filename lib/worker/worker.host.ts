@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { importAppInclude } from '../env/env.common.js';
 import { workerOptionsFromEnv } from '../env/env.worker.js';
 import { runChild } from './worker.child.js';
 import type { ResqueWorkerHandle } from './worker.handle.js';
@@ -23,8 +24,10 @@ import { WorkerRuntime } from './worker.runtime.js';
  * - `concurrency` (COUNT) = N slots, each its own Resque worker. Worker ids are `host:pid:queues` (queues as
  *   configured, `*` kept). Slot 0 uses the host's pid; slots ≥ 1 use their current child's pid, and
  *   re-register under the new pid when the child is recycled. So `id.split(':')[1]` is always a live process
- *   on this host, which php's and Ruby's pruners check (node-resque's `host:pid+n` ids get pruned by php).
- *   Inline mode therefore allows a single slot per process.
+ *   on this host, which php's and Ruby's pruners check. Inline mode with several slots shares one process:
+ *   slots ≥ 1 are `host:pid+n:queues` (node-resque's convention; Ruby's `to_i` and our pruner read the live
+ *   pid, but php's process-table pruner and a Ruby worker on the same host and queues would unregister
+ *   them — use pool mode when such workers share the host).
  * - isolation 'pool' (default): children are reused; recycled after `maxJobsPerChild` jobs or once their RSS
  *   passes `maxChildMemoryMb` (the successor is started while the last job runs). `maxJobsPerChild: 1` is
  *   php-resque's fork per job. isolation 'inline': jobs run in the host process (tests, maximum speed).
@@ -60,6 +63,8 @@ import { WorkerRuntime } from './worker.runtime.js';
 export class ResqueWorkerHost {
   static async run(module: unknown, options: ResqueWorkerHostOptions = {}): Promise<ResqueWorkerHandle> {
     const fromEnv = workerOptionsFromEnv(process.env);
+    // php-resque's APP_INCLUDE: loaded first, in the parent and in every child (ESM caches a second import).
+    await importAppInclude(process.env);
     const slotEnv = process.env[CHILD_ENV];
     if (slotEnv !== undefined) {
       const logLevel: WorkerLogLevel | undefined = options.logLevel ?? fromEnv.logLevel;
