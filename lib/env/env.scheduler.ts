@@ -16,6 +16,11 @@ export interface SchedulerEnvOptions {
 }
 
 export function schedulerOptionsFromEnv(env: Env = process.env): SchedulerEnvOptions {
+  return processOptionsFromEnv(env);
+}
+
+/** The variables php-resque's worker and scheduler share: PREFIX, INTERVAL, LOGGING/VERBOSE/VVERBOSE, PIDFILE, REDIS_BACKEND(_DB), APP_INCLUDE. */
+export function processOptionsFromEnv(env: Env): SchedulerEnvOptions {
   const options: SchedulerEnvOptions = {};
   const namespace = envNamespace(env);
   if (namespace !== undefined) options.namespace = namespace;

@@ -1,19 +1,14 @@
 import type { RedisOptions } from 'ioredis';
 import type { ResqueWorkerHostOptions } from '../worker/worker.options.js';
+import { processOptionsFromEnv } from './env.scheduler.js';
 import {
   EnvConfigError,
-  envAppInclude,
-  envLogLevel,
-  envNamespace,
-  envPidFile,
   envPositiveInt,
   envPresent,
-  envSeconds,
   envValue,
   type Env,
   type EnvLogLevel,
 } from './env.common.js';
-import { redisOptionsFromEnv } from './env.redis-backend.js';
 
 /**
  * php-resque's worker variables (resque-protocol.md §11) read into worker options. Only variables that are
@@ -42,25 +37,14 @@ export interface WorkerEnvOptions
 }
 
 export function workerOptionsFromEnv(env: Env = process.env): WorkerEnvOptions {
+  // Validated in php's order of importance: the worker's own variables, then the shared ones.
   const options: WorkerEnvOptions = {};
   const queues = envQueues(env);
   if (queues !== undefined) options.queues = queues;
   const count = envPositiveInt(env, 'COUNT');
   if (count !== undefined) options.concurrency = count;
-  const namespace = envNamespace(env);
-  if (namespace !== undefined) options.namespace = namespace;
-  const interval = envSeconds(env, 'INTERVAL');
-  if (interval !== undefined) options.interval = interval;
   if (envPresent(env, 'BLOCKING')) options.blocking = true;
-  const logLevel = envLogLevel(env);
-  if (logLevel !== undefined) options.logLevel = logLevel;
-  const pidFile = envPidFile(env);
-  if (pidFile !== undefined) options.pidFile = pidFile;
-  const connection = redisOptionsFromEnv(env);
-  if (connection !== undefined) options.connection = connection;
-  const appInclude = envAppInclude(env);
-  if (appInclude !== undefined) options.appInclude = appInclude;
-  return options;
+  return { ...options, ...processOptionsFromEnv(env) };
 }
 
 /** QUEUE (php) or QUEUES (Ruby): a comma list; an empty entry (`a,,b`) is an error rather than a queue named "". */
