@@ -1,29 +1,33 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ResqueConnectionInput } from '../resque.options.js';
+import { isClusterClient, isClusterConnection, parseClusterConnection } from './connection.cluster.js';
+import type { ResqueClusterConnection, ResqueRedis } from './connection.types.js';
 
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_PORT = 6379;
 
-/** An existing ioredis client (checked structurally too, in case two copies of ioredis are installed). */
+/** An existing ioredis Redis client, not a Cluster (checked structurally too, in case two copies of ioredis are installed). */
 export function isRedisClient(value: unknown): value is Redis {
   if (value instanceof Redis) return true;
-  if (!value || typeof value !== 'object') return false;
+  if (!value || typeof value !== 'object' || isClusterClient(value)) return false;
   const v = value as Record<string, unknown>;
   return typeof v['sendCommand'] === 'function' && typeof v['duplicate'] === 'function' && typeof v['options'] === 'object';
 }
 
 /**
- * Turns any accepted connection form into ioredis options, or returns the given client untouched.
+ * Turns any accepted connection form into ioredis options or `{ cluster, clusterOptions }`, or returns the
+ * given client (Redis or Cluster) untouched.
  * Strings: `redis://[user:pass@]host[:port][/db]`, `rediss://…` (TLS), `tcp://host:port`, `unix:///path.sock`,
  * php's `host[:port]` and Ruby's `host:port:db`.
  */
-export function parseConnectionInput(input: ResqueConnectionInput | undefined | null): RedisOptions | Redis {
+export function parseConnectionInput(input: ResqueConnectionInput | undefined | null): RedisOptions | ResqueClusterConnection | ResqueRedis {
   if (input === undefined || input === null) return { host: DEFAULT_HOST, port: DEFAULT_PORT, db: 0 };
   if (typeof input === 'string') return parseRedisBackend(input);
-  if (isRedisClient(input)) return input;
+  if (isClusterClient(input) || isRedisClient(input)) return input;
   if (typeof input !== 'object' || Array.isArray(input)) {
-    throw new TypeError('connection must be a Redis URL, "host:port", ioredis options or an ioredis client');
+    throw new TypeError('connection must be a Redis URL, "host:port", ioredis options, { cluster: [...] } or an ioredis client');
   }
+  if (isClusterConnection(input)) return parseClusterConnection(input);
   return { ...input };
 }
 

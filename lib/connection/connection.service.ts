@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { ResqueKeys } from '../protocol/index.js';
 import { ResqueJobRegistry } from '../jobs/job.registry.js';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
 import type { ResqueConnectionInput, ResqueModuleOptions } from '../resque.options.js';
 import { envNamespace } from '../env/env.common.js';
 import { redisOptionsFromEnv } from '../env/env.redis-backend.js';
+import { assertClusterNamespace, clusterStartupNodes, describeCluster, isClusterClient, isClusterConnection } from './connection.cluster.js';
 import { describeAddress, parseConnectionInput } from './connection.parse.js';
+import type { ResqueRedis } from './connection.types.js';
 
 /** How many times the first connect is tried before bootstrap fails (a bounded wait, never a hang). */
 const FIRST_CONNECT_ATTEMPTS = 3;
@@ -15,19 +17,24 @@ const FIRST_CONNECT_BACKOFF_MS = 150;
 /**
  * The Redis connection(s) of one ResqueModule: a commands client (connected in onModuleInit, or on first
  * use outside Nest) plus any duplicates (blocking pops), all closed on application shutdown. A client the
- * user passed in is used as is and never closed.
+ * user passed in is used as is and never closed. The client is a Redis or, for Redis Cluster, a Cluster
+ * (then the namespace must be hash-tagged, checked here).
  */
 @Injectable()
 export class ResqueConnection implements OnModuleInit, OnApplicationShutdown {
-  readonly client: Redis;
+  readonly client: ResqueRedis;
   readonly keys: ResqueKeys;
-  /** e.g. `127.0.0.1:6379/0`: named in connection errors. */
+  /** e.g. `127.0.0.1:6379/0` or `cluster 127.0.0.1:7000,127.0.0.1:7001`: named in connection errors. */
   readonly address: string;
   /** False when the client was passed in by the user (we never close it). */
   readonly ownsClient: boolean;
+  /** True when the client is a Redis Cluster. */
+  readonly isCluster: boolean;
 
+  /** Redis options (standalone/Sentinel), or the ClusterOptions of a cluster. */
   private readonly baseOptions: RedisOptions;
-  private readonly owned = new Set<Redis>();
+  private readonly clusterOptions: ClusterOptions = {};
+  private readonly owned = new Set<ResqueRedis>();
   private readonly logger: Logger | null;
   private everReady = false;
   private connecting: Promise<void> | null = null;
@@ -45,26 +52,59 @@ export class ResqueConnection implements OnModuleInit, OnApplicationShutdown {
     this.keys = new ResqueKeys(options.namespace ?? envNamespace(process.env));
     this.logger = options.logger === false ? null : new Logger('Resque');
     const parsed = parseConnectionInput(options.connection ?? redisOptionsFromEnv(process.env));
-    if (parsed instanceof Redis || !isOptions(parsed)) {
-      const client = parsed as Redis;
-      this.client = client;
-      this.ownsClient = false;
-      this.baseOptions = { ...client.options };
-      this.everReady = client.status === 'ready';
-    } else {
+    if (isClusterClient(parsed) || isClusterConnection(parsed)) {
+      this.isCluster = true;
+      const nodes: ClusterNode[] = isClusterClient(parsed) ? clusterStartupNodes(parsed) : parsed.cluster;
+      this.address = describeCluster(nodes);
+      // Before any client exists, so a refused namespace leaves no connection open.
+      assertClusterNamespace(this.keys.namespace, this.address);
+      this.baseOptions = {};
+      if (isClusterClient(parsed)) {
+        this.client = parsed;
+        this.ownsClient = false;
+        this.clusterOptions = { ...parsed.options };
+        this.everReady = parsed.status === 'ready';
+      } else {
+        this.clusterOptions = parsed.clusterOptions ?? {};
+        this.ownsClient = true;
+        this.client = new Cluster(nodes, this.firstConnectClusterOptions(this.clusterOptions));
+      }
+    } else if (isRedisOptions(parsed)) {
+      this.isCluster = false;
       this.baseOptions = parsed;
       this.ownsClient = true;
       this.client = new Redis(this.firstConnectOptions(parsed));
+      this.address = describeAddress(this.baseOptions);
+    } else {
+      this.isCluster = false;
+      this.client = parsed;
+      this.ownsClient = false;
+      this.baseOptions = { ...parsed.options };
+      this.everReady = parsed.status === 'ready';
+      this.address = describeAddress(this.baseOptions);
+    }
+    if (this.ownsClient) {
       this.owned.add(this.client);
       this.client.on('error', (error: Error) => this.onClientError(error));
       this.client.on('ready', () => (this.everReady = true));
     }
-    this.address = describeAddress(this.baseOptions);
   }
 
   /** Without Nest: `ResqueConnection.create('redis://h:6379/2', 'myapp')`; call close() when done. */
   static create(input?: ResqueConnectionInput, namespace?: string, extra: Omit<ResqueModuleOptions, 'connection' | 'namespace'> = {}): ResqueConnection {
     return new ResqueConnection({ ...extra, connection: input, namespace });
+  }
+
+  /**
+   * Keys for another namespace on this same client (e.g. a scheduler's PREFIX); on a Cluster the namespace
+   * must be hash-tagged like the module's.
+   */
+  keysFor(namespace: string | undefined): ResqueKeys {
+    if (namespace === undefined) return this.keys;
+    const keys = new ResqueKeys(namespace);
+    if (keys.namespace === this.keys.namespace) return this.keys;
+    if (this.isCluster) assertClusterNamespace(keys.namespace, this.address);
+    return keys;
   }
 
   /** True once the commands client has been connected (cheap check for the hot path). */
@@ -96,12 +136,23 @@ export class ResqueConnection implements OnModuleInit, OnApplicationShutdown {
     return this.connecting;
   }
 
-  /** A new connection with the same options (e.g. for BLPOP/BLMOVE), owned and closed on shutdown. */
-  duplicate(name?: string, overrides: Partial<RedisOptions> = {}): Redis {
+  /**
+   * A new connection with the same options (e.g. for BLPOP/BLMOVE), owned and closed on shutdown. For a
+   * Cluster this is `cluster.duplicate()` (the overrides then apply to each node's connection).
+   */
+  duplicate(name?: string, overrides: Partial<RedisOptions> = {}): ResqueRedis {
     if (this.closed) throw new Error(`Redis connection to ${this.address} was closed`);
-    const options: RedisOptions = { ...this.baseOptions, lazyConnect: false, ...overrides };
-    if (name !== undefined) options.connectionName = name;
-    const client = this.ownsClient ? new Redis(options) : this.client.duplicate(options);
+    let client: ResqueRedis;
+    if (!this.isCluster) {
+      const options: RedisOptions = { ...this.baseOptions, lazyConnect: false, ...overrides };
+      if (name !== undefined) options.connectionName = name;
+      client = this.ownsClient ? new Redis(options) : (this.client as Redis).duplicate(options);
+    } else {
+      const { host: _host, port: _port, path: _path, sentinels: _sentinels, retryStrategy: _retry, ...nodeOverrides } = overrides;
+      const redisOptions = { ...this.clusterOptions.redisOptions, ...nodeOverrides, ...(name !== undefined ? { connectionName: name } : {}) };
+      // The user's options, not our bounded first-connect ones: this one reconnects like any later connection.
+      client = (this.client as Cluster).duplicate([], { ...this.clusterOptions, lazyConnect: false, redisOptions });
+    }
     client.on('error', (error: Error) => this.onClientError(error));
     this.owned.add(client);
     client.once('end', () => this.owned.delete(client));
@@ -127,6 +178,16 @@ export class ResqueConnection implements OnModuleInit, OnApplicationShutdown {
       retryStrategy: (times: number) => (this.everReady ? (userRetry ? userRetry(times) : Math.min(times * 100, 2000)) : null),
       sentinelRetryStrategy: (times: number) =>
         this.everReady ? (userSentinelRetry ? userSentinelRetry(times) : Math.min(times * 100, 2000)) : null,
+    };
+  }
+
+  private firstConnectClusterOptions(options: ClusterOptions): ClusterOptions {
+    const userRetry = options.clusterRetryStrategy;
+    return {
+      ...options,
+      lazyConnect: true,
+      clusterRetryStrategy: (times: number, reason?: Error) =>
+        this.everReady ? (userRetry ? userRetry(times, reason) : Math.min(times * 100, 2000)) : null,
     };
   }
 
@@ -176,7 +237,7 @@ export class ResqueConnection implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
-function isOptions(value: RedisOptions | Redis): value is RedisOptions {
+function isRedisOptions(value: RedisOptions | ResqueRedis): value is RedisOptions {
   return !(value instanceof Redis) && typeof (value as { sendCommand?: unknown }).sendCommand !== 'function';
 }
 
@@ -194,7 +255,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function waitForReady(client: Redis, timeoutMs: number): Promise<void> {
+function waitForReady(client: ResqueRedis, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const cleanup = () => {
       clearTimeout(timer);
@@ -225,7 +286,7 @@ function waitForReady(client: Redis, timeoutMs: number): Promise<void> {
 }
 
 /** QUIT and wait until the socket is really closed (status 'end'), falling back to disconnect after 2 s. */
-async function quitClient(client: Redis): Promise<void> {
+async function quitClient(client: ResqueRedis): Promise<void> {
   if (client.status === 'end') return;
   if (client.status !== 'ready') {
     client.disconnect();

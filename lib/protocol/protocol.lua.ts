@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * A Lua script kept as a TS string and registered on a client with ioredis `defineCommand`
@@ -15,7 +15,7 @@ export interface LuaScript {
 type ScriptCall = (...args: Array<string | number | Buffer>) => Promise<unknown>;
 
 /** Registers the script on this client once (idempotent), then returns the bound command. */
-export function scriptCommand(redis: Redis, script: LuaScript): ScriptCall {
+export function scriptCommand(redis: Redis | Cluster, script: LuaScript): ScriptCall {
   const table = redis as unknown as Record<string, ScriptCall | undefined>;
   let fn = table[script.name];
   if (typeof fn !== 'function') {
@@ -30,7 +30,7 @@ export function scriptCommand(redis: Redis, script: LuaScript): ScriptCall {
 
 /** Runs a script; with a fixed key count, `keys.length` must equal it. */
 export async function runScript<T>(
-  redis: Redis,
+  redis: Redis | Cluster,
   script: LuaScript,
   keys: readonly string[],
   args: ReadonlyArray<string | number>,

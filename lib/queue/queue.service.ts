@@ -1,7 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { ResqueConnection } from '../connection/connection.service.js';
+import type { ResqueRedis } from '../connection/connection.types.js';
 import { readJobName } from '../decorators/decorators.metadata.js';
 import type { JobClass, JobParamsOf } from '../decorators/decorators.types.js';
 import { ResqueEvents } from '../events/events.service.js';
@@ -68,7 +68,7 @@ export class ResqueQueue {
     delayed?.bindEnqueue((queue, job, params) => this.enqueue(queue, job as string, params));
   }
 
-  private get redis(): Redis {
+  private get redis(): ResqueRedis {
     return this.connection.client;
   }
 

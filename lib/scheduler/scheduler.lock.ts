@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { ResqueRedis } from '../connection/connection.types.js';
 import { LOCK_ACQUIRE_SCRIPT, LOCK_RELEASE_SCRIPT } from '../protocol/protocol.scripts.scheduler.js';
 import { runScript } from '../protocol/index.js';
 
@@ -18,7 +18,7 @@ export function defaultLockOwner(): string {
  */
 export class SchedulerLock {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: ResqueRedis,
     readonly key: string,
     readonly owner: string = defaultLockOwner(),
     readonly ttlSeconds: number = SCHEDULER_LOCK_TTL_SECONDS,

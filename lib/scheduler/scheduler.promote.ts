@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ResqueRedis } from '../connection/connection.types.js';
 import {
   buildFailure,
   encodeFailure,
@@ -40,7 +40,7 @@ export interface PromoteResult {
  * if removed: SADD queues + RPUSH; SREM `timestamps:`; DEL + ZREM once empty). Items keep their args as
  * stored and get a fresh id and queue_time. A crash between batches loses and duplicates nothing.
  */
-export async function promoteDue(redis: Redis, keys: ResqueKeys, options: PromoteOptions): Promise<PromoteResult> {
+export async function promoteDue(redis: ResqueRedis, keys: ResqueKeys, options: PromoteOptions): Promise<PromoteResult> {
   const result: PromoteResult = { moved: 0, failed: 0, lockLost: false };
   for (;;) {
     if (options.shouldStop?.()) return result;
@@ -54,7 +54,7 @@ export async function promoteDue(redis: Redis, keys: ResqueKeys, options: Promot
 
 /** Drains one timestamp's list; false when promotion must stop (lock lost or stop requested). */
 async function promoteTimestamp(
-  redis: Redis,
+  redis: ResqueRedis,
   keys: ResqueKeys,
   ts: string,
   options: PromoteOptions,

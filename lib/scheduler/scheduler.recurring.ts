@@ -1,6 +1,6 @@
 import { newJobId, queueTimeNow, runScript, rubyTimeToS, type ResqueKeys } from '../protocol/index.js';
 import { SCHEDULE_TICK_SCRIPT } from '../protocol/protocol.scripts.scheduler.js';
-import type { Redis } from 'ioredis';
+import type { ResqueRedis } from '../connection/connection.types.js';
 import type { ResolvedSchedule } from './scheduler.schedules.js';
 
 /** Ours: schedule name → last fired tick (unix ms), the per-tick guard beside Ruby's last_enqueued_at. */
@@ -35,7 +35,7 @@ export class RecurringClock {
   private readonly entries = new Map<string, Entry>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: ResqueRedis,
     private readonly keys: ResqueKeys,
     private readonly lockKey: string,
     private readonly owner: string,

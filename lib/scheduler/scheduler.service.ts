@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Optional, type BeforeApplicationShutdown } 
 import { ResqueConnection } from '../connection/connection.service.js';
 import { ResqueEvents } from '../events/events.service.js';
 import { ResqueJobRegistry } from '../jobs/job.registry.js';
-import { paramsFromArgs, ResqueKeys } from '../protocol/index.js';
+import { paramsFromArgs } from '../protocol/index.js';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
 import type { ResqueModuleOptions } from '../resque.options.js';
 import { SchedulerEngine, type PassResult } from './scheduler.engine.js';
@@ -115,7 +115,7 @@ export class ResqueScheduler implements BeforeApplicationShutdown {
     }
     await this.connection.connect();
     const redis: SchedulerRedis =
-      namespace === this.connection.keys.namespace ? this.connection : { client: this.connection.client, keys: new ResqueKeys(namespace) };
+      namespace === this.connection.keys.namespace ? this.connection : { client: this.connection.client, keys: this.connection.keysFor(namespace) };
     return { redis, address: this.connection.address, owned: null };
   }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ResqueRedis } from '../connection/connection.types.js';
 import type { ResqueConnectionInput } from '../resque.options.js';
 import type { ResqueKeys } from '../protocol/index.js';
 import type { FiredTick } from './scheduler.recurring.js';
@@ -36,7 +36,7 @@ export interface RecurringScheduleConfig {
 
 /** The commands client and keys the scheduler works with (a ResqueConnection satisfies this). */
 export interface SchedulerRedis {
-  readonly client: Redis;
+  readonly client: ResqueRedis;
   readonly keys: ResqueKeys;
 }
 
