@@ -111,6 +111,89 @@ describe('inline worker', () => {
     expect(await redis.smembers(k('workers'))).toEqual([]);
   });
 
+  it('claims jobs ahead into worker:<id>:claim while one runs; QUIT puts them back at the head of the queue, in order', async () => {
+    const sleep = JSON.stringify({ class: 'Sleep', args: [{ ms: 600, tag: 'pf' }] });
+    const echoes = [1, 2, 3].map((n) => JSON.stringify({ class: 'Echo', args: [{ n }] }));
+    await redis.sadd(k('queues'), 'pf');
+    await redis.rpush(k('queue:pf'), sleep, ...echoes);
+    const handle = await run({ queues: ['pf'], prefetch: 2 });
+    const [id] = handle.workerIds as [string];
+    await waitFor('the Sleep job to start', () => redis.get('t:running:pf'));
+    await waitFor('two jobs claimed ahead', async () => (await redis.llen(k(`worker:${id}:claim`))) === 2);
+    expect(await redis.lrange(k(`worker:${id}:claim`), 0, -1)).toEqual(echoes.slice(0, 2));
+    expect(await redis.lrange(k('queue:pf'), 0, -1)).toEqual(echoes.slice(2));
+    expect(await redis.get(k(`worker:${id}`))).toContain(`"payload":${sleep}}`);
+    await handle.stop('quit');
+    expect(await redis.lrange('t:finished', 0, -1)).toEqual(['pf']);
+    expect(await redis.llen('t:seen')).toBe(0);
+    expect(await redis.lrange(k('queue:pf'), 0, -1)).toEqual(echoes);
+    expect(await redis.exists(k(`worker:${id}:claim`), k(`worker:${id}:claim:queues`), k(`worker:${id}`))).toBe(0);
+    expect(await redis.get(k('stat:processed'))).toBe('1');
+  });
+
+  it('records the queue of each job claimed ahead from several queues, and puts each back on its own queue', async () => {
+    const a1 = JSON.stringify({ class: 'Echo', args: [{ a: 1 }] });
+    const a2 = JSON.stringify({ class: 'Echo', args: [{ a: 2 }] });
+    const b1 = JSON.stringify({ class: 'Echo', args: [{ b: 1 }] });
+    await redis.sadd(k('queues'), 'qa', 'qb');
+    await redis.rpush(k('queue:qa'), JSON.stringify({ class: 'Sleep', args: [{ ms: 600, tag: 'multi' }] }), a1);
+    await redis.rpush(k('queue:qb'), b1);
+    const handle = await run({ queues: ['qa', 'qb'], prefetch: 2 });
+    const [id] = handle.workerIds as [string];
+    await waitFor('the Sleep job to start', () => redis.get('t:running:multi'));
+    await waitFor('two jobs claimed ahead', async () => (await redis.llen(k(`worker:${id}:claim`))) === 2);
+    expect(await redis.lrange(k(`worker:${id}:claim`), 0, -1)).toEqual([a1, b1]);
+    expect(await redis.lrange(k(`worker:${id}:claim:queues`), 0, -1)).toEqual(['qa', 'qb']);
+    await redis.rpush(k('queue:qa'), a2);
+    await handle.stop('quit');
+    expect(await redis.lrange(k('queue:qa'), 0, -1)).toEqual([a1, a2]);
+    expect(await redis.lrange(k('queue:qb'), 0, -1)).toEqual([b1]);
+    expect(await redis.exists(k(`worker:${id}:claim`), k(`worker:${id}:claim:queues`))).toBe(0);
+  });
+
+  it('after pause-all-workers is set, starts at most one claimed job, then puts the rest back', async () => {
+    const echoes = [1, 2, 3].map((n) => JSON.stringify({ class: 'Echo', args: [{ n }] }));
+    await redis.sadd(k('queues'), 'pa');
+    await redis.rpush(k('queue:pa'), JSON.stringify({ class: 'Sleep', args: [{ ms: 300, tag: 'pa' }] }), ...echoes);
+    const handle = await run({ queues: ['pa'], prefetch: 2 });
+    const [id] = handle.workerIds as [string];
+    await waitFor('the Sleep job to start', () => redis.get('t:running:pa'));
+    await redis.set(k('pause-all-workers'), 'true');
+    await waitFor('claimed jobs put back', async () => (await redis.llen(k('queue:pa'))) === 2 && (await redis.llen(k(`worker:${id}:claim`))) === 0);
+    expect(await redis.lrange(k('queue:pa'), 0, -1)).toEqual(echoes.slice(1));
+    await waitFor('the one job started after the pause', async () => (await redis.get(k('stat:processed'))) === '2');
+    expect((await seen()).map((x) => x['params'])).toEqual([{ n: 1 }]);
+    await new Promise((r) => setTimeout(r, 200)); // several poll intervals: nothing more is taken
+    expect(await redis.llen(k('queue:pa'))).toBe(2);
+    await redis.del(k('pause-all-workers'));
+    await waitFor('the rest after unpausing', async () => (await redis.llen('t:seen')) === 3);
+    await handle.stop();
+  });
+
+  it('prefetch 0 picks every job when it starts: a higher-priority job pushed meanwhile runs next', async () => {
+    await redis.sadd(k('queues'), 'high', 'low');
+    await redis.rpush(k('queue:low'), JSON.stringify({ class: 'Sleep', args: [{ ms: 300, tag: 'strict' }] }), JSON.stringify({ class: 'Echo', args: [{ q: 'low' }] }));
+    const handle = await run({ queues: ['high', 'low'], prefetch: 0 });
+    const [id] = handle.workerIds as [string];
+    await waitFor('the Sleep job to start', () => redis.get('t:running:strict'));
+    expect(await redis.llen(k(`worker:${id}:claim`))).toBe(0);
+    await redis.rpush(k('queue:high'), JSON.stringify({ class: 'Echo', args: [{ q: 'high' }] }));
+    await waitFor('both Echo jobs', async () => (await redis.llen('t:seen')) === 2);
+    await handle.stop();
+    expect((await seen()).map((x) => x['queue'])).toEqual(['high', 'low']);
+  });
+
+  it('with the default prefetch, a job claimed ahead from a lower-priority queue runs before a later higher-priority one (documented)', async () => {
+    await redis.sadd(k('queues'), 'high', 'low');
+    await redis.rpush(k('queue:low'), JSON.stringify({ class: 'Sleep', args: [{ ms: 300, tag: 'ahead' }] }), JSON.stringify({ class: 'Echo', args: [{ q: 'low' }] }));
+    const handle = await run({ queues: ['high', 'low'] });
+    await waitFor('the Sleep job to start', () => redis.get('t:running:ahead'));
+    await redis.rpush(k('queue:high'), JSON.stringify({ class: 'Echo', args: [{ q: 'high' }] }));
+    await waitFor('both Echo jobs', async () => (await redis.llen('t:seen')) === 2);
+    await handle.stop();
+    expect((await seen()).map((x) => x['queue'])).toEqual(['low', 'high']);
+  });
+
   it("updates php-resque fork's prefixed status key job:<prefix>_<id>:status (item 14)", async () => {
     await redis.set(k('job:x_f0f0:status'), '{"status":1,"updated":1,"started":1,"result":null}');
     await push('default', { class: 'Echo', args: [{ n: 1 }], id: 'f0f0', prefix: 'x', queue_time: 1 });

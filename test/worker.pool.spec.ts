@@ -30,9 +30,12 @@ async function status(jobId: string): Promise<Record<string, unknown> | null> {
   const raw = await redis.get(k(`job:${jobId}:status`));
   return raw === null ? null : (JSON.parse(raw) as Record<string, unknown>);
 }
-/** Queue empty and `worker:<id>` gone: everything pushed so far has been performed and recorded. */
+/** Queue and claim list empty, `worker:<id>` gone: everything pushed so far has been performed and recorded. */
 async function idle(): Promise<void> {
-  await waitFor('the worker to go idle', async () => (await redis.llen(k('queue:default'))) === 0 && (await redis.exists(k(`worker:${id}`))) === 0);
+  await waitFor(
+    'the worker to go idle',
+    async () => (await redis.llen(k('queue:default'))) === 0 && (await redis.exists(k(`worker:${id}`), k(`worker:${id}:claim`))) === 0,
+  );
 }
 async function failures(): Promise<Array<Record<string, unknown>>> {
   return (await redis.lrange(k('failed'), 0, -1)).map((f) => JSON.parse(f) as Record<string, unknown>);
@@ -168,6 +171,7 @@ describe('pool worker (a real process with a reusable child)', () => {
     await idle();
     const expected = [
       'parent:beforeFork:Echo',
+      'parent:listen:beforeFork:Echo',
       'child:afterFork:Echo',
       'parent:afterFork:Echo',
       'child:beforePerform:Echo',

@@ -105,6 +105,29 @@ describe('WorkerPruner', () => {
     expect(await redis.exists(k(`worker:${id}:claim`), k(`worker:${id}`))).toBe(0);
   });
 
+  it("fails the jobs a dead several-queue worker had claimed ahead, each with its recorded queue, or requeues them there", async () => {
+    const id = `${hostname()}:${deadPid}:qa,qb`;
+    const fromB = '{"class":"Echo","args":[{"n":3}],"id":"b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"}';
+    await registerBusy(id, null, ['{"class":"Echo","args":[{"n":1}]}', fromB]);
+    await redis.rpush(k(`worker:${id}:claim:queues`), 'qa', 'qb');
+    await redis.set(k('job:b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0:status'), '{"status":1,"updated":1}');
+    const pruned = await pruner().pruneDeadWorkers();
+    expect(pruned).toEqual([{ workerId: id, reason: 'pid', jobs: ['{"class":"Echo","args":[{"n":1}]}', fromB], action: 'fail' }]);
+    const failures = (await redis.lrange(k('failed'), 0, -1)).map((f) => JSON.parse(f) as Record<string, unknown>);
+    expect(failures.map((f) => [f['queue'], f['exception']])).toEqual([
+      ['qa', 'Resque::PruneDeadWorkerDirtyExit'],
+      ['qb', 'Resque::PruneDeadWorkerDirtyExit'],
+    ]);
+    expect(JSON.parse((await redis.get(k('job:b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0:status')))!)).toMatchObject({ status: 3 });
+    expect(await redis.exists(k(`worker:${id}:claim`), k(`worker:${id}:claim:queues`))).toBe(0);
+
+    await registerBusy(id, null, [fromB]);
+    await redis.rpush(k(`worker:${id}:claim:queues`), 'qb');
+    await pruner({ onDeadWorker: 'requeue' }).pruneDeadWorkers();
+    expect(await redis.lrange(k('queue:qb'), 0, -1)).toEqual([fromB]);
+    expect(await redis.exists(k(`worker:${id}:claim`), k(`worker:${id}:claim:queues`))).toBe(0);
+  });
+
   it("does nothing while another pruner holds Ruby's lock", async () => {
     const id = `${hostname()}:${deadPid}:default`;
     await registerBusy(id, PHP_RAW);

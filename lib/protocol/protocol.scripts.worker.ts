@@ -1,16 +1,13 @@
 import type { LuaScript } from './protocol.lua.js';
 
 /**
- * Worker Lua scripts (resque-protocol.md §4, §6–§8). Status keys of popped jobs are derived inside the
- * scripts from the payload's `id`/`prefix` and the namespace prefix passed in ARGV (Resque itself is not
- * Redis-Cluster friendly, so keys computed in Lua are fine here).
+ * Worker Lua scripts (resque-protocol.md §4, §6–§8). Status keys of jobs are computed by the caller from the
+ * payload's `id`/`prefix` and passed in ARGV (Resque itself is not Redis-Cluster friendly; with a hash-tagged
+ * namespace every key is in one slot).
  *
- * Shared Lua helpers:
- * - `status_update(key, code, now, extra, ttl)`: rewrites a tracked job's packet only when the key exists,
- *   keeping `started` (php-resque drops it; its fork keeps it); `extra` is appended raw (`,"result":…`).
- * - `record(...)`: writes `worker:<id>` = `{"queue","run_at","payload"}` with the payload embedded by string
- *   concatenation (PHP's `\/` and `\uXXXX` escapes survive byte for byte); a raw string that is not a JSON
- *   object is embedded as a JSON string so nothing is lost. Then RUNNING when the job is tracked.
+ * Shared Lua helper `status_update(key, code, now, extra, ttl)`: rewrites a tracked job's packet only when
+ * the key exists, keeping `started` (php-resque drops it; its fork keeps it); `extra` is appended raw
+ * (`,"result":…`).
  */
 const HELPERS = `
 local function status_update(key, code, now, extra, ttl)
@@ -28,82 +25,162 @@ local function status_update(key, code, now, extra, ttl)
     redis.call('SET', key, packet)
   end
 end
+`;
 
-local function status_key(prefix, payload)
-  if type(payload) ~= 'table' then return nil end
-  local id = payload['id']
-  if type(id) ~= 'string' or id == '' then return nil end
-  local p = payload['prefix']
-  if type(p) == 'string' and p ~= '' then return prefix .. 'job:' .. p .. '_' .. id .. ':status' end
-  return prefix .. 'job:' .. id .. ':status'
+/**
+ * Lua helpers of the claim list `worker:<id>:claim` (ours: jobs a slot took from its queues and has not
+ * started, oldest first) and, for workers of several queues, the parallel list `worker:<id>:claim:queues`
+ * (each claimed job's queue; a one-queue worker's claimed jobs all belong to its queue).
+ * - `drop_claim(claim, queues, raw)`: removes the first `raw` from the claim list and the queue name at the
+ *   same index (`queues` = nil for one-queue workers). False when `raw` is not there.
+ * - `put_back(claim, queues, prefix, own)`: moves every claimed job back to the head of its queue, newest
+ *   first, so they regain their original order and place. Jobs whose queue is unknown stay claimed.
+ */
+const CLAIM_HELPERS = `
+local TOMBSTONE = '\\0resque:dropped'
+local function drop_claim(claim, queues, raw)
+  local idx = redis.call('LPOS', claim, raw)
+  if not idx then return false end
+  redis.call('LSET', claim, idx, TOMBSTONE)
+  redis.call('LREM', claim, 1, TOMBSTONE)
+  if queues and redis.call('LLEN', queues) > idx then
+    redis.call('LSET', queues, idx, TOMBSTONE)
+    redis.call('LREM', queues, 1, TOMBSTONE)
+  end
+  return true
 end
 
-local function record(worker_key, queue, raw, run_at, prefix, now)
-  local embedded = nil
-  local payload = nil
-  if string.match(raw, '^%s*{') then
-    local ok, decoded = pcall(cjson.decode, raw)
-    if ok and type(decoded) == 'table' then
-      embedded = raw
-      payload = decoded
-    end
+local function put_back(claim, queues, prefix, own)
+  local back = 0
+  while true do
+    local queue = redis.call('RPOP', queues) or own
+    if queue == '' then return back end
+    local raw = redis.call('RPOP', claim)
+    if not raw then return back end
+    redis.call('LPUSH', prefix .. 'queue:' .. queue, raw)
+    back = back + 1
   end
-  if not embedded then embedded = cjson.encode(raw) end
-  redis.call('SET', worker_key, '{"queue":' .. cjson.encode(queue) .. ',"run_at":"' .. run_at .. '","payload":' .. embedded .. '}')
-  local skey = status_key(prefix, payload)
-  if skey then status_update(skey, 2, now, '', 0) end
 end
 `;
 
 /**
- * One round trip per job: finish the previous job (when ARGV[1] = '1': DEL worker:<id>, INCR both processed
- * counters, COMPLETE with result and TTL when tracked), then reserve the next one (unless ARGV[6] = '0' or
- * `pause-all-workers` = 'true'): LPOP each queue in priority order and record it at once.
+ * The per-job step of a slot, sent when job N starts (the slot performs meanwhile; several may be in
+ * flight, applied in order on one connection):
+ * 1. finish (flag 1): the previous job completed: INCR stat:processed(+:<id>), COMPLETE with its result and
+ *    TTL 86400 when tracked, DEL worker:<id> (unless step 2 overwrites it);
+ * 2. start (flag 2): N leaves the claim list (LPOP of the head, which is N; else found by its bytes) and
+ *    becomes `worker:<id>` = `{"queue","run_at","payload"}`: the caller sends the record's head (cached per
+ *    second) and the payload is embedded byte for byte (PHP's `\/` and `\uXXXX` escapes survive; a payload
+ *    that is not a JSON object comes as a JSON string in ARGV[8]); then RUNNING when tracked;
+ * 3. claim (ARGV[2] = how many, 0 = none): unless `pause-all-workers` is 'true', LMOVE the head of the first
+ *    non-empty queue (priority order) to the tail of the claim list, up to that many times. The jobs wait
+ *    there, status untouched, until a later call starts them. With flag 3 each one's queue name is RPUSHed
+ *    to `worker:<id>:claim:queues`.
  *
- * KEYS: worker:<id>, stat:processed, stat:processed:<id>, pause-all-workers, queue:<q>... (variable count)
- * ARGV: finishPrevious '1'|'0', now (unix s), previous result JSON, run_at, namespace prefix,
- *       reserve '1'|'0', previous status key or '', queue names... (same order as the queue keys)
- * Returns nil (nothing to do), 0 (paused by `pause-all-workers`), or { queue name, raw payload }.
+ * KEYS: worker:<id>, worker:<id>:claim, worker:<id>:claim:queues, stat:processed, stat:processed:<id>,
+ *       pause-all-workers, queue:<q>... (variable count, priority order)
+ * ARGV: flags ('1'/'0' × 3: finish, start, record queues), claim count, now (unix s), previous status key
+ *       or '', previous result JSON, N's raw payload, N's record head (`{"queue":…,"run_at":…,"payload":`),
+ *       N's payload as a JSON string or '' (embed raw), N's status key or '', then the queue names (flag 3).
+ * Returns 0 when claiming was refused by `pause-all-workers`, else { i1, raw1, i2, raw2, … } (claimed from
+ * the i-th queue key; empty when nothing was claimed).
  */
 export const WORKER_CYCLE_SCRIPT: LuaScript = {
   name: 'resqueWorkerCycle',
   numberOfKeys: null,
-  lua: `${HELPERS}
-local now = ARGV[2]
-if ARGV[1] == '1' then
-  redis.call('DEL', KEYS[1])
-  redis.call('INCR', KEYS[2])
-  redis.call('INCR', KEYS[3])
-  if ARGV[7] ~= '' then status_update(ARGV[7], 4, now, ',"result":' .. ARGV[3], 86400) end
+  lua: `${HELPERS}${CLAIM_HELPERS}
+local flags = ARGV[1]
+local now = ARGV[3]
+local start = string.byte(flags, 2) == 49
+local queues = nil
+if string.byte(flags, 3) == 49 then queues = KEYS[3] end
+if string.byte(flags, 1) == 49 then
+  redis.call('INCR', KEYS[4])
+  redis.call('INCR', KEYS[5])
+  if ARGV[4] ~= '' then status_update(ARGV[4], 4, now, ',"result":' .. ARGV[5], 86400) end
+  if not start then redis.call('DEL', KEYS[1]) end
 end
-if ARGV[6] ~= '1' then return nil end
-if redis.call('GET', KEYS[4]) == 'true' then return 0 end
-for i = 5, #KEYS do
-  local raw = redis.call('LPOP', KEYS[i])
-  if raw then
-    local queue = ARGV[i + 3]
-    record(KEYS[1], queue, raw, ARGV[4], ARGV[5], now)
-    return { queue, raw }
+if start then
+  local raw = ARGV[6]
+  local head = redis.call('LPOP', KEYS[2])
+  if head == raw then
+    if queues then redis.call('LPOP', queues) end
+  elseif head then
+    redis.call('LPUSH', KEYS[2], head)
+    drop_claim(KEYS[2], queues, raw)
   end
+  local embedded = ARGV[8]
+  if embedded == '' then embedded = raw end
+  redis.call('SET', KEYS[1], ARGV[7] .. embedded .. '}')
+  if ARGV[9] ~= '' then status_update(ARGV[9], 2, now, '', 0) end
 end
-return nil
+local want = tonumber(ARGV[2])
+local out = {}
+if want < 1 then return out end
+if redis.call('GET', KEYS[6]) == 'true' then return 0 end
+for n = 1, want do
+  local got = false
+  for i = 7, #KEYS do
+    local raw = redis.call('LMOVE', KEYS[i], KEYS[2], 'LEFT', 'RIGHT')
+    if raw then
+      if queues then redis.call('RPUSH', queues, ARGV[i + 3]) end
+      out[#out + 1] = i - 6
+      out[#out + 1] = raw
+      got = true
+      break
+    end
+  end
+  if not got then break end
+end
+return out
 `,
 };
 
 /**
- * Blocking mode: after `BLMOVE queue:<q> worker:<id>:claim LEFT LEFT`, move the claimed job into
- * `worker:<id>` (and RUNNING), so a job is always either in the queue, the claim list or `worker:<id>`.
- * KEYS: worker:<id>:claim, worker:<id>. ARGV: queue name, run_at, namespace prefix, now.
- * Returns the raw payload or nil.
+ * After a cycle call failed (its effect unknown), between jobs and with no call in flight: for each
+ * unconfirmed cycle in order, if its job is still in the claim list the cycle never ran, so the job leaves
+ * the claim list now (it was performed) and the cycle's finish is applied. `worker:<id>` is left to the
+ * next cycle (it finishes or overwrites it). Returns the claim list and, for several-queue workers, its
+ * queue list: the caller adopts them as its claimed jobs.
+ * KEYS: worker:<id>, worker:<id>:claim, worker:<id>:claim:queues, stat:processed, stat:processed:<id>.
+ * ARGV: record queues '1'|'0', now, then per cycle 4 values: finish '1'|'0', previous status key or '',
+ *       previous result JSON, started raw payload.
+ * Returns { claim list, queue list }.
  */
-export const WORKER_CLAIM_SCRIPT: LuaScript = {
-  name: 'resqueWorkerClaim',
+export const WORKER_RESYNC_SCRIPT: LuaScript = {
+  name: 'resqueWorkerResync',
+  numberOfKeys: 5,
+  lua: `${HELPERS}${CLAIM_HELPERS}
+local queues = nil
+if ARGV[1] == '1' then queues = KEYS[3] end
+local now = ARGV[2]
+local i = 3
+while i + 3 <= #ARGV do
+  if drop_claim(KEYS[2], queues, ARGV[i + 3]) and ARGV[i] == '1' then
+    redis.call('INCR', KEYS[4])
+    redis.call('INCR', KEYS[5])
+    if ARGV[i + 1] ~= '' then status_update(ARGV[i + 1], 4, now, ',"result":' .. ARGV[i + 2], 86400) end
+  end
+  i = i + 4
+end
+local claimed = redis.call('LRANGE', KEYS[2], 0, -1)
+local names = {}
+if queues then names = redis.call('LRANGE', queues, 0, -1) end
+return { claimed, names }
+`,
+};
+
+/**
+ * Puts every claimed job back at the head of its queue (original order): a paused worker, or a pool slot
+ * re-registering under its new child's pid, releases what it claimed ahead.
+ * KEYS: worker:<id>:claim, worker:<id>:claim:queues. ARGV: namespace prefix, the worker's one queue or ''.
+ * Returns the number of jobs put back.
+ */
+export const WORKER_RELEASE_SCRIPT: LuaScript = {
+  name: 'resqueWorkerRelease',
   numberOfKeys: 2,
-  lua: `${HELPERS}
-local raw = redis.call('RPOP', KEYS[1])
-if not raw then return nil end
-record(KEYS[2], ARGV[1], raw, ARGV[2], ARGV[3], ARGV[4])
-return raw
+  lua: `${CLAIM_HELPERS}
+return put_back(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 `,
 };
 
@@ -145,22 +222,21 @@ return 1
 
 /**
  * Clean unregister (§6 step 5): SREM workers; DEL worker:<id>, :started, both per-worker stats; HDEL the
- * heartbeat. A job left in the claim list (a BLMOVE that completed while we stopped) goes back to the head
- * of its queue (ARGV[2] = that queue's key, or '' to leave the claim list to the caller).
+ * heartbeat. Jobs left in the claim list (claimed ahead, or moved by BLMOVE while we stopped) first go
+ * back to the head of their queue, in their original order (see `put_back`); only then are the claim
+ * lists deleted, so a job whose queue is unknown is kept, never dropped.
  * KEYS: workers, worker:<id>, worker:<id>:started, worker:<id>:claim, stat:processed:<id>, stat:failed:<id>,
- *       workers:heartbeat. ARGV: id, queue key for claimed jobs or ''.
+ *       workers:heartbeat, worker:<id>:claim:queues. ARGV: id, namespace prefix, the worker's one queue or ''.
  * Returns the number of claimed jobs put back.
  */
 export const WORKER_UNREGISTER_SCRIPT: LuaScript = {
   name: 'resqueWorkerUnregister',
-  numberOfKeys: 7,
-  lua: `
-local back = 0
-if ARGV[2] ~= '' then
-  while redis.call('LMOVE', KEYS[4], ARGV[2], 'RIGHT', 'LEFT') do back = back + 1 end
-end
+  numberOfKeys: 8,
+  lua: `${CLAIM_HELPERS}
+local back = put_back(KEYS[4], KEYS[8], ARGV[2], ARGV[3])
+if redis.call('LLEN', KEYS[4]) == 0 then redis.call('DEL', KEYS[8]) end
 redis.call('SREM', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[5], KEYS[6])
 redis.call('HDEL', KEYS[7], ARGV[1])
 return back
 `,
@@ -186,14 +262,14 @@ return #ARGV - 1
  * (PruneDeadWorkerDirtyExit), INCRs the global stat:failed and stat:processed and sets FAILED (TTL 86400);
  * mode 'requeue' RPUSHes the exact payload back (SADD queues) and sets WAITING. Finally unregisters the id.
  * KEYS: workers, worker:<id>, worker:<id>:started, worker:<id>:claim, stat:processed:<id>, stat:failed:<id>,
- *       workers:heartbeat, failed, stat:failed, stat:processed, queues.
+ *       workers:heartbeat, failed, stat:failed, stat:processed, queues, worker:<id>:claim:queues.
  * ARGV: id, expected worker value, expected claim length, mode, now, [queue, raw, failure, statusKey]...,
  * with the namespace prefix in ARGV[#ARGV] (for queue keys).
  * Returns 1 when pruned, 0 when the worker changed meanwhile.
  */
 export const WORKER_PRUNE_SCRIPT: LuaScript = {
   name: 'resqueWorkerPrune',
-  numberOfKeys: 11,
+  numberOfKeys: 12,
   lua: `${HELPERS}
 local current = redis.call('GET', KEYS[2]) or ''
 if current ~= ARGV[2] then return 0 end
@@ -216,7 +292,7 @@ while i + 3 < #ARGV do
   i = i + 4
 end
 redis.call('SREM', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[12])
 redis.call('HDEL', KEYS[7], ARGV[1])
 return 1
 `,

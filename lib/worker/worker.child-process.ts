@@ -22,6 +22,8 @@ export interface ChildSpawnOptions {
 export class ChildHandle {
   jobsDone = 0;
   rssMb = 0;
+  /** The bridge list the child has (sent again only when it changes). */
+  private bridgeSent = '';
   private readonly stderrTail: string[] = [];
   private partialLine = '';
   private exited = false;
@@ -80,8 +82,11 @@ export class ChildHandle {
     });
   }
 
-  /** Hands one job over; resolves with its outcome, or with how the child died (timeout: killed with SIGKILL). */
-  perform(job: RunnableJob, timeoutMs: number | null, bridge: BridgedEventName[] = []): Promise<ChildResult> {
+  /**
+   * Hands one job over; resolves with its outcome, or with how the child died (timeout: killed with
+   * SIGKILL). `rss`: ask for the child's RSS with the outcome.
+   */
+  perform(job: RunnableJob, timeoutMs: number | null, bridge: BridgedEventName[] = [], rss = false): Promise<ChildResult> {
     if (this.exited) return Promise.resolve(this.diedResult(null));
     if (this.pending) return Promise.reject(new Error('worker child is already performing a job'));
     return new Promise<ChildResult>((resolve) => {
@@ -93,7 +98,14 @@ export class ChildHandle {
         }, timeoutMs);
       }
       this.pending = pending;
-      this.send({ type: 'perform', job, bridge });
+      const bridgeKey = bridge.join(',');
+      const message: ParentMessage = { type: 'perform', job };
+      if (bridgeKey !== this.bridgeSent) {
+        message.bridge = bridge;
+        this.bridgeSent = bridgeKey;
+      }
+      if (rss) message.rss = true;
+      this.send(message);
     });
   }
 
@@ -151,7 +163,7 @@ export class ChildHandle {
     const m: ChildMessage = message;
     if (m.type === 'event') this.options.onEvent(m.name, m.payload);
     else if (m.type === 'done') {
-      this.rssMb = m.rssMb;
+      if (m.rssMb !== undefined) this.rssMb = m.rssMb;
       this.jobsDone += 1;
       const pending = this.pending;
       this.pending = null;

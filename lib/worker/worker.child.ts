@@ -1,5 +1,6 @@
 import type { INestApplicationContext, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { decodePayload, type DecodedJob } from '../protocol/index.js';
 import { isParentMessage, toWirePayload, type ChildMessage } from './worker.ipc.js';
 import { JobRunner, type EventForwarder } from './worker.job-runner.js';
 import type { WorkerAppOptions, WorkerLogLevel } from './worker.options.js';
@@ -34,8 +35,9 @@ export async function runChild(module: unknown, options: ChildRunOptions): Promi
   });
   // Only events the parent listens to cross the channel (each is an IPC message).
   let bridged: ReadonlySet<string> = new Set();
-  const forward: EventForwarder = (name, payload) => {
-    if (bridged.has(name)) send({ type: 'event', name, payload: toWirePayload(name, payload) });
+  const forward: EventForwarder = {
+    wants: (name) => bridged.has(name),
+    send: (name, payload) => send({ type: 'event', name, payload: toWirePayload(name, payload) }),
   };
   const runner = JobRunner.fromContext(app, forward);
 
@@ -56,13 +58,19 @@ export async function runChild(module: unknown, options: ChildRunOptions): Promi
       return;
     }
     const { job } = message;
-    bridged = new Set(message.bridge);
+    if (message.bridge) bridged = new Set(message.bridge); // sent when it changed
     busy = (async () => {
-      const className = classNameOf(job.raw);
-      setTitle(processingTitle(job.queue, className));
-      const outcome = await runner.run(job);
+      let decoded: DecodedJob | undefined;
+      try {
+        decoded = decodePayload(job.raw);
+      } catch {
+        // the runner reports it as the job's failure
+      }
+      setTitle(processingTitle(job.queue, decoded?.className ?? '?'));
+      const outcome = await runner.run(job, { decoded });
       setTitle(childTitle(options.slot));
-      send({ type: 'done', outcome, rssMb: process.memoryUsage.rss() / (1024 * 1024) });
+      // RSS costs a /proc read: only when the parent recycles by memory.
+      send(message.rss ? { type: 'done', outcome, rssMb: process.memoryUsage.rss() / (1024 * 1024) } : { type: 'done', outcome });
     })();
   });
   send({ type: 'ready', pid: process.pid });
@@ -73,13 +81,4 @@ function childLogLevels(level: WorkerLogLevel | undefined): LogLevel[] {
   if (level === 'debug') return ['error', 'warn', 'log', 'debug', 'verbose'];
   if (level === 'verbose') return ['error', 'warn', 'log'];
   return ['error', 'warn'];
-}
-
-function classNameOf(raw: string): string {
-  try {
-    const parsed = JSON.parse(raw) as { class?: unknown };
-    return typeof parsed.class === 'string' ? parsed.class : '?';
-  } catch {
-    return '?';
-  }
 }

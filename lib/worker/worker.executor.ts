@@ -115,7 +115,7 @@ export class PoolExecutor implements SlotExecutor {
     }
     const events = this.events;
     const bridge = events ? BRIDGED_EVENTS.filter((name) => events.hasListeners(name)) : [];
-    const result = await child.perform(job, timeoutMs, bridge);
+    const result = await child.perform(job, timeoutMs, bridge, Number.isFinite(this.options.maxChildMemoryMb));
     if (result.kind === 'outcome') return result.outcome;
     const error = dirtyExitError(result, className);
     await this.runner?.notifyFailure(job, error).catch((e: unknown) =>

@@ -34,11 +34,20 @@ import { WorkerRuntime } from './worker.runtime.js';
  * - A child that exits (any code) or is killed while performing, or exceeds the job's timeout (then SIGKILLed),
  *   fails its job as `Resque::DirtyExit`; the error names the code/signal/timeout and the backtrace holds the
  *   child's last stderr lines. The slot gets a fresh child.
- * - Reserving: one Lua script finishes the previous job (processed +1, status COMPLETE) and pops the next,
- *   writing `worker:<id>` and RUNNING in the same step. Globs re-read `SMEMBERS queues` every reserve cycle.
- *   BLOCKING with one literal queue waits with BLMOVE into `worker:<id>:claim` (lossless; the pruner reads the
- *   claim list too); with several queues or globs, blocking mode polls every min(INTERVAL, 0.5 s) instead
- *   (BLMOVE takes a single source). A job BLMOVEd while USR2 pauses the worker is still performed.
+ * - Reserving, pipelined: each slot claims up to `prefetch` jobs (default 2) ahead of the one it performs
+ *   into its claim list `worker:<id>:claim` (ours; `:claim:queues` records their queues for several-queue
+ *   workers). When a claimed job starts, one Lua script — sent without waiting, so the round trip overlaps
+ *   with performing — finishes the previous job (processed +1, status COMPLETE), moves the job to
+ *   `worker:<id>` (RUNNING) and claims the next one (priority order, `pause-all-workers` honoured). A job is
+ *   always in a queue, a claim list or `worker:<id>`; `worker:<id>` may be written a round trip after its
+ *   perform began. A claimed job was first in priority order when claimed, so a job pushed later to a
+ *   higher-priority queue may run after up to `prefetch` jobs (`prefetch: 0`: strict, slower). USR2, QUIT
+ *   and stop put claimed jobs back at the head of their queues; the pruner fails (or requeues) a dead
+ *   worker's claimed jobs with its in-flight one. Globs re-read `SMEMBERS queues` (in the background while
+ *   busy: a new queue is seen one job later). BLOCKING with one literal queue waits with BLMOVE into the
+ *   claim list when nothing could be claimed; with several queues or globs, blocking mode polls every
+ *   min(INTERVAL, 0.5 s) instead (BLMOVE takes a single source). A job BLMOVEd while USR2 pauses the
+ *   worker goes back to its queue.
  * - Pruning at start-up and every `pruneIntervalSeconds` (see WorkerPruner); heartbeats every
  *   `heartbeatIntervalSeconds` (Redis TIME, Ruby's format).
  *
@@ -51,9 +60,10 @@ import { WorkerRuntime } from './worker.runtime.js';
  * Events and where pooled children move php's timing
  * - beforeFirstFork: parent, before registering — but after the pool's children were started (they boot
  *   in parallel at start-up, not at the first job).
- * - beforeFork: parent, after the job was reserved (reserve and `worker:<id>` are one atomic step here; php
- *   fires it before writing `worker:<id>`), before the job is handed to an already-running child — no fork
- *   happens per job unless `maxJobsPerChild: 1`, and even then the child was forked ahead of time.
+ * - beforeFork: parent, when a claimed job starts (as its `worker:<id>` write is sent; php fires it before
+ *   writing `worker:<id>`), before the job is handed to an already-running child — no fork happens per job
+ *   unless `maxJobsPerChild: 1`, and even then the child was forked ahead of time. Listeners of both kinds
+ *   (`beforeFork$` and `listen('beforeFork')`) are awaited; nothing is built when there are none.
  * - afterFork: in the child, right before beforePerform, once per job (not once per fork); inline mode
  *   fires it too (php fires it in its perform, forked or not). A listener's error (or `false`) fails the job.
  * - beforePerform / afterPerform / onFailure: in the child; they reach the child's own ResqueEvents first

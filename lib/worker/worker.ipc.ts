@@ -8,18 +8,21 @@ import type { JobOutcome, RunnableJob } from './worker.types.js';
  * all Redis bookkeeping; a child only performs and reports.
  *
  * parent → child: `perform` (one job at a time), `shutdown` (finish and exit 0).
- * child → parent: `ready` (context booted), `event` (a bridged lifecycle event), `done` (the outcome plus
- * the child's RSS, for recycling).
+ * child → parent: `ready` (context booted), `event` (a bridged lifecycle event), `done` (the outcome, plus
+ * the child's RSS when asked, for recycling). One message each way per job.
  */
 export type ParentMessage =
-  /** `bridge`: the events someone listens to in the parent (the child forwards only those). */
-  | { type: 'perform'; job: RunnableJob; bridge: BridgedEventName[] }
+  /**
+   * `bridge`: the events someone listens to in the parent (the child forwards only those), sent only when
+   * it changed since the previous job. `rss`: report the child's RSS with the outcome (memory recycling).
+   */
+  | { type: 'perform'; job: RunnableJob; bridge?: BridgedEventName[]; rss?: true }
   | { type: 'shutdown' };
 
 export type ChildMessage =
   | { type: 'ready'; pid: number }
   | { type: 'event'; name: BridgedEventName; payload: WireEventPayload }
-  | { type: 'done'; outcome: JobOutcome; rssMb: number };
+  | { type: 'done'; outcome: JobOutcome; rssMb?: number };
 
 /** An event payload with its `error` (onFailure) flattened for JSON. */
 export type WireEventPayload = Record<string, unknown> & { error?: WireError };

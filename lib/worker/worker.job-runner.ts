@@ -11,7 +11,11 @@ import type { JobOutcome, ResqueJobContext, RunnableJob } from './worker.types.j
 
 /** Events a child re-emits on the parent's ResqueEvents (after its own listeners had their say). */
 export type BridgedEventName = 'afterFork' | 'beforePerform' | 'afterPerform' | 'onFailure';
-export type EventForwarder = <K extends BridgedEventName>(name: K, payload: ResqueEventMap[K]) => void;
+/** Sends events on (a child: over IPC to the parent), only those `wants` says someone listens to. */
+export interface EventForwarder {
+  wants(name: BridgedEventName): boolean;
+  send<K extends BridgedEventName>(name: K, payload: ResqueEventMap[K]): void;
+}
 
 export interface JobRunnerDeps {
   moduleRef: ModuleRef;
@@ -71,7 +75,8 @@ export class JobRunner {
     } catch (error) {
       return failed(error instanceof PayloadDecodeError ? error : new PayloadDecodeError(errorMessage(error), job.raw));
     }
-    const event = jobEvent(job, decoded);
+    let event: JobEvent | null = null;
+    const eventOf = (): JobEvent => (event ??= jobEvent(job, decoded));
     const ctx: ResqueJobContext = {
       id: decoded.id,
       queue: job.queue,
@@ -83,19 +88,23 @@ export class JobRunner {
     const registered = this.deps.registry.get(decoded.className);
     try {
       if (!registered) throw new UnknownJobError(decoded.className, this.deps.registry.all().map((r) => r.name).sort());
-      if (options.afterFork !== false && !(await this.emit('afterFork', event))) throw new AfterForkVetoError();
-      if (!(await this.emit('beforePerform', event))) return skipped('a beforePerform listener vetoed the job');
-      const instance = await this.instantiate(registered, ctx);
-      if (!(await this.callHooks(registered, instance, registered.hooks.beforePerform, [decoded.params, ctx]))) {
+      // Events nobody listens to (here or in the parent) are skipped: no payload, no await.
+      if (options.afterFork !== false && this.wanted('afterFork') && !(await this.emit('afterFork', eventOf()))) throw new AfterForkVetoError();
+      if (this.wanted('beforePerform') && !(await this.emit('beforePerform', eventOf()))) return skipped('a beforePerform listener vetoed the job');
+      const instance = this.cachedInstance(registered) ?? (await this.instantiate(registered, ctx));
+      const hooks = registered.hooks;
+      if (hooks.beforePerform.length > 0 && !(await this.callHooks(registered, instance, hooks.beforePerform, [decoded.params, ctx]))) {
         return skipped('a @BeforePerform() hook vetoed the job');
       }
       const result = await this.performBody(registered, instance, decoded.params, ctx);
-      await this.callHooks(registered, instance, registered.hooks.afterPerform, [decoded.params, ctx, result]);
-      await this.emit('afterPerform', { ...event, result: jsonSafe(result) });
-      return { kind: 'complete', resultJson: resultJson(result) };
+      if (hooks.afterPerform.length > 0) await this.callHooks(registered, instance, hooks.afterPerform, [decoded.params, ctx, result]);
+      const json = resultJson(result);
+      // Listeners see the JSON view of the result, as they would across IPC.
+      if (this.wanted('afterPerform')) await this.emit('afterPerform', { ...eventOf(), result: JSON.parse(json) as unknown });
+      return { kind: 'complete', resultJson: json };
     } catch (error) {
       if (error instanceof DoNotPerformError) return skipped(error.message);
-      await this.failureHooks(registered, decoded, event, error, ctx);
+      await this.failureHooks(registered, decoded, eventOf(), error, ctx);
       return failed(error);
     }
   }
@@ -132,12 +141,18 @@ export class JobRunner {
 
   private async performBody(registered: RegisteredJob, instance: object, params: unknown, ctx: ResqueJobContext): Promise<unknown> {
     const target = instance as Record<string, (...args: unknown[]) => unknown>;
+    if (!registered.setUp && !registered.tearDown) return target[registered.perform]!.call(instance, params, ctx);
     if (registered.setUp) await target[registered.setUp]!.call(instance, params, ctx);
     try {
       return await target[registered.perform]!.call(instance, params, ctx);
     } finally {
       if (registered.tearDown) await target[registered.tearDown]!.call(instance, params, ctx);
     }
+  }
+
+  /** A singleton provider already resolved (no await on the hot path). */
+  private cachedInstance(registered: RegisteredJob): object | undefined {
+    return registered.isStatic ? this.instances.get(registered.classRef) : undefined;
   }
 
   private async instantiate(registered: RegisteredJob, ctx: ResqueJobContext): Promise<object> {
@@ -189,10 +204,16 @@ export class JobRunner {
     await this.emit('onFailure', { ...event, error }, false);
   }
 
+  /** Someone listens to this event here, or it is forwarded to listeners elsewhere. */
+  private wanted(name: BridgedEventName): boolean {
+    return this.deps.events.hasListeners(name) || (this.deps.forward?.wants(name) ?? false);
+  }
+
   /** Local emission first (in-process listeners may veto or throw), then forward. */
   private async emit<K extends BridgedEventName>(name: K, payload: ResqueEventMap[K], rethrow = true): Promise<boolean> {
     const ok = await this.deps.events.emitAsync(name, payload, { rethrow });
-    this.deps.forward?.(name, payload);
+    const forward = this.deps.forward;
+    if (forward?.wants(name)) forward.send(name, payload);
     return ok;
   }
 }
@@ -217,16 +238,12 @@ export function failed(error: unknown): JobOutcome & { kind: 'failed' } {
   return { kind: 'failed', exception: exceptionName(error), error: errorMessage(error), backtrace: backtraceOf(error) };
 }
 
+/** perform's return value as JSON (`null` when undefined or not serialisable): the status's `result`. */
 function resultJson(result: unknown): string {
-  if (result === undefined) return 'null';
+  if (result === undefined || result === null) return 'null';
   try {
     return JSON.stringify(result) ?? 'null';
   } catch {
     return 'null';
   }
-}
-
-/** What afterPerform listeners see across IPC: the JSON view of the result. */
-function jsonSafe(result: unknown): unknown {
-  return JSON.parse(resultJson(result)) as unknown;
 }

@@ -24,6 +24,13 @@ export interface ResqueWorkerHostOptions {
   blocking?: boolean;
   /** Default 'pool'. */
   isolation?: WorkerIsolation;
+  /**
+   * Jobs each slot claims ahead of the one it performs, held in its claim list `worker:<id>:claim` (so
+   * Redis round trips overlap with performing). A claimed job was first in priority order when claimed:
+   * a job pushed to a higher-priority queue later may run after up to this many. 0 = every job is picked
+   * when it starts (strict priority, one unoverlapped round trip per job). Default 2.
+   */
+  prefetch?: number;
   /** Pool: recycle a child after this many jobs (1 = php-resque's fork per job). Default unlimited. */
   maxJobsPerChild?: number;
   /** Pool: recycle a child once its RSS passes this many MiB after a job. Default unlimited. */
@@ -64,6 +71,7 @@ export interface ResolvedWorkerOptions {
   interval: number;
   blocking: boolean;
   isolation: WorkerIsolation;
+  prefetch: number;
   maxJobsPerChild: number;
   maxChildMemoryMb: number;
   timeout: number | null;
@@ -87,6 +95,7 @@ export const WORKER_DEFAULTS = {
   interval: 5,
   blocking: false,
   isolation: 'pool',
+  prefetch: 2,
   maxJobsPerChild: Number.POSITIVE_INFINITY,
   maxChildMemoryMb: Number.POSITIVE_INFINITY,
   onDeadWorker: 'fail',
@@ -120,6 +129,10 @@ export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: 
   }
   const isolation = pick('isolation') ?? WORKER_DEFAULTS.isolation;
   if (isolation !== 'pool' && isolation !== 'inline') throw new RangeError(`isolation must be 'pool' or 'inline', got ${String(isolation)}`);
+  const prefetch = pick('prefetch') ?? WORKER_DEFAULTS.prefetch;
+  if (typeof prefetch !== 'number' || !Number.isSafeInteger(prefetch) || prefetch < 0) {
+    throw new RangeError(`prefetch must be a non-negative integer, got ${String(prefetch)}`);
+  }
   const maxJobsPerChild = pick('maxJobsPerChild') ?? WORKER_DEFAULTS.maxJobsPerChild;
   if (maxJobsPerChild !== Number.POSITIVE_INFINITY) positiveInteger('maxJobsPerChild', maxJobsPerChild);
   const maxChildMemoryMb = pick('maxChildMemoryMb') ?? WORKER_DEFAULTS.maxChildMemoryMb;
@@ -153,6 +166,7 @@ export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: 
     interval,
     blocking: pick('blocking') ?? WORKER_DEFAULTS.blocking,
     isolation,
+    prefetch,
     maxJobsPerChild,
     maxChildMemoryMb,
     timeout,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ResqueRedis } from '../connection/connection.types.js';
 import {
   buildFailure,
   encodeFailure,
@@ -10,7 +10,7 @@ import {
 } from '../protocol/index.js';
 import { WORKER_PRUNE_SCRIPT, WORKER_PRUNE_UNLOCK_SCRIPT } from '../protocol/protocol.scripts.worker.js';
 import type { DeadWorkerPolicy } from './worker.options.js';
-import { statusKeyOfRaw } from './worker.store.js';
+import { claimQueuesKey, statusKeyOfRaw } from './worker.store.js';
 
 /** Ruby's lock TTL: one pruner at a time across Ruby workers and ours. */
 const PRUNE_LOCK_SECONDS = 60;
@@ -42,12 +42,14 @@ export interface PrunedWorker {
  * `pruning_dead_workers_in_progress` lock (SET NX EX 60, value = our id; released when done), a worker is
  * dead when its heartbeat is older than `pruneAfterSeconds`, or when it is on this host and its pid is not
  * running. A worker without a heartbeat on another host (php-resque writes none) is never touched. A dead
- * worker's in-flight job is failed as `Resque::PruneDeadWorkerDirtyExit` (or re-enqueued byte for byte with
- * onDeadWorker 'requeue'); its keys go away in the same Lua script, which re-checks that nothing moved.
+ * worker's in-flight jobs — `worker:<id>` and its claim list (the prefetched job: it may have begun, since
+ * a slot starts performing a round trip before `worker:<id>` names it) — are failed as
+ * `Resque::PruneDeadWorkerDirtyExit` (or re-enqueued byte for byte with onDeadWorker 'requeue'); its keys
+ * go away in the same Lua script, which re-checks that nothing moved.
  */
 export class WorkerPruner {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: ResqueRedis,
     private readonly keys: ResqueKeys,
     private readonly options: WorkerPrunerOptions,
   ) {}
@@ -106,14 +108,19 @@ export class WorkerPruner {
   private async pruneOne(id: string, reason: PrunedWorker['reason']): Promise<PrunedWorker | null> {
     const { keys, redis, options } = this;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const [current, claimed] = await Promise.all([redis.get(keys.worker(id)), redis.lrange(keys.workerClaim(id), 0, -1)]);
+      const [current, claimed, claimedQueues] = await Promise.all([
+        redis.get(keys.worker(id)),
+        redis.lrange(keys.workerClaim(id), 0, -1),
+        redis.lrange(claimQueuesKey(keys, id), 0, -1),
+      ]);
       const jobs: Array<{ queue: string; raw: string }> = [];
       if (current !== null) {
         const inFlight = inFlightOf(current);
         if (inFlight) jobs.push(inFlight);
       }
-      const claimQueue = parseWorkerId(id)?.queues[0] ?? '';
-      for (const raw of claimed) jobs.push({ queue: claimQueue, raw });
+      // Claimed jobs of a several-queue worker have their queues recorded; a one-queue worker's are its queue's.
+      const ownQueue = parseWorkerId(id)?.queues[0] ?? '';
+      claimed.forEach((raw, i) => jobs.push({ queue: claimedQueues[i] ?? ownQueue, raw }));
       const args: Array<string | number> = [id, current ?? '', claimed.length, options.onDeadWorker, Math.floor(Date.now() / 1000)];
       for (const job of jobs) {
         const className = classNameOf(job.raw);
@@ -145,6 +152,7 @@ export class WorkerPruner {
           keys.statFailed(),
           keys.statProcessed(),
           keys.queues,
+          claimQueuesKey(keys, id),
         ],
         args,
       );

@@ -109,7 +109,7 @@ export class WorkerRuntime {
           runner,
           events,
           logger: this.logger,
-          blockingClient: blockingCapable ? connection.duplicate(`resque-worker-${index}`) : null,
+          blockingClient: blockingCapable ? () => connection.duplicate(`resque-worker-${index}`) : null,
           title: index === 0 ? setTitle : null,
         }),
       );
@@ -129,7 +129,7 @@ export class WorkerRuntime {
       await events.emitAsync('beforeFirstFork', { workerId: slot.id, queues: [...selection.configured], pid: process.pid });
     }
     const now = await store.serverTime();
-    for (const slot of this.slots) await slot.register(now);
+    await Promise.all(this.slots.map((slot) => slot.register(now)));
 
     this.every(options.heartbeatIntervalSeconds, async () => {
       await store.heartbeat(

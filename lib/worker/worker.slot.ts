@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { ResqueRedis } from '../connection/connection.types.js';
 import type { ResqueEvents } from '../events/events.service.js';
 import {
   buildFailure,
@@ -15,7 +15,15 @@ import type { SlotExecutor } from './worker.executor.js';
 import { failed, type JobRunner } from './worker.job-runner.js';
 import type { ResolvedWorkerOptions } from './worker.options.js';
 import type { QueueSelection } from './worker.queues.js';
-import { statusKeyOfRaw, type FinishedJob, type ReservedJob, type WorkerStore } from './worker.store.js';
+import {
+  isJsonObject,
+  SlotStore,
+  statusKeyOfRaw,
+  type ClaimedJob,
+  type CycleRequest,
+  type FinishedJob,
+  type WorkerStore,
+} from './worker.store.js';
 import { processingTitle, waitingTitle, pausedTitle } from './worker.title.js';
 import type { JobOutcome, RunnableJob } from './worker.types.js';
 
@@ -31,8 +39,11 @@ export interface SlotDeps {
   runner: JobRunner;
   events: ResqueEvents;
   logger: Logger;
-  /** Dedicated connection for BLMOVE (blocking mode with one literal queue), else null. */
-  blockingClient: Redis | null;
+  /**
+   * Opens the dedicated connection for BLMOVE (blocking mode with one literal queue), else null. Called
+   * the first time the slot finds nothing to claim (a busy slot never needs it).
+   */
+  blockingClient: (() => ResqueRedis) | null;
   /** Sets the host's process title (slot 0 only). */
   title: ((title: string) => void) | null;
 }
@@ -44,20 +55,65 @@ interface Current {
   settled: boolean;
 }
 
+/** A cycle sent without waiting; `done` never rejects (the outcome lands in the entry). */
+interface SentCycle {
+  request: CycleRequest;
+  settled: boolean;
+  jobs: ClaimedJob[] | 'paused';
+  error: unknown;
+  done: Promise<void>;
+}
+
 /**
- * One Resque worker: its own id in `workers`, its own `worker:<id>`, its own stats. Loop: one script call
- * finishes the previous job and reserves the next; the job is performed by the executor; a failure is one
- * more script call.
+ * One Resque worker: its own id in `workers`, its own `worker:<id>`, its own stats.
+ *
+ * Pipelined loop. A slot claims jobs ahead into its claim list `worker:<id>:claim` (ours; up to `prefetch`
+ * jobs beyond the one it performs). When a claimed job N starts, one script call is sent without waiting:
+ * it finishes N-1 (processed +1, COMPLETE), moves N from the claim list to `worker:<id>` (RUNNING) and claims
+ * the next job from the queues (priority order, `pause-all-workers` honoured). The slot performs N
+ * meanwhile and starts the next claimed job as soon as N is done, so Redis round trips overlap with
+ * performing instead of adding to it; calls are applied in order on the one connection. A failure is one
+ * more call. So a job is always in its queue, the claim list or `worker:<id>` (or finished/failed), never
+ * only in memory, and `worker:<id>` shows the running job, written about one round trip after its perform
+ * began. With nothing claimed, one call finishes the last job and claims (polling every `interval`, or
+ * BLMOVE into the claim list in blocking mode).
+ *
+ * Consequences (documented in the README): each job was first in priority order when it was claimed, up
+ * to `prefetch` jobs earlier, so a job pushed to a higher-priority queue after that may run after them;
+ * `prefetch: 0` picks every job at its start. After `pause-all-workers` is set, a slot may start one more
+ * claimed job (its cycle is what reports the pause), then puts the rest back. A local pause (USR2), QUIT/stop and a
+ * pool slot's re-registration put claimed jobs back at the head of their queues (their original places);
+ * the pruner treats a dead worker's claim list as in-flight work.
  */
 export class WorkerSlot {
   id = '';
   private stopping = false;
   private paused = false;
+  /** A cycle found `pause-all-workers` set: stop claiming, put claimed jobs back, poll. */
+  private pausedByAll = false;
   private current: Current | null = null;
   private wake: (() => void) | null = null;
-  private knownQueues: string[] = [];
+  private slotStore: SlotStore | null = null;
+  /** Glob selections: the queues resolved from the last `SMEMBERS queues`. */
+  private resolvedQueues: string[] | null = null;
+  private refreshing: Promise<void> | null = null;
+  /** In the claim list, not started, oldest first. */
+  private claimed: ClaimedJob[] = [];
+  /** Cycles sent and not folded in yet, in send order (their replies come in that order). */
+  private sent: SentCycle[] = [];
+  /** Jobs the sent cycles may still claim. */
+  private claimsInFlight = 0;
+  /** Cycles that failed with an unknown effect: resynced once nothing is in flight. */
+  private unconfirmed: CycleRequest[] = [];
+  /** The BLMOVE connection, once opened. */
+  private blocking: ResqueRedis | null = null;
+  private titleSecond = -1;
+  private titleQueue = '';
+  private titleClass = '';
 
-  constructor(private readonly deps: SlotDeps) {}
+  constructor(private readonly deps: SlotDeps) {
+    if (deps.selection.isLiteral) this.resolvedQueues = [...deps.selection.configured];
+  }
 
   get isBusy(): boolean {
     return this.current !== null;
@@ -65,7 +121,12 @@ export class WorkerSlot {
 
   /** host:pid:queues, the pid being the executor's (host pid, or the slot's child pid). */
   computeId(): string {
-    this.id = buildWorkerId(this.deps.options.hostname, `${this.deps.executor.idPid}${this.deps.executor.idSuffix}`, this.deps.selection.configured);
+    const { options, executor, selection, store } = this.deps;
+    this.id = buildWorkerId(options.hostname, `${executor.idPid}${executor.idSuffix}`, selection.configured);
+    if (this.slotStore?.workerId !== this.id) {
+      const ownQueue = selection.isLiteral && selection.configured.length === 1 ? selection.configured[0]! : null;
+      this.slotStore = new SlotStore(store, this.id, ownQueue, options.concurrency > 1);
+    }
     return this.id;
   }
 
@@ -75,26 +136,27 @@ export class WorkerSlot {
     await this.deps.store.register(this.id, new Date(), now);
   }
 
+  /** Removes the slot's keys; claimed jobs go back to the head of their queues. */
   async unregister(): Promise<void> {
     if (!this.id) return;
-    const claimQueue = this.deps.blockingClient ? this.deps.selection.configured[0]! : null;
-    await this.deps.store.unregister(this.id, claimQueue);
+    await this.slots().unregister();
+    this.claimed = [];
   }
 
   stop(): void {
     this.stopping = true;
-    this.deps.blockingClient?.disconnect();
+    this.blocking?.disconnect();
     this.poke();
   }
 
   pause(): void {
     this.paused = true;
-    this.deps.title?.(pausedTitle());
+    this.title(pausedTitle());
   }
 
   resume(): void {
     this.paused = false;
-    this.deps.title?.(waitingTitle(this.deps.selection.configured));
+    this.title(waitingTitle(this.deps.selection.configured));
     this.poke();
   }
 
@@ -115,84 +177,222 @@ export class WorkerSlot {
   }
 
   async run(): Promise<void> {
-    const { store, selection, options, logger } = this.deps;
+    const { options, logger } = this.deps;
+    /** Completed, bookkeeping not written yet (folded into the next cycle). */
     let finished: FinishedJob | null = null;
-    this.deps.title?.(waitingTitle(selection.configured));
+    this.title(waitingTitle(this.deps.selection.configured));
     while (!this.stopping) {
-      if (this.paused) {
-        this.deps.title?.(pausedTitle());
+      this.fold();
+      if (this.unconfirmed.length > 0) {
+        await this.resync();
+        continue;
+      }
+      if (this.paused || this.pausedByAll) {
+        if (this.sent.length > 0) {
+          await this.drain();
+          continue;
+        }
         if (finished) finished = await this.flush(finished);
-        await this.sleep(options.interval);
-        continue;
+        if (this.claimed.length > 0) await this.release();
+        if (this.paused) {
+          this.title(pausedTitle());
+          await this.sleep(options.interval);
+          continue;
+        }
       }
-      let reserved: ReservedJob | null | 'paused';
-      try {
-        reserved = await store.cycle(this.id, finished, await this.queues(), true);
-        finished = null;
-      } catch (error) {
-        logger.error(`worker ${this.id}: reserve failed: ${errorMessage(error)}`);
-        await this.sleep(options.interval);
-        continue;
+      if (this.claimed.length === 0) {
+        if (this.sent.length > 0) {
+          await this.sent[0]!.done;
+          continue;
+        }
+        let reply: ClaimedJob[] | 'paused';
+        try {
+          const claim = Math.max(1, options.prefetch);
+          reply = await this.slots().cycle({ finished, start: null, claim, queues: await this.freshQueues() });
+          finished = null;
+        } catch (error) {
+          logger.error(`worker ${this.id}: reserve failed: ${errorMessage(error)}`);
+          await this.sleep(options.interval);
+          continue;
+        }
+        this.pausedByAll = reply === 'paused';
+        if (reply === 'paused') {
+          this.title(pausedTitle());
+          await this.sleep(options.interval);
+        } else if (reply.length === 0) {
+          this.title(waitingTitle(this.deps.selection.configured));
+          const job = await this.waitForJob();
+          if (job) this.claimed.push(job);
+        } else {
+          this.claimed.push(...reply);
+        }
+        continue; // re-check stopping/paused before starting a claimed job
       }
-      if (reserved === 'paused') {
-        this.deps.title?.(pausedTitle());
-        await this.sleep(options.interval);
-        continue;
-      }
-      if (!reserved) {
-        this.deps.title?.(waitingTitle(selection.configured));
-        reserved = await this.waitForJob();
-      }
-      if (!reserved) continue;
-      finished = await this.process(reserved);
+      finished = await this.process(this.claimed.shift()!, finished);
       if (await this.deps.executor.afterJob()) {
-        // A recycled child changed this slot's pid: re-register under the new id.
+        // A recycled child changed this slot's pid: re-register under the new id (claimed jobs go back to
+        // their queues' heads with the old id's keys).
+        await this.drain();
+        if (this.unconfirmed.length > 0) await this.resync();
         if (finished) finished = await this.flush(finished);
-        await store.unregister(this.id).catch(() => undefined);
-        await this.register(await store.serverTime());
+        await this.unregister().catch((error: unknown) => logger.error(`worker ${this.id}: unregister failed: ${errorMessage(error)}`));
+        this.claimed = [];
+        await this.register(await this.deps.store.serverTime());
       }
     }
+    await this.drain();
+    if (this.unconfirmed.length > 0) await this.resync();
     if (finished) await this.flush(finished);
+    // Jobs still claimed go back to their queues in unregister (the same script as the rest).
   }
 
-  /** Performs one reserved job and returns its bookkeeping for the next cycle (null after a failure). */
-  private async process(reserved: ReservedJob): Promise<FinishedJob | null> {
+  /**
+   * Starts a claimed job: sends its cycle (finish `finished`, start this job, claim ahead), performs
+   * meanwhile, and returns the job's bookkeeping for the next cycle (null after a failure, recorded).
+   */
+  private async process(claimed: ClaimedJob, finished: FinishedJob | null): Promise<FinishedJob | null> {
     const { store, runner, options, events, executor } = this.deps;
-    const job: RunnableJob = { raw: reserved.raw, queue: reserved.queue, workerId: this.id };
+    const slots = this.slots();
+    const job: RunnableJob = { raw: claimed.raw, queue: claimed.queue, workerId: this.id };
     let decoded: DecodedJob | null = null;
+    let decodeError: unknown = null;
     try {
-      decoded = decodePayload(reserved.raw);
+      decoded = decodePayload(claimed.raw);
     } catch (error) {
-      const current: Current = { job, className: '?', statusKey: statusKeyOfRaw(store.keys, reserved.raw), settled: false };
-      await this.recordFailure(current, failed(error instanceof PayloadDecodeError ? error : new PayloadDecodeError(errorMessage(error), reserved.raw)));
+      decodeError = error;
+    }
+    const statusKey = decoded
+      ? decoded.id === null
+        ? null
+        : store.keys.status(decoded.id, decoded.prefix)
+      : statusKeyOfRaw(store.keys, claimed.raw);
+    const claimAhead =
+      this.stopping || this.paused || this.pausedByAll ? 0 : Math.max(0, options.prefetch - this.claimed.length - this.claimsInFlight);
+    this.send({
+      finished,
+      start: slots.starting(claimed, statusKey, decoded !== null || isJsonObject(claimed.raw)),
+      claim: claimAhead,
+      queues: claimAhead > 0 ? this.queuesNow() : [],
+    });
+    if (!decoded) {
+      // Recorded by the fail script, which Redis runs after the cycle that started the job.
+      const current: Current = { job, className: '?', statusKey, settled: true };
+      const error = decodeError instanceof PayloadDecodeError ? decodeError : new PayloadDecodeError(errorMessage(decodeError), claimed.raw);
+      await this.recordFailure(current, failed(error));
       return null;
     }
-    const statusKey = decoded.id === null ? null : store.keys.status(decoded.id, decoded.prefix);
     const current: Current = { job, className: decoded.className, statusKey, settled: false };
     this.current = current;
-    this.deps.title?.(processingTitle(reserved.queue, decoded.className));
+    if (this.deps.title) this.processingTitle(claimed.queue, decoded.className);
+    let outcome: JobOutcome;
     try {
-      events.emit('beforeFork', {
-        workerId: this.id,
-        queue: reserved.queue,
-        className: decoded.className,
-        args: decoded.args,
-        params: decoded.params,
-        id: decoded.id,
-        job: decoded,
-      });
+      if (events.hasListeners('beforeFork')) {
+        await events.emitAsync('beforeFork', {
+          workerId: this.id,
+          queue: claimed.queue,
+          className: decoded.className,
+          args: decoded.args,
+          params: decoded.params,
+          id: decoded.id,
+          job: decoded,
+        });
+      }
       const timeout = runner.timeoutOf(decoded.className) ?? options.timeout;
       // Whatever goes wrong here, the job is recorded (a throw would leave it to unregister, i.e. lost).
-      const outcome = await executor.perform(job, decoded, timeout).catch((error: unknown) => failed(error));
-      if (current.settled) return null; // abandoned (inline TERM): already recorded
-      current.settled = true;
-      if (outcome.kind === 'failed') {
-        await this.recordFailure(current, outcome);
-        return null;
-      }
-      return { statusKey, resultJson: outcome.kind === 'complete' ? outcome.resultJson : 'null' };
+      outcome = await executor.perform(job, decoded, timeout).catch((error: unknown) => failed(error));
+    } catch (error) {
+      outcome = failed(error);
     } finally {
       this.current = null;
+    }
+    if (current.settled) return null; // abandoned (inline TERM): already recorded
+    current.settled = true;
+    if (outcome.kind === 'failed') {
+      await this.recordFailure(current, outcome);
+      return null;
+    }
+    return { statusKey, resultJson: outcome.kind === 'complete' ? outcome.resultJson : 'null' };
+  }
+
+  private title(title: string): void {
+    this.titleSecond = -1;
+    this.deps.title?.(title);
+  }
+
+  /** "Processing <queue> since <s> [<class>]": rebuilt only when one of them changes. */
+  private processingTitle(queue: string, className: string): void {
+    const second = Math.floor(Date.now() / 1000);
+    if (second === this.titleSecond && queue === this.titleQueue && className === this.titleClass) return;
+    this.titleSecond = second;
+    this.titleQueue = queue;
+    this.titleClass = className;
+    this.deps.title?.(processingTitle(queue, className, new Date(second * 1000)));
+  }
+
+  private send(request: CycleRequest): void {
+    const entry: SentCycle = { request, settled: false, jobs: [], error: null, done: Promise.resolve() };
+    entry.done = this.slots()
+      .cycle(request)
+      .then(
+        (jobs) => {
+          entry.jobs = jobs;
+          entry.settled = true;
+        },
+        (error: unknown) => {
+          entry.error = error ?? new Error('cycle failed');
+          entry.settled = true;
+        },
+      );
+    this.claimsInFlight += request.claim;
+    this.sent.push(entry);
+  }
+
+  /** Takes in the replies that arrived, in send order. */
+  private fold(): void {
+    while (this.sent.length > 0 && this.sent[0]!.settled) {
+      const entry = this.sent.shift()!;
+      this.claimsInFlight -= entry.request.claim;
+      if (entry.error !== null) {
+        this.deps.logger.error(`worker ${this.id}: a job's bookkeeping call failed: ${errorMessage(entry.error)}; resyncing`);
+        this.unconfirmed.push(entry.request);
+      } else if (entry.jobs === 'paused') {
+        this.pausedByAll = true;
+      } else if (this.unconfirmed.length === 0) {
+        // After a failure the claim list is re-read instead (resync).
+        for (const job of entry.jobs) this.claimed.push(job);
+      }
+    }
+  }
+
+  /** Waits until no cycle is in flight. */
+  private async drain(): Promise<void> {
+    while (this.sent.length > 0) {
+      await this.sent[0]!.done;
+      this.fold();
+    }
+  }
+
+  /**
+   * Cycles failed with an unknown effect: once none is in flight, apply what did not happen and adopt the
+   * claim list as the claimed jobs (retried until it goes through, or a few times once stopping).
+   */
+  private async resync(): Promise<void> {
+    await this.drain();
+    const unconfirmed = this.unconfirmed;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.claimed = await this.slots().resync(unconfirmed);
+        this.unconfirmed = [];
+        return;
+      } catch (error) {
+        if (this.stopping && attempt >= 5) {
+          this.deps.logger.error(`worker ${this.id}: giving up resyncing its claimed jobs: ${errorMessage(error)}`);
+          this.unconfirmed = [];
+          this.claimed = [];
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * attempt)));
+      }
     }
   }
 
@@ -209,7 +409,7 @@ export class WorkerSlot {
     );
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.deps.store.fail(this.id, failure, current.statusKey);
+        await this.slots().fail(failure, current.statusKey);
         return;
       } catch (error) {
         if (attempt >= 5) {
@@ -221,41 +421,76 @@ export class WorkerSlot {
     }
   }
 
-  /** Writes a finished job's bookkeeping without reserving. */
+  /** Writes a finished job's bookkeeping without starting or claiming. */
   private async flush(finished: FinishedJob): Promise<null> {
     try {
-      await this.deps.store.cycle(this.id, finished, [], false);
+      await this.slots().cycle({ finished, start: null, claim: 0, queues: [] });
     } catch (error) {
       this.deps.logger.error(`worker ${this.id}: could not record a finished job: ${errorMessage(error)}`);
     }
     return null;
   }
 
-  /** Literal lists never change; with globs, SMEMBERS queues is re-read on every reserve cycle. */
-  private async queues(): Promise<string[]> {
-    const { selection, store } = this.deps;
-    if (selection.isLiteral) return selection.configured as string[];
-    this.knownQueues = await store.knownQueues();
-    return selection.resolve(this.knownQueues);
+  /** Puts the claimed jobs back at the head of their queues (paused: other workers may take them). */
+  private async release(): Promise<void> {
+    try {
+      await this.slots().release();
+      this.claimed = [];
+    } catch (error) {
+      // They stay claimed: started after resuming, or put back by unregister.
+      this.deps.logger.error(`worker ${this.id}: could not put claimed jobs back: ${errorMessage(error)}`);
+    }
+  }
+
+  private slots(): SlotStore {
+    return this.slotStore ?? (this.computeId(), this.slotStore!);
+  }
+
+  /** Literal lists never change; globs re-read `SMEMBERS queues` (awaited when the slot is idle). */
+  private async freshQueues(): Promise<readonly string[]> {
+    if (this.deps.selection.isLiteral) return this.resolvedQueues!;
+    await this.refreshQueues();
+    return this.resolvedQueues ?? [];
+  }
+
+  /**
+   * The queues for a prefetch sent while a job starts: globs use the last `SMEMBERS queues` and refresh it
+   * in the background (a queue created just now is seen one job later).
+   */
+  private queuesNow(): readonly string[] {
+    if (!this.deps.selection.isLiteral) void this.refreshQueues().catch(() => undefined);
+    return this.resolvedQueues ?? [];
+  }
+
+  private refreshQueues(): Promise<void> {
+    this.refreshing ??= this.deps.store
+      .knownQueues()
+      .then((known) => {
+        this.resolvedQueues = this.deps.selection.resolve(known);
+      })
+      .finally(() => {
+        this.refreshing = null;
+      });
+    return this.refreshing;
   }
 
   /** Nothing was queued: block on the queue (blocking mode, one literal queue) or sleep `interval`. */
-  private async waitForJob(): Promise<ReservedJob | null> {
-    const { blockingClient, options, selection, store } = this.deps;
+  private async waitForJob(): Promise<ClaimedJob | null> {
+    const { options, selection, store } = this.deps;
     if (!options.blocking) {
       await this.sleep(options.interval);
       return null;
     }
-    if (!blockingClient) {
+    if (!this.deps.blockingClient) {
       await this.sleep(Math.min(options.interval, BLOCKING_FALLBACK_POLL_SECONDS));
       return null;
     }
+    if (this.stopping) return null;
     const queue = selection.configured[0]!;
     try {
+      const blockingClient = (this.blocking ??= this.deps.blockingClient());
       // BLMOVE into worker:<id>:claim: never lost between the pop and the record (the pruner reads it too).
-      const moved = await blockingClient.blmove(store.keys.queue(queue), store.keys.workerClaim(this.id), 'LEFT', 'LEFT', options.interval);
-      if (moved === null || this.stopping) return null;
-      const raw = await store.claim(this.id, queue);
+      const raw = await blockingClient.blmove(store.keys.queue(queue), store.keys.workerClaim(this.id), 'LEFT', 'RIGHT', options.interval);
       return raw === null ? null : { queue, raw };
     } catch (error) {
       if (!this.stopping) {

@@ -1,22 +1,24 @@
-import type { Redis } from 'ioredis';
+import type { ResqueRedis } from '../connection/connection.types.js';
 import {
   type ResqueKeys,
   rubyHeartbeat,
   rubyIsoUtc,
   rubyTimeToS,
   runScript,
+  scriptCommand,
   unixSeconds,
 } from '../protocol/index.js';
 import {
-  WORKER_CLAIM_SCRIPT,
   WORKER_CYCLE_SCRIPT,
   WORKER_FAIL_SCRIPT,
   WORKER_HEARTBEAT_SCRIPT,
   WORKER_REGISTER_SCRIPT,
+  WORKER_RELEASE_SCRIPT,
+  WORKER_RESYNC_SCRIPT,
   WORKER_UNREGISTER_SCRIPT,
 } from '../protocol/protocol.scripts.worker.js';
 
-/** The previous job's bookkeeping, folded into the next reserve (one round trip per job). */
+/** A completed job's bookkeeping, folded into the next cycle (one round trip per job). */
 export interface FinishedJob {
   /** `job:<id>:status` of a tracked-capable job, or null when the payload had no id. */
   statusKey: string | null;
@@ -24,69 +26,207 @@ export interface FinishedJob {
   resultJson: string;
 }
 
-export interface ReservedJob {
+/** A job in the slot's claim list (prefetched or BLMOVEd), not started yet. */
+export interface ClaimedJob {
   queue: string;
   raw: string;
 }
 
-/** The worker's Redis writes, one script call each (resque-protocol.md §6–§8). */
-export class WorkerStore {
+/** A claimed job the cycle turns into `worker:<id>` (and RUNNING); made by SlotStore#starting. */
+export interface StartingJob {
+  raw: string;
+  queue: string;
+  statusKey: string | null;
+  /** True when `raw` is a JSON object (embedded as is); otherwise it is embedded as a JSON string. */
+  isObject: boolean;
+  /** `{"queue":…,"run_at":…,"payload":` (cached per queue and second). */
+  head: string;
+}
+
+/** What one cycle asks for. */
+export interface CycleRequest {
+  finished: FinishedJob | null;
+  start: StartingJob | null;
+  /** How many jobs to claim ahead into the claim list (0 = none). */
+  claim: number;
+  /** Queues to claim from, in priority order (ignored without `claim`). */
+  queues: readonly string[];
+}
+
+/** Ours only: the queue of each claimed job, for workers of several queues (parallel to the claim list). */
+export function claimQueuesKey(keys: ResqueKeys, workerId: string): string {
+  return `${keys.workerClaim(workerId)}:queues`;
+}
+
+type ScriptCall = (...args: Array<string | number>) => Promise<unknown>;
+
+/** Sockets corked until the next tick (see SlotStore#coalesce). */
+const corked = new WeakSet<object>();
+
+/** Unix seconds and Ruby's run_at, recomputed once per second (every job needs both). */
+class SecondClock {
+  private second = -1;
+  unix = '';
+  runAt = '';
+
+  tick(): number {
+    const ms = Date.now();
+    const second = Math.floor(ms / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.unix = String(second);
+      this.runAt = rubyIsoUtc(new Date(ms));
+    }
+    return second;
+  }
+}
+
+/**
+ * One slot's Redis bookkeeping, with every key of its id computed once (the id changes only when a pool
+ * slot re-registers under a new child pid: a new SlotStore then).
+ */
+export class SlotStore {
+  private readonly fixedKeys: string[];
+  private readonly cycleCall: ScriptCall;
+  private readonly failCall: ScriptCall;
+  private readonly failKeys: string[];
+  private readonly clock = new SecondClock();
+  /** Per queue: the record head for the current second. */
+  private readonly heads = new Map<string, { second: number; head: string }>();
+  private queueKeysFor: readonly string[] | null = null;
+  private queueKeys: string[] = [];
+
   constructor(
-    readonly redis: Redis,
-    readonly keys: ResqueKeys,
-  ) {}
+    readonly store: WorkerStore,
+    readonly workerId: string,
+    /** The worker's one literal queue (its claimed jobs need no queue list), or null. */
+    readonly ownQueue: string | null,
+    /** Several slots share the connection: coalesce the calls they send in one tick into one write. */
+    private readonly shared = false,
+  ) {
+    const k = store.keys;
+    this.fixedKeys = [k.worker(workerId), k.workerClaim(workerId), claimQueuesKey(k, workerId), k.statProcessed(), k.statProcessed(workerId), k.pauseAll];
+    this.failKeys = [k.failed, k.statFailed(), k.statFailed(workerId), k.statProcessed(), k.statProcessed(workerId), k.worker(workerId)];
+    this.cycleCall = scriptCommand(store.redis, WORKER_CYCLE_SCRIPT);
+    this.failCall = scriptCommand(store.redis, WORKER_FAIL_SCRIPT);
+  }
+
+  /** Describes a claimed job about to start; `worker:<id>` will read `{"queue","run_at","payload"}`. */
+  starting(job: ClaimedJob, statusKey: string | null, isObject: boolean): StartingJob {
+    return { raw: job.raw, queue: job.queue, statusKey, isObject, head: this.headOf(job.queue, this.clock.tick()) };
+  }
 
   /**
-   * Finishes `finished` (if any) and reserves the next job from `queues` (if `reserve`). Returns the job,
-   * null when the queues were empty, or 'paused' while `pause-all-workers` is 'true'.
+   * Finishes the previous job, starts the next one and/or claims ahead (WORKER_CYCLE_SCRIPT). Resolves with
+   * the claimed jobs (oldest first), or 'paused' when `pause-all-workers` refused claiming.
    */
-  async cycle(
-    workerId: string,
-    finished: FinishedJob | null,
-    queues: readonly string[],
-    reserve: boolean,
-  ): Promise<ReservedJob | null | 'paused'> {
-    const k = this.keys;
-    const now = new Date();
-    const reply = await runScript<[string, string] | null | 0>(
-      this.redis,
-      WORKER_CYCLE_SCRIPT,
-      [k.worker(workerId), k.statProcessed(), k.statProcessed(workerId), k.pauseAll, ...queues.map((q) => k.queue(q))],
-      [
-        finished ? '1' : '0',
-        unixSeconds(now),
-        finished?.resultJson ?? 'null',
-        rubyIsoUtc(now),
-        k.prefix,
-        reserve ? '1' : '0',
-        finished?.statusKey ?? '',
-        ...queues,
-      ],
+  async cycle(request: CycleRequest): Promise<ClaimedJob[] | 'paused'> {
+    const { finished, start, claim } = request;
+    if (!start) this.clock.tick(); // `starting` just did
+    const queues = claim > 0 ? request.queues : [];
+    const recordQueues = this.ownQueue === null;
+    const args: Array<string | number> = [this.fixedKeys.length + queues.length, ...this.fixedKeys];
+    if (claim > 0) for (const key of this.keysOf(queues)) args.push(key);
+    args.push(
+      `${finished ? 1 : 0}${start ? 1 : 0}${recordQueues ? 1 : 0}`,
+      claim,
+      this.clock.unix,
+      finished?.statusKey ?? '',
+      finished?.resultJson ?? 'null',
+      start?.raw ?? '',
+      start?.head ?? '',
+      start && !start.isObject ? JSON.stringify(start.raw) : '',
+      start?.statusKey ?? '',
     );
+    if (recordQueues && claim > 0) for (const queue of queues) args.push(queue);
+    if (this.shared) this.coalesce();
+    const reply = (await this.cycleCall(...args)) as 0 | Array<number | string>;
     if (reply === 0) return 'paused';
-    return reply ? { queue: reply[0], raw: reply[1] } : null;
+    const jobs: ClaimedJob[] = [];
+    for (let i = 0; i < reply.length; i += 2) jobs.push({ queue: queues[(reply[i] as number) - 1]!, raw: reply[i + 1] as string });
+    return jobs;
   }
 
-  /** Blocking mode: records the job BLMOVE put in the claim list. */
-  async claim(workerId: string, queue: string): Promise<string | null> {
-    const now = new Date();
-    return runScript<string | null>(
-      this.redis,
-      WORKER_CLAIM_SCRIPT,
-      [this.keys.workerClaim(workerId), this.keys.worker(workerId)],
-      [queue, rubyIsoUtc(now), this.keys.prefix, unixSeconds(now)],
+  /**
+   * After a failed cycle call (see WORKER_RESYNC_SCRIPT): applies what the unconfirmed cycles did not, and
+   * returns the claim list as it is (the slot's claimed jobs from now on).
+   */
+  async resync(unconfirmed: readonly CycleRequest[]): Promise<ClaimedJob[]> {
+    const k = this.store.keys;
+    this.clock.tick();
+    const args: Array<string | number> = [this.ownQueue === null ? '1' : '0', this.clock.unix];
+    for (const request of unconfirmed) {
+      if (!request.start) continue;
+      args.push(request.finished ? '1' : '0', request.finished?.statusKey ?? '', request.finished?.resultJson ?? 'null', request.start.raw);
+    }
+    const [raws, names] = await runScript<[string[], string[]]>(
+      this.store.redis,
+      WORKER_RESYNC_SCRIPT,
+      [k.worker(this.workerId), k.workerClaim(this.workerId), claimQueuesKey(k, this.workerId), k.statProcessed(), k.statProcessed(this.workerId)],
+      args,
     );
+    return raws.map((raw, i) => ({ raw, queue: names[i] ?? this.ownQueue ?? '' }));
   }
 
-  async fail(workerId: string, failureJson: string, statusKey: string | null): Promise<void> {
-    const k = this.keys;
-    await runScript(
-      this.redis,
-      WORKER_FAIL_SCRIPT,
-      [k.failed, k.statFailed(), k.statFailed(workerId), k.statProcessed(), k.statProcessed(workerId), k.worker(workerId)],
-      [failureJson, statusKey ?? '', unixSeconds()],
-    );
+  async fail(failureJson: string, statusKey: string | null): Promise<void> {
+    await this.failCall(...this.failKeys, failureJson, statusKey ?? '', unixSeconds());
   }
+
+  /** Puts the claimed jobs back at the head of their queues. */
+  async release(): Promise<number> {
+    const k = this.store.keys;
+    return runScript<number>(this.store.redis, WORKER_RELEASE_SCRIPT, [k.workerClaim(this.workerId), claimQueuesKey(k, this.workerId)], [
+      k.prefix,
+      this.ownQueue ?? '',
+    ]);
+  }
+
+  /** Removes every key of the worker; claimed jobs go back to the head of their queues. */
+  unregister(): Promise<number> {
+    return this.store.unregister(this.workerId, this.ownQueue);
+  }
+
+  /**
+   * Slots resumed by one batch of replies send their next calls in the same tick: corking the socket until
+   * the next tick makes them one write (one syscall) instead of one each.
+   */
+  private coalesce(): void {
+    const stream = (this.store.redis as { stream?: { cork(): void; uncork(): void; writable?: boolean } }).stream;
+    if (!stream || corked.has(stream) || typeof stream.cork !== 'function') return;
+    corked.add(stream);
+    stream.cork();
+    process.nextTick(() => {
+      corked.delete(stream);
+      stream.uncork();
+    });
+  }
+
+  private headOf(queue: string, second: number): string {
+    const cached = this.heads.get(queue);
+    if (cached && cached.second === second) return cached.head;
+    const head = `{"queue":${JSON.stringify(queue)},"run_at":"${this.clock.runAt}","payload":`;
+    this.heads.set(queue, { second, head });
+    return head;
+  }
+
+  /** Queue keys, recomputed only when the list changes (globs re-resolve). */
+  private keysOf(queues: readonly string[]): string[] {
+    if (queues !== this.queueKeysFor) {
+      const prev = this.queueKeysFor;
+      const same = prev !== null && queues.length === prev.length && queues.every((q, i) => q === prev[i]);
+      if (!same) this.queueKeys = queues.map((q) => this.store.keys.queue(q));
+      this.queueKeysFor = queues;
+    }
+    return this.queueKeys;
+  }
+}
+
+/** The worker's Redis writes shared by its slots, one script call each (resque-protocol.md §6–§8). */
+export class WorkerStore {
+  constructor(
+    readonly redis: ResqueRedis,
+    readonly keys: ResqueKeys,
+  ) {}
 
   async register(workerId: string, startedAt: Date, heartbeatAt: Date): Promise<void> {
     const k = this.keys;
@@ -97,14 +237,26 @@ export class WorkerStore {
     ]);
   }
 
-  /** Removes every key of the worker; a job still in its claim list goes back to the head of `claimQueue`. */
-  async unregister(workerId: string, claimQueue: string | null = null): Promise<number> {
+  /**
+   * Removes every key of the worker; jobs in its claim list go back to the head of their queues
+   * (`claim:queues`, else `ownQueue`).
+   */
+  async unregister(workerId: string, ownQueue: string | null = null): Promise<number> {
     const k = this.keys;
     return runScript<number>(
       this.redis,
       WORKER_UNREGISTER_SCRIPT,
-      [k.workers, k.worker(workerId), k.workerStarted(workerId), k.workerClaim(workerId), k.statProcessed(workerId), k.statFailed(workerId), k.heartbeats],
-      [workerId, claimQueue === null ? '' : k.queue(claimQueue)],
+      [
+        k.workers,
+        k.worker(workerId),
+        k.workerStarted(workerId),
+        k.workerClaim(workerId),
+        k.statProcessed(workerId),
+        k.statFailed(workerId),
+        k.heartbeats,
+        claimQueuesKey(k, workerId),
+      ],
+      [workerId, k.prefix, ownQueue ?? ''],
     );
   }
 
@@ -136,5 +288,15 @@ export function statusKeyOfRaw(keys: ResqueKeys, raw: string): string | null {
     return keys.status(id, prefix);
   } catch {
     return null;
+  }
+}
+
+/** Whether a raw payload is a JSON object (embedded as is in `worker:<id>`), for payloads the codec rejects. */
+export function isJsonObject(raw: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed);
+  } catch {
+    return false;
   }
 }

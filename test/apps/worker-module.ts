@@ -202,6 +202,8 @@ export class EventsProbe implements OnModuleInit {
     this.events.beforePerform$.subscribe((e) => {
       if (e.className === 'Vetoed') throw new DoNotPerformError();
     });
+    // php-style listen() listeners run through emitAsync: the worker must reach them too.
+    this.events.listen('beforeFork', (e) => void this.recorder.redis.rpush('t:events', `${where}:listen:beforeFork:${e.className}`));
     for (const name of ['beforeFirstFork', 'beforeFork', 'afterFork', 'beforePerform', 'afterPerform', 'onFailure'] as const) {
       this.events.on(name).subscribe((e) => {
         const className = 'className' in e ? e.className : 'worker';
