@@ -210,7 +210,13 @@ async function demo(port, redisUrl) {
     30_000,
     'the recurring Digest schedule to fire',
   );
-  say(`recurring schedule "Digest" (cron */5 * * * * *) last fired at ${lastDigest}`);
+  const reportsDir = join(process.env.SAMPLE_DATA_DIR, 'reports');
+  const digestFile = await waitFor(
+    async () => readdirSync(reportsDir).find((f) => f.startsWith('five-second-digest')),
+    30_000,
+    'a worker to perform the recurring Digest job',
+  );
+  say(`recurring schedule "Digest" (cron */5 * * * * *) last fired at ${lastDigest}; a worker wrote ${digestFile}`);
 
   const [processed, failed, failures] = await Promise.all([
     redis.get(`${ns}:stat:processed`),
