@@ -185,7 +185,9 @@ describe('pool worker (a real process with a reusable child)', () => {
       const list = await redis.lrange('t:events', 0, -1);
       return expected.every((e) => list.includes(e)) ? list : null;
     });
-    expect(events.indexOf('child:beforePerform:Echo')).toBeLessThan(events.indexOf('parent:beforePerform:Echo'));
+    // The child's own listeners had their say (awaited) before the parent heard of the event.
+    expect(events).toContain('child:awaited:beforePerform:Echo');
+    expect(events.indexOf('child:awaited:beforePerform:Echo')).toBeLessThan(events.indexOf('parent:beforePerform:Echo'));
   });
 
   it('injects a fresh transient-scoped job instance per job, with the job context as REQUEST', async () => {

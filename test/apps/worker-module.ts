@@ -202,6 +202,13 @@ export class EventsProbe implements OnModuleInit {
     this.events.beforePerform$.subscribe((e) => {
       if (e.className === 'Vetoed') throw new DoNotPerformError();
     });
+    // A child's listen() listener is awaited before the event is forwarded, so this write lands before the
+    // parent's record of the same event (fire-and-forget writes from two processes have no order).
+    if (inChild) {
+      this.events.listen('beforePerform', async (e) => {
+        await this.recorder.redis.rpush('t:events', `child:awaited:beforePerform:${e.className}`);
+      });
+    }
     // php-style listen() listeners run through emitAsync: the worker must reach them too.
     this.events.listen('beforeFork', (e) => void this.recorder.redis.rpush('t:events', `${where}:listen:beforeFork:${e.className}`));
     for (const name of ['beforeFirstFork', 'beforeFork', 'afterFork', 'beforePerform', 'afterPerform', 'onFailure'] as const) {
