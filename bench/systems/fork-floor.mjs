@@ -1,6 +1,7 @@
 // The floor for one-child-per-job: per job, a bare child_process.fork that boots a Nest application
-// context of an empty module, acks over IPC and exits; measured as fork → exit, one at a time. A second
-// row forks a child that only acks (the cost of the process alone).
+// context of the same worker module ours boots (bench/lib/ours-module.mjs), acks over IPC and exits;
+// measured as fork → exit, one at a time. Other rows: the same with an empty module (Nest alone), and a
+// child that only acks (the process alone).
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { completion, now } from '../lib/kit.mjs';
@@ -17,7 +18,8 @@ export async function available() {
 export function plan(s) {
   if (s.kind === 'work' && s.maxJobsPerChild === 1) {
     return [
-      { variant: 'fork + NestFactory.createApplicationContext', role: 'work', child: 'nest' },
+      { variant: 'fork + createApplicationContext(same worker module)', role: 'work', child: 'nest' },
+      { variant: 'fork + createApplicationContext(empty module)', role: 'work', child: 'nest-empty' },
       { variant: 'bare fork (ack + exit)', role: 'work', child: 'bare' },
     ];
   }
@@ -26,9 +28,9 @@ export function plan(s) {
 
 export async function prefill() {}
 
-function once(script) {
+function once(script, env) {
   return new Promise((resolve, reject) => {
-    const child = fork(script, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(script, [], { execArgv: [], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let acked = false;
     child.on('message', (m) => (acked = m === 'ack'));
     child.on('error', reject);
@@ -36,12 +38,13 @@ function once(script) {
   });
 }
 
-export async function work({ n, child }) {
-  const script = child === 'nest' ? NEST_CHILD : BARE_CHILD;
+export async function work({ n, child, port }) {
+  const script = child === 'bare' ? BARE_CHILD : NEST_CHILD;
+  const env = { BENCH_FLOOR_PORT: String(port), BENCH_FLOOR_EMPTY: child === 'nest-empty' ? '1' : '0' };
   const done = completion(n);
   const t0 = now();
   for (let i = 0; i < n; i++) {
-    await once(script);
+    await once(script, env);
     done.tick();
   }
   return done.result(t0, { ms_per_job: Math.round(((now() - t0) / n) * 10) / 10 });

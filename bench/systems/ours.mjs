@@ -1,24 +1,20 @@
-// nestjs-resque adapter — TO FINISH when the library builds (written against the planned API; the lead
-// wires the details marked TODO). It loads the built package from dist/ (npm run build); while
-// dist/index.js is missing or lacks an export, every scenario shows a "not built yet" row.
+// nestjs-resque adapter. It loads the built package from dist/ (npm run build); while dist/index.js is
+// missing or lacks an export, every scenario shows a "not built yet" row.
 //
-// Planned API used here:
+// API used here:
 //   ResqueModule.forRoot({ connection, namespace }), ResqueQueue#enqueue(queue, job, params) → id,
 //   ResqueQueue#enqueueBulk(queue, [{ job, params }]), ResqueQueue#enqueueIn(seconds, queue, job, params),
 //   @Job('Name') class + @Perform() method, ResqueWorkerHost.run(WorkerModule, { queues, concurrency,
 //   isolation: 'inline' | 'pool', maxJobsPerChild, interval, blocking }) → handle with stop().
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { benchWorkerModule, DIST, JOB, loadOurs, NAMESPACE } from '../lib/ours-module.mjs';
 import { QUEUE, completion, inFlight, bounded, now, dueTimes, latenessStats, sleep } from '../lib/kit.mjs';
 
 export const id = 'ours';
-// BENCH_OURS_DIST points the adapter at another build (a path to its index.js), e.g. to compare two builds.
-const DIST = process.env.BENCH_OURS_DIST ? pathToFileURL(resolve(process.env.BENCH_OURS_DIST)) : new URL('../../dist/index.js', import.meta.url);
+// BENCH_OURS_DIST points the adapter at another build (a path to its index.js): see bench/lib/ours-module.mjs.
 const NEEDED = ['ResqueModule', 'ResqueQueue', 'Job', 'Perform', 'ResqueWorkerHost'];
-const NAMESPACE = 'resque';
-const JOB = 'BenchNoop';
 
 export async function available() {
   if (!existsSync(fileURLToPath(DIST))) return { ok: false, reason: `not built yet: ${fileURLToPath(DIST)} is missing (npm run build)` };
@@ -66,33 +62,20 @@ export async function prefill({ port, n }) {
 
 // ---- child side ------------------------------------------------------------------------------------
 
-async function load() {
-  await import('reflect-metadata');
-  const lib = await import(DIST.href);
-  const { Module } = await import('@nestjs/common');
-  const { NestFactory } = await import('@nestjs/core');
-  return { lib, Module, NestFactory };
-}
+const load = loadOurs;
 
 /** Lateness samples when the job runs in this process (inline isolation). */
 const lateness = [];
 let lastDone = 0;
 
-/** The worker's Nest module, built without decorator syntax (this file runs under plain node). */
-function workerModule({ lib, Module }, port) {
-  class BenchNoopJob {
-    perform(params) {
-      if (params && typeof params.due === 'number') {
-        lateness.push(Date.now() - params.due);
-        lastDone = Date.now();
-      }
+/** The worker's Nest module (shared with the fork floor); inline jobs record their lateness here. */
+function workerModule(deps, port) {
+  return benchWorkerModule(deps, port, (params) => {
+    if (params && typeof params.due === 'number') {
+      lateness.push(Date.now() - params.due);
+      lastDone = Date.now();
     }
-  }
-  lib.Job(JOB)(BenchNoopJob);
-  lib.Perform()(BenchNoopJob.prototype, 'perform', Object.getOwnPropertyDescriptor(BenchNoopJob.prototype, 'perform'));
-  class BenchWorkerModule {}
-  Module({ imports: [lib.ResqueModule.forRoot({ connection: `redis://127.0.0.1:${port}`, namespace: NAMESPACE })], providers: [BenchNoopJob] })(BenchWorkerModule);
-  return BenchWorkerModule;
+  });
 }
 
 function producerModule({ lib, Module }, port) {
@@ -132,8 +115,8 @@ export async function enqueue({ port, mode, n, inflight, chunk }) {
 
 /**
  * Counts finished jobs from Resque's `stat:processed` (pooled jobs run in other processes), polled every
- * 2 ms on its own connection. TODO(lead): if the host exposes an afterPerform/onFailure stream in the
- * parent, tick from it instead.
+ * 2 ms on its own connection — the same counter for every mode, so no mode gets a cheaper completion
+ * signal than another.
  */
 function pollProcessed(port, done) {
   const redis = new Redis({ port, host: '127.0.0.1' });
@@ -160,8 +143,8 @@ export async function work({ port, n, slots, isolation, maxJobsPerChild, timeout
   const deps = await load();
   const done = completion(n);
   const stopPolling = pollProcessed(port, done);
-  // TODO(lead): t0 is taken before run(), so Nest boot (and the first children) count; the steady
-  // column excludes them. Move t0 if the handle exposes a "ready" point before the first claim.
+  // t0 is taken before run(), so Nest boot (and the first children) count, as they do for the peers'
+  // workers; the steady column excludes them.
   const t0 = now();
   const handle = await deps.lib.ResqueWorkerHost.run(workerModule(deps, port), hostOptions({ slots, isolation, maxJobsPerChild }));
   try {
@@ -188,7 +171,7 @@ export async function delayed({ port, n, slots, leadMs, spreadMs, timeoutMs }) {
   const stopPolling = pollProcessed(port, done);
   const handle = await deps.lib.ResqueWorkerHost.run(workerModule(deps, port), hostOptions({ slots, isolation: 'inline' }));
   // The delayed → queue mover: lib/scheduler/scheduler.host.ts (ResqueSchedulerHost.run → handle.stop()),
-  // at its default interval. TODO(lead): confirm once it is exported from dist/index.js.
+  // at its default interval (1 s; it sleeps until the next due timestamp when that is sooner).
   if (typeof deps.lib.ResqueSchedulerHost?.run !== 'function') throw new Error('dist/index.js lacks ResqueSchedulerHost');
   const scheduler = await deps.lib.ResqueSchedulerHost.run(producerModule(deps, port), { handleSignals: false });
   const app = await deps.NestFactory.createApplicationContext(producerModule(deps, port), { logger: false });
