@@ -1,6 +1,8 @@
 // COUNT=3 real pool worker: 1,000 jobs, each performed exactly once, while children are recycled
 // (maxJobsPerChild) and slots ≥ 1 re-register under their new child's pid.
-import { hostname } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWorkerId } from '../lib/protocol/index.js';
@@ -56,4 +58,42 @@ describe('COUNT=3 pool worker', () => {
       if (pid !== worker.pid) await waitFor(`child ${pid} to exit`, () => !isAlive(pid));
     }
   }, 90_000);
+
+  it('starts each slot as soon as its own child is up: slot 0 works while slot 1\'s child is still booting', async () => {
+    await redis.flushdb();
+    // APP_INCLUDE runs first in the parent and in every child: slot 1's child waits for the gate file.
+    const dir = mkdtempSync(join(tmpdir(), 'resque-early-'));
+    const gate = join(dir, 'gate');
+    const include = join(dir, 'include.mjs');
+    writeFileSync(
+      include,
+      `import { existsSync } from 'node:fs';\n` +
+        // Leaves with its parent even while gated (runChild's own disconnect handler is not installed yet).
+        `if (process.env.NESTJS_RESQUE_CHILD === '1') {\n` +
+        `  process.once('disconnect', () => process.exit(1));\n` +
+        `  while (!existsSync(${JSON.stringify(gate)})) await new Promise((r) => setTimeout(r, 20));\n` +
+        `}\n`,
+    );
+    try {
+      const worker = spawnWorker(server.url, { QUEUE: 'early', COUNT: '2', INTERVAL: '0.05', APP_INCLUDE: include });
+      await redis.sadd('resque:queues', 'early');
+      await redis.rpush('resque:queue:early', JSON.stringify({ class: 'Count', args: [{ n: 7 }], id: 'early1' }));
+      await waitFor('slot 0 to perform a job', async () => (await redis.get('resque:stat:processed')) === '1');
+      // Slot 1 is not registered yet and run() has not returned: its child is still booting.
+      expect(await redis.smembers('resque:workers')).toEqual([`${hostname()}:${worker.pid}:early`]);
+      expect(worker.output().stdout).not.toContain('ready');
+      expect(await redis.hget('t:count', '7')).toBe('1');
+
+      writeFileSync(gate, '');
+      const ids = await worker.ready;
+      expect(ids).toHaveLength(2);
+      expect((await redis.smembers('resque:workers')).sort()).toEqual([...ids].sort());
+      for (const id of ids) expect(isAlive(parseWorkerId(id)!.pid)).toBe(true);
+      worker.signal('SIGQUIT');
+      expect(await worker.exited).toEqual({ code: 0, signal: null });
+      expect(await redis.smembers('resque:workers')).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

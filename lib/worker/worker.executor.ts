@@ -86,6 +86,9 @@ export class PoolExecutor implements SlotExecutor {
   private spare: Promise<ChildHandle> | null = null;
   private runner: JobRunner | null = null;
   private events: ResqueEvents | null = null;
+  /** The first child, while it boots (close() must not leave it behind). */
+  private starting: Promise<ChildHandle> | null = null;
+  private closing = false;
 
   constructor(private readonly options: PoolExecutorOptions) {}
 
@@ -103,7 +106,19 @@ export class PoolExecutor implements SlotExecutor {
   }
 
   async start(): Promise<void> {
-    this.child = await this.spawn();
+    if (this.closing) throw new Error(`worker slot ${this.options.slot} closed before its child started`);
+    const starting = this.spawn();
+    this.starting = starting;
+    try {
+      this.child = await starting;
+    } finally {
+      this.starting = null;
+    }
+    if (this.closing) {
+      // close() ran while the child booted: it waited for this start and shuts the child down.
+      this.child = null;
+      throw new Error(`worker slot ${this.options.slot} closed while its child started`);
+    }
   }
 
   async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null): Promise<JobOutcome> {
@@ -148,9 +163,14 @@ export class PoolExecutor implements SlotExecutor {
   }
 
   async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    const starting = this.starting?.then(
+      (c) => c.shutdown(graceMs),
+      () => undefined,
+    );
     const child = this.child;
     this.child = null;
-    await Promise.all([child?.shutdown(graceMs), this.dropSpare()]);
+    await Promise.all([child?.shutdown(graceMs), starting, this.dropSpare()]);
   }
 
   /** The current child, or a new one (the spare if one is starting); retries a failing boot with backoff. */

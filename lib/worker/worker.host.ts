@@ -58,8 +58,9 @@ import { WorkerRuntime } from './worker.runtime.js';
  * beforeApplicationShutdown/onApplicationShutdown hooks run) bounded by `shutdownTimeoutMs`.
  *
  * Events and where pooled children move php's timing
- * - beforeFirstFork: parent, before registering — but after the pool's children were started (they boot
- *   in parallel at start-up, not at the first job).
+ * - beforeFirstFork: parent, per slot, right after that slot's child is up and before the slot registers.
+ *   Children boot at start-up (not at the first job), at most `availableParallelism()` at a time, and each
+ *   slot starts working as soon as its own child is ready.
  * - beforeFork: parent, when a claimed job starts (as its `worker:<id>` write is sent; php fires it before
  *   writing `worker:<id>`), before the job is handed to an already-running child — no fork happens per job
  *   unless `maxJobsPerChild: 1`, and even then the child was forked ahead of time. Listeners of both kinds

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Logger, type INestApplicationContext, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ResqueConnection } from '../connection/connection.service.js';
@@ -21,6 +22,8 @@ export class WorkerRuntime {
   private app: INestApplicationContext | null = null;
   private ownConnection: ResqueConnection | null = null;
   private slots: WorkerSlot[] = [];
+  /** Slots registered so far (they register one by one as their children come up). */
+  private readonly registered = new Set<WorkerSlot>();
   private executors: SlotExecutor[] = [];
   private timers: NodeJS.Timeout[] = [];
   private removeSignals: (() => void) | null = null;
@@ -76,8 +79,11 @@ export class WorkerRuntime {
         );
       }
     }
-    const childrenUp = Promise.all(this.executors.map((e) => e.start()));
-    childrenUp.catch(() => undefined); // awaited below
+    // Each child boot is a full Nest context of the user's module: booting more at once than there are CPUs
+    // only makes every one of them late. At most that many boot together, in slot order, and each slot
+    // starts working as soon as its own child is up.
+    const childrenUp = startLimited(this.executors, Math.max(1, availableParallelism()));
+    for (const up of childrenUp) up.catch(() => undefined); // awaited below
     const app = await NestFactory.createApplicationContext(this.module as never, {
       ...options.appOptions,
       ...(options.appOptions.logger === undefined && options.logLevel ? { logger: parentLogLevels(options.logLevel) } : {}),
@@ -114,28 +120,19 @@ export class WorkerRuntime {
         }),
       );
     });
-    await childrenUp;
-    for (const slot of this.slots) slot.computeId();
-
+    // Slot 0's id is the host's pid in both modes, so the pruner knows it before any child is up.
+    this.slots[0]!.computeId();
     const pruner = new WorkerPruner(connection.client, connection.keys, {
       selfId: this.slots[0]!.id,
-      ownIds: () => this.slots.map((s) => s.id),
+      ownIds: () => this.registeredIds(),
       hostname: options.hostname,
       pruneAfterSeconds: options.pruneAfterSeconds,
       onDeadWorker: options.onDeadWorker,
     });
     await this.prune(pruner);
-    for (const slot of this.slots) {
-      await events.emitAsync('beforeFirstFork', { workerId: slot.id, queues: [...selection.configured], pid: process.pid });
-    }
-    const now = await store.serverTime();
-    await Promise.all(this.slots.map((slot) => slot.register(now)));
 
     this.every(options.heartbeatIntervalSeconds, async () => {
-      await store.heartbeat(
-        this.slots.map((s) => s.id),
-        await store.serverTime(),
-      );
+      await store.heartbeat(this.registeredIds(), await store.serverTime());
     });
     this.every(options.pruneIntervalSeconds, () => this.prune(pruner));
     this.removeSignals = installSignalHandlers({
@@ -148,11 +145,27 @@ export class WorkerRuntime {
       pause: () => this.slots.forEach((s) => s.pause()),
       resume: () => this.slots.forEach((s) => s.resume()),
     });
-    const loops = Promise.all(
-      this.slots.map((slot) =>
-        slot.run().catch((error: unknown) => this.logger.error(`worker ${slot.id} stopped on an error: ${errorMessage(error)}`)),
-      ),
-    );
+    // Per slot: its child up → beforeFirstFork → register → run; slots do not wait for each other.
+    const runs: Array<Promise<void>> = [];
+    const registered = this.slots.map(async (slot, index) => {
+      await (childrenUp[index] ?? Promise.resolve());
+      slot.computeId();
+      await events.emitAsync('beforeFirstFork', { workerId: slot.id, queues: [...selection.configured], pid: process.pid });
+      await slot.register(await store.serverTime());
+      this.registered.add(slot);
+      runs.push(slot.run().catch((error: unknown) => this.logger.error(`worker ${slot.id} stopped on an error: ${errorMessage(error)}`)));
+    });
+    try {
+      await Promise.all(registered);
+    } catch (error) {
+      // A child could not boot: stop the slots already working, then start() tears everything down.
+      this.stopping = true;
+      for (const slot of this.slots) slot.stop();
+      await Promise.allSettled(registered);
+      await Promise.all(runs);
+      throw error;
+    }
+    const loops = Promise.all(runs);
     const abandoned = new Promise<void>((resolve) => (this.abandon = resolve));
     void Promise.race([loops, abandoned]).then(() => this.shutdown());
   }
@@ -230,6 +243,10 @@ export class WorkerRuntime {
     }
   }
 
+  private registeredIds(): string[] {
+    return this.slots.filter((s) => this.registered.has(s)).map((s) => s.id);
+  }
+
   private every(seconds: number, fn: () => Promise<void>): void {
     const timer = setInterval(() => {
       fn().catch((error: unknown) => this.logger.error(errorMessage(error)));
@@ -237,6 +254,19 @@ export class WorkerRuntime {
     timer.unref();
     this.timers.push(timer);
   }
+}
+
+/**
+ * Starts executors in slot order, at most `limit` at a time; one promise per executor. Executor i starts
+ * once executor i - limit is up; if that one failed, i is not started (the worker's start fails anyway).
+ */
+function startLimited(executors: readonly SlotExecutor[], limit: number): Array<Promise<void>> {
+  const ups: Array<Promise<void>> = [];
+  for (const [index, executor] of executors.entries()) {
+    const gate = index >= limit ? ups[index - limit]! : Promise.resolve();
+    ups.push(gate.then(() => executor.start()));
+  }
+  return ups;
 }
 
 function parentLogLevels(level: WorkerLogLevel): LogLevel[] {
