@@ -192,3 +192,22 @@ describe('writePidFile', () => {
     expect(existsSync(file)).toBe(false);
   });
 });
+
+describe('resqueLogLevels', () => {
+  it('gets louder monotonically: VERBOSE and VVERBOSE never hide what the default shows', async () => {
+    const { resqueLogLevels } = await import('../lib/env/env.common.js');
+    for (const role of ['parent', 'child'] as const) {
+      const quiet = resqueLogLevels(undefined, role);
+      const verbose = resqueLogLevels('verbose', role);
+      const debug = resqueLogLevels('debug', role);
+      expect(quiet.every((l) => verbose.includes(l))).toBe(true);
+      expect(verbose.every((l) => debug.includes(l))).toBe(true);
+      expect(verbose).toContain('verbose');
+      expect(debug).toContain('debug');
+      expect(quiet).not.toContain('verbose');
+    }
+    expect(resqueLogLevels(undefined, 'parent')).toContain('log');
+    expect(resqueLogLevels(undefined, 'child')).not.toContain('log');
+    expect(resqueLogLevels('verbose', 'child')).toContain('log');
+  });
+});

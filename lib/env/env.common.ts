@@ -115,3 +115,21 @@ export async function importAppInclude(env: Env): Promise<string | undefined> {
   if (path !== undefined) await import(pathToFileURL(path).href);
   return path;
 }
+
+/** Nest's log levels, as a list for `createApplicationContext({ logger })`. */
+export type NestLogLevel = 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
+
+/**
+ * One verbosity mapping for every process we start. Worker and scheduler parents: errors, warnings and
+ * lifecycle lines; pool children: errors and warnings (a job's `Logger.log` stays quiet). LOGGING/VERBOSE add
+ * `verbose` (and `log` in children), VVERBOSE adds `debug` too: louder never hides what quieter showed.
+ */
+export function resqueLogLevels(level: EnvLogLevel | undefined, role: 'parent' | 'child' = 'parent'): NestLogLevel[] {
+  const levels: NestLogLevel[] = role === 'child' ? ['fatal', 'error', 'warn'] : ['fatal', 'error', 'warn', 'log'];
+  if (level === 'verbose' || level === 'debug') {
+    if (role === 'child') levels.push('log');
+    levels.push('verbose');
+  }
+  if (level === 'debug') levels.push('debug');
+  return levels;
+}

@@ -1,5 +1,5 @@
 import type { NestFactory } from '@nestjs/core';
-import { schedulerOptionsFromEnv, type Env, type EnvLogLevel } from '../env/index.js';
+import { resqueLogLevels, schedulerOptionsFromEnv, type Env, type EnvLogLevel } from '../env/index.js';
 import type { SchedulerOptions } from './scheduler.types.js';
 
 /** NestFactory.createApplicationContext's options (not exported by name from @nestjs/common). */
@@ -37,8 +37,5 @@ export function resolveSchedulerHostOptions(explicit: ResqueSchedulerHostOptions
 
 /** Nest log levels for the env's verbosity: errors, warnings and lifecycle lines always; more on request. */
 export function schedulerLogLevels(level: EnvLogLevel | undefined): NonNullable<SchedulerAppOptions['logger']> {
-  const levels: Array<'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal'> = ['fatal', 'error', 'warn', 'log'];
-  if (level === 'verbose' || level === 'debug') levels.push('verbose');
-  if (level === 'debug') levels.push('debug');
-  return levels;
+  return resqueLogLevels(level);
 }

@@ -1,5 +1,6 @@
 import type { INestApplicationContext, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { resqueLogLevels } from '../env/env.common.js';
 import { decodePayload, type DecodedJob } from '../protocol/index.js';
 import { isParentMessage, toWirePayload, type ChildMessage } from './worker.ipc.js';
 import { JobRunner, type EventForwarder } from './worker.job-runner.js';
@@ -78,7 +79,5 @@ export async function runChild(module: unknown, options: ChildRunOptions): Promi
 }
 
 function childLogLevels(level: WorkerLogLevel | undefined): LogLevel[] {
-  if (level === 'debug') return ['error', 'warn', 'log', 'debug', 'verbose'];
-  if (level === 'verbose') return ['error', 'warn', 'log'];
-  return ['error', 'warn'];
+  return resqueLogLevels(level, 'child');
 }

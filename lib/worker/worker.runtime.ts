@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Logger, type INestApplicationContext, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ResqueConnection } from '../connection/connection.service.js';
+import { resqueLogLevels } from '../env/env.common.js';
 import { writePidFile } from '../env/env.pidfile.js';
 import { ResqueEvents } from '../events/events.service.js';
 import { errorMessage } from '../protocol/index.js';
@@ -86,7 +87,7 @@ export class WorkerRuntime {
     for (const up of childrenUp) up.catch(() => undefined); // awaited below
     const app = await NestFactory.createApplicationContext(this.module as never, {
       ...options.appOptions,
-      ...(options.appOptions.logger === undefined && options.logLevel ? { logger: parentLogLevels(options.logLevel) } : {}),
+      ...(options.appOptions.logger === undefined ? { logger: parentLogLevels(options.logLevel) } : {}),
     });
     this.app = app;
     const moduleConnection = app.get(ResqueConnection, { strict: false });
@@ -269,6 +270,6 @@ function startLimited(executors: readonly SlotExecutor[], limit: number): Array<
   return ups;
 }
 
-function parentLogLevels(level: WorkerLogLevel): LogLevel[] {
-  return level === 'debug' ? ['error', 'warn', 'log', 'debug', 'verbose'] : ['error', 'warn', 'log'];
+function parentLogLevels(level: WorkerLogLevel | undefined): LogLevel[] {
+  return resqueLogLevels(level);
 }
