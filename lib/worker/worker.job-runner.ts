@@ -77,14 +77,7 @@ export class JobRunner {
     }
     let event: JobEvent | null = null;
     const eventOf = (): JobEvent => (event ??= jobEvent(job, decoded));
-    const ctx: ResqueJobContext = {
-      id: decoded.id,
-      queue: job.queue,
-      args: decoded.args,
-      payload: decoded.payload,
-      className: decoded.className,
-      workerId: job.workerId,
-    };
+    const ctx = jobContext(job, decoded);
     const registered = this.deps.registry.get(decoded.className);
     try {
       if (!registered) throw new UnknownJobError(decoded.className, this.deps.registry.all().map((r) => r.name).sort());
@@ -121,14 +114,7 @@ export class JobRunner {
       return;
     }
     const registered = this.deps.registry.get(decoded.className);
-    const ctx: ResqueJobContext = {
-      id: decoded.id,
-      queue: job.queue,
-      args: decoded.args,
-      payload: decoded.payload,
-      className: decoded.className,
-      workerId: job.workerId,
-    };
+    const ctx = jobContext(job, decoded);
     if (registered) {
       const staticHooks = registered.hooks.onFailure.filter((h) => h.isStatic);
       await this.callHooks(registered, null, staticHooks, [error, decoded.params, ctx]).catch((e: unknown) =>
@@ -216,6 +202,18 @@ export class JobRunner {
     if (forward?.wants(name)) forward.send(name, payload);
     return ok;
   }
+}
+
+/** What perform and the hooks get as their job context (and REQUEST for scoped jobs). */
+function jobContext(job: RunnableJob, decoded: DecodedJob): ResqueJobContext {
+  return {
+    id: decoded.id,
+    queue: job.queue,
+    args: decoded.args,
+    payload: decoded.payload,
+    className: decoded.className,
+    workerId: job.workerId,
+  };
 }
 
 function jobEvent(job: RunnableJob, decoded: DecodedJob): JobEvent {
