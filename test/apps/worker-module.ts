@@ -1,6 +1,7 @@
 // The worker module the worker tests run as real processes (test/apps/worker-main.ts): jobs that record
 // what they got in Redis under `t:*` keys, so the tests can see what happened in the children.
-import { Inject, Injectable, Module, Scope, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Module, Scope, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Redis } from 'ioredis';
 import { REQUEST } from '@nestjs/core';
 import {
   AfterPerform,
@@ -221,8 +222,27 @@ export class EventsProbe implements OnModuleInit {
   }
 }
 
+/** Records the user's Nest shutdown hooks in `t:shutdown` (a fresh connection: the module's may be closing). */
+@Injectable()
+export class ShutdownProbe implements BeforeApplicationShutdown, OnApplicationShutdown {
+  private async record(hook: string): Promise<void> {
+    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+    try {
+      await redis.rpush('t:shutdown', `${inChild ? 'child' : 'parent'}:${hook}:${process.pid}`);
+    } finally {
+      redis.disconnect();
+    }
+  }
+  beforeApplicationShutdown(): Promise<void> {
+    return this.record('beforeApplicationShutdown');
+  }
+  onApplicationShutdown(): Promise<void> {
+    return this.record('onApplicationShutdown');
+  }
+}
+
 @Module({
   imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque', logger: false })],
-  providers: [Recorder, EchoJob, PhpEchoJob, CountJob, FailJob, ExitJob, SleepJob, SlowJob, HookedJob, VetoedJob, ScopedJob, EventsProbe],
+  providers: [Recorder, EchoJob, PhpEchoJob, CountJob, FailJob, ExitJob, SleepJob, SlowJob, HookedJob, VetoedJob, ScopedJob, EventsProbe, ShutdownProbe],
 })
 export class WorkerTestModule {}
