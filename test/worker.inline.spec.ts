@@ -111,6 +111,17 @@ describe('inline worker', () => {
     expect(await redis.smembers(k('workers'))).toEqual([]);
   });
 
+  it('a fractional interval in blocking mode never blocks forever (php turns 0.5 into BLPOP 0)', async () => {
+    const handle = await run({ queues: ['frac'], blocking: true, interval: 0.2 });
+    await new Promise((r) => setTimeout(r, 2_500));
+    // The BLMOVE connection keeps coming back: Redis's per-client idle time (whole seconds) stays low.
+    const clients = (await redis.client('LIST')) as string;
+    const blocking = clients.split('\n').filter((line) => line.includes('cmd=blmove'));
+    expect(blocking.length).toBeGreaterThan(0);
+    for (const line of blocking) expect(Number(/ idle=(\d+)/.exec(line)![1])).toBeLessThan(2);
+    await handle.stop();
+  });
+
   it('claims jobs ahead into worker:<id>:claim while one runs; QUIT puts them back at the head of the queue, in order', async () => {
     const sleep = JSON.stringify({ class: 'Sleep', args: [{ ms: 600, tag: 'pf' }] });
     const echoes = [1, 2, 3].map((n) => JSON.stringify({ class: 'Echo', args: [{ n }] }));
