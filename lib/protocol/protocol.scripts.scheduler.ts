@@ -21,6 +21,13 @@ return length
 `,
 };
 
+/** Lua: once `delayed:<ts>` (KEYS[1]) is empty, drop it and its member ARGV[1] of the schedule (KEYS[2]). */
+const DROP_EMPTY_TIMESTAMP = `if redis.call('LLEN', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+`;
+
 /**
  * Promotes items of one due timestamp. Each item moves only if this script removed it (LREM 1), so two
  * schedulers, or a crash and restart, never duplicate or lose one. Refuses (returns {0}) when ARGV[3]
@@ -54,11 +61,7 @@ for i = 4, #ARGV, 3 do
     result[#result + 1] = 0
   end
 end
-if redis.call('LLEN', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[1])
-end
-return result
+${DROP_EMPTY_TIMESTAMP}return result
 `,
 };
 
@@ -82,11 +85,7 @@ for i = 4, #ARGV do
     redis.call('SREM', prefix .. 'timestamps:' .. ARGV[i], member)
   end
 end
-if redis.call('LLEN', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[1])
-end
-return removed
+${DROP_EMPTY_TIMESTAMP}return removed
 `,
 };
 
