@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync, mkdtempSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,39 +83,41 @@ function newestMtime(dir) {
   return newest;
 }
 
-/** Builds the library (tsc → dist/) when its sources changed, then the sample with SWC (fast). */
+/** Compiles every .ts under `from` into `to` with SWC (keeping decorator metadata, which Nest DI needs). */
+async function compileTree(swc, from, to) {
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const path = join(from, entry.name);
+    if (entry.isDirectory()) await compileTree(swc, path, join(to, entry.name));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+      const out = await swc.transform(readFileSync(path, 'utf8'), {
+        filename: path,
+        jsc: {
+          parser: { syntax: 'typescript', decorators: true },
+          transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+          target: 'es2022',
+        },
+        module: { type: 'es6' },
+      });
+      const target = join(to, entry.name).replace(/\.ts$/, '.js');
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, out.code);
+    }
+  }
+}
+
+/**
+ * Builds what the sample runs, fast: the library's JavaScript into dist/ when its sources changed (SWC, about
+ * a second; `npm run build` is the full tsc build that also writes the type declarations), then the sample.
+ */
 async function build() {
+  const swc = await import('@swc/core');
   const distIndex = join(root, 'dist', 'index.js');
   if (!existsSync(distIndex) || statSync(distIndex).mtimeMs < newestMtime(join(root, 'lib'))) {
-    say('building the library (npm run build)…');
-    const result = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], {
-      stdio: 'inherit',
-    });
-    if (result.status !== 0) process.exit(result.status ?? 1);
+    say('compiling the library into dist/ (SWC; `npm run build` adds the type declarations)…');
+    await compileTree(swc, join(root, 'lib'), join(root, 'dist'));
   }
-  const swc = await import('@swc/core');
   rmSync(sampleDist, { recursive: true, force: true });
-  const compile = async (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await compile(path);
-      else if (entry.name.endsWith('.ts')) {
-        const out = await swc.transform(readFileSync(path, 'utf8'), {
-          filename: path,
-          jsc: {
-            parser: { syntax: 'typescript', decorators: true },
-            transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-            target: 'es2022',
-          },
-          module: { type: 'es6' },
-        });
-        const target = join(sampleDist, relative(sampleSrc, path)).replace(/\.ts$/, '.js');
-        mkdirSync(dirname(target), { recursive: true });
-        writeFileSync(target, out.code);
-      }
-    }
-  };
-  await compile(sampleSrc);
+  await compileTree(swc, sampleSrc, sampleDist);
 }
 
 function start(name, file, env, tint) {
