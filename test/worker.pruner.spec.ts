@@ -137,3 +137,46 @@ describe('WorkerPruner', () => {
     expect(await redis.get(k('pruning_dead_workers_in_progress'))).toBe('vm:1:ruby');
   });
 });
+
+describe('WorkerPruner: our workers unregistered by a peer', () => {
+  const JOB_A = '{"class":"Echo","args":[{"n":1}],"id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","queue_time":1.5}';
+  const JOB_B = '{"class":"Echo","args":[{"n":2}],"id":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","queue_time":1.5}';
+
+  /** What Ruby's unregister_worker leaves of a worker of ours: only its claim list and our claim heartbeat. */
+  async function unregisteredByRuby(id: string, claimHeartbeat: string): Promise<void> {
+    await redis.rpush(k(`worker:${id}:claim`), JOB_A, JOB_B);
+    await redis.hset(k('workers:claim_heartbeat'), id, claimHeartbeat);
+  }
+
+  it('finds the claimed jobs of a dead worker a Ruby pruner unregistered (stale claim heartbeat) and fails them', async () => {
+    const id = 'otherhost:4242:default';
+    await unregisteredByRuby(id, '2020-01-01T00:00:00+00:00');
+    const pruned = await pruner({ hostname: 'elsewhere' }).pruneDeadWorkers();
+    expect(pruned).toEqual([{ workerId: id, reason: 'unregistered', jobs: [JOB_A, JOB_B], action: 'fail' }]);
+    const failed = (await redis.lrange(k('failed'), 0, -1)).map((f) => JSON.parse(f) as { exception: string; payload: { id: string }; queue: string });
+    expect(failed.map((f) => [f.exception, f.payload.id, f.queue])).toEqual([
+      ['Resque::PruneDeadWorkerDirtyExit', 'a'.repeat(32), 'default'],
+      ['Resque::PruneDeadWorkerDirtyExit', 'b'.repeat(32), 'default'],
+    ]);
+    expect(await redis.exists(k(`worker:${id}:claim`))).toBe(0);
+    expect(await redis.hexists(k('workers:claim_heartbeat'), id)).toBe(0);
+  });
+
+  it('re-enqueues them byte for byte with onDeadWorker requeue; a dead pid on this host needs no stale heartbeat', async () => {
+    const id = `${hostname()}:${deadPid}:default`;
+    const [now] = await redis.time();
+    await unregisteredByRuby(id, new Date(Number(now) * 1000).toISOString().replace(/\.\d+Z$/, '+00:00'));
+    const pruned = await pruner({ onDeadWorker: 'requeue' }).pruneDeadWorkers();
+    expect(pruned.map((p) => [p.workerId, p.reason, p.action])).toEqual([[id, 'unregistered', 'requeue']]);
+    expect(await redis.lrange(k('queue:default'), 0, -1)).toEqual([JOB_A, JOB_B]);
+    expect(await redis.exists(k(`worker:${id}:claim`))).toBe(0);
+  });
+
+  it('leaves alone a worker of another host whose claim heartbeat is fresh (it may be alive)', async () => {
+    const id = 'otherhost:4242:default';
+    const [now] = await redis.time();
+    await unregisteredByRuby(id, new Date(Number(now) * 1000).toISOString().replace(/\.\d+Z$/, '+00:00'));
+    expect(await pruner({ hostname: 'elsewhere' }).pruneDeadWorkers()).toEqual([]);
+    expect(await redis.lrange(k(`worker:${id}:claim`), 0, -1)).toEqual([JOB_A, JOB_B]);
+  });
+});

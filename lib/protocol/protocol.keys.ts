@@ -56,6 +56,14 @@ export class ResqueKeys {
   get heartbeats(): string {
     return this.key('workers:heartbeat');
   }
+  /**
+   * Ours: worker id → heartbeat, for our workers only (they may hold claim lists). Peers never touch it,
+   * so after a Ruby or php pruner unregistered one of our dead workers, our pruner still finds its claim
+   * list and the jobs in it.
+   */
+  get claimHeartbeats(): string {
+    return this.key('workers:claim_heartbeat');
+  }
   get pruneLock(): string {
     return this.key('pruning_dead_workers_in_progress');
   }

@@ -206,16 +206,18 @@ return 1
 };
 
 /**
- * Registration (§6): SADD workers, SET worker:<id>:started (Ruby Time#to_s), first heartbeat.
- * KEYS: workers, worker:<id>:started, workers:heartbeat. ARGV: id, started, heartbeat.
+ * Registration (§6): SADD workers, SET worker:<id>:started (Ruby Time#to_s), first heartbeat (Ruby's hash
+ * and our workers:claim_heartbeat).
+ * KEYS: workers, worker:<id>:started, workers:heartbeat, workers:claim_heartbeat. ARGV: id, started, heartbeat.
  */
 export const WORKER_REGISTER_SCRIPT: LuaScript = {
   name: 'resqueWorkerRegister',
-  numberOfKeys: 3,
+  numberOfKeys: 4,
   lua: `
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
 return 1
 `,
 };
@@ -226,15 +228,19 @@ return 1
  * back to the head of their queue, in their original order (see `put_back`); only then are the claim
  * lists deleted, so a job whose queue is unknown is kept, never dropped.
  * KEYS: workers, worker:<id>, worker:<id>:started, worker:<id>:claim, stat:processed:<id>, stat:failed:<id>,
- *       workers:heartbeat, worker:<id>:claim:queues. ARGV: id, namespace prefix, the worker's one queue or ''.
+ *       workers:heartbeat, worker:<id>:claim:queues, workers:claim_heartbeat. ARGV: id, namespace prefix,
+ *       the worker's one queue or ''. The claim heartbeat stays while jobs are kept, so a pruner finds them.
  * Returns the number of claimed jobs put back.
  */
 export const WORKER_UNREGISTER_SCRIPT: LuaScript = {
   name: 'resqueWorkerUnregister',
-  numberOfKeys: 8,
+  numberOfKeys: 9,
   lua: `${CLAIM_HELPERS}
 local back = put_back(KEYS[4], KEYS[8], ARGV[2], ARGV[3])
-if redis.call('LLEN', KEYS[4]) == 0 then redis.call('DEL', KEYS[8]) end
+if redis.call('LLEN', KEYS[4]) == 0 then
+  redis.call('DEL', KEYS[8])
+  redis.call('HDEL', KEYS[9], ARGV[1])
+end
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[5], KEYS[6])
 redis.call('HDEL', KEYS[7], ARGV[1])
@@ -244,13 +250,17 @@ return back
 
 /**
  * Heartbeat: HSET workers:heartbeat <id> <value> for each id (Ruby refreshes every 60 s; pruners drop
- * workers whose heartbeat is older than 300 s). KEYS: workers:heartbeat. ARGV: value, ids...
+ * workers whose heartbeat is older than 300 s), and the same in our workers:claim_heartbeat.
+ * KEYS: workers:heartbeat, workers:claim_heartbeat. ARGV: value, ids...
  */
 export const WORKER_HEARTBEAT_SCRIPT: LuaScript = {
   name: 'resqueWorkerHeartbeat',
-  numberOfKeys: 1,
+  numberOfKeys: 2,
   lua: `
-for i = 2, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]) end
+for i = 2, #ARGV do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[1])
+end
 return #ARGV - 1
 `,
 };
@@ -262,14 +272,15 @@ return #ARGV - 1
  * (PruneDeadWorkerDirtyExit), INCRs the global stat:failed and stat:processed and sets FAILED (TTL 86400);
  * mode 'requeue' RPUSHes the exact payload back (SADD queues) and sets WAITING. Finally unregisters the id.
  * KEYS: workers, worker:<id>, worker:<id>:started, worker:<id>:claim, stat:processed:<id>, stat:failed:<id>,
- *       workers:heartbeat, failed, stat:failed, stat:processed, queues, worker:<id>:claim:queues.
+ *       workers:heartbeat, failed, stat:failed, stat:processed, queues, worker:<id>:claim:queues,
+ *       workers:claim_heartbeat.
  * ARGV: id, expected worker value, expected claim length, mode, now, [queue, raw, failure, statusKey]...,
  * with the namespace prefix in ARGV[#ARGV] (for queue keys).
  * Returns 1 when pruned, 0 when the worker changed meanwhile.
  */
 export const WORKER_PRUNE_SCRIPT: LuaScript = {
   name: 'resqueWorkerPrune',
-  numberOfKeys: 12,
+  numberOfKeys: 13,
   lua: `${HELPERS}
 local current = redis.call('GET', KEYS[2]) or ''
 if current ~= ARGV[2] then return 0 end
@@ -294,6 +305,7 @@ end
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[12])
 redis.call('HDEL', KEYS[7], ARGV[1])
+redis.call('HDEL', KEYS[13], ARGV[1])
 return 1
 `,
 };

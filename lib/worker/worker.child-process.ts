@@ -4,6 +4,9 @@ import type { BridgedEventName } from './worker.job-runner.js';
 import type { JobOutcome, RunnableJob } from './worker.types.js';
 
 /** How a job handed to a child ended: the child's own report, or the child's death. */
+
+/** How long a dead child's stderr pipe may take to drain before its exit is reported. */
+const STDERR_DRAIN_MS = 250;
 export type ChildResult =
   | { kind: 'outcome'; outcome: JobOutcome }
   | { kind: 'died'; code: number | null; signal: NodeJS.Signals | null; timedOutMs: number | null; stderr: string[] };
@@ -27,6 +30,8 @@ export class ChildHandle {
   private readonly stderrTail: string[] = [];
   private partialLine = '';
   private exited = false;
+  /** Set at 'exit', while the stderr pipe drains: no new job goes to this child. */
+  private dying = false;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private readonly exitWaiters: Array<() => void> = [];
   private pending: { resolve: (r: ChildResult) => void; timer: NodeJS.Timeout | null; timedOutMs: number | null } | null = null;
@@ -41,7 +46,7 @@ export class ChildHandle {
   }
 
   get alive(): boolean {
-    return !this.exited;
+    return !this.exited && !this.dying;
   }
 
   get busy(): boolean {
@@ -144,18 +149,39 @@ export class ChildHandle {
     this.proc.on('message', (message: unknown) => this.onMessage(message));
     this.proc.on('error', () => undefined); // a failed send or kill; 'exit' follows when the child is gone
     this.proc.on('exit', (code, signal) => {
-      this.exited = true;
-      this.exitInfo = { code, signal };
-      if (this.partialLine) this.pushLine(this.partialLine);
-      this.partialLine = '';
-      const pending = this.pending;
-      this.pending = null;
-      if (pending) {
-        if (pending.timer) clearTimeout(pending.timer);
-        pending.resolve(this.diedResult(pending.timedOutMs));
+      this.dying = true;
+      // 'exit' can come before the last stderr chunks are read: let the pipe drain (bounded) first, so the
+      // dirty-exit backtrace holds the child's final lines.
+      const stderr = this.proc.stderr;
+      if (stderr && !stderr.readableEnded && !stderr.destroyed) {
+        let finished = false;
+        const finish = () => {
+          if (finished) return;
+          finished = true;
+          clearTimeout(timer);
+          this.onExit(code, signal);
+        };
+        const timer = setTimeout(finish, STDERR_DRAIN_MS);
+        stderr.once('end', finish);
+        stderr.once('close', finish);
+      } else {
+        this.onExit(code, signal);
       }
-      for (const waiter of this.exitWaiters.splice(0)) waiter();
     });
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exited = true;
+    this.exitInfo = { code, signal };
+    if (this.partialLine) this.pushLine(this.partialLine);
+    this.partialLine = '';
+    const pending = this.pending;
+    this.pending = null;
+    if (pending) {
+      if (pending.timer) clearTimeout(pending.timer);
+      pending.resolve(this.diedResult(pending.timedOutMs));
+    }
+    for (const waiter of this.exitWaiters.splice(0)) waiter();
   }
 
   private onMessage(message: unknown): void {

@@ -31,7 +31,8 @@ export interface WorkerPrunerOptions {
 
 export interface PrunedWorker {
   workerId: string;
-  reason: 'heartbeat' | 'pid';
+  /** `unregistered`: one of our workers a peer's pruner unregistered while it still held claimed jobs. */
+  reason: 'heartbeat' | 'pid' | 'unregistered';
   /** In-flight jobs found (from `worker:<id>` and the claim list), raw payloads. */
   jobs: string[];
   action: DeadWorkerPolicy;
@@ -70,8 +71,17 @@ export class WorkerPruner {
         const result = await this.pruneOne(id, reason);
         if (result) pruned.push(result);
       }
-      // Heartbeats of ids no longer registered (a crash between steps of a peer's unregister).
       const registered = new Set(ids);
+      // Our dead workers that a Ruby or php pruner unregistered: their claim lists still hold jobs, and only
+      // our own claim heartbeat (which peers never touch) can tell they are dead.
+      const claimHeartbeats = await redis.hgetall(keys.claimHeartbeats);
+      for (const [id, at] of Object.entries(claimHeartbeats)) {
+        if (registered.has(id) || own.has(id)) continue;
+        if (!this.expired(at, nowMs) && !this.deadOnThisHost(id)) continue;
+        const result = await this.pruneOne(id, 'unregistered');
+        if (result && result.jobs.length > 0) pruned.push(result);
+      }
+      // Heartbeats of ids no longer registered (a crash between steps of a peer's unregister).
       const orphans = Object.entries(heartbeats)
         .filter(([id, at]) => !registered.has(id) && !own.has(id) && this.expired(at, nowMs))
         .map(([id]) => id);
@@ -84,9 +94,14 @@ export class WorkerPruner {
 
   private deathReason(id: string, heartbeat: string | undefined, nowMs: number): PrunedWorker['reason'] | null {
     if (heartbeat !== undefined && this.expired(heartbeat, nowMs)) return 'heartbeat';
+    return this.deadOnThisHost(id) ? 'pid' : null;
+  }
+
+  /** On this host with a pid that is not running (the only death a process check can prove). */
+  private deadOnThisHost(id: string): boolean {
     const parts = parseWorkerId(id);
-    if (!parts || parts.host !== this.options.hostname) return null;
-    return this.isPidAlive(parts.pid) ? null : 'pid';
+    if (!parts || parts.host !== this.options.hostname) return false;
+    return !this.isPidAlive(parts.pid);
   }
 
   private expired(heartbeat: string, nowMs: number): boolean {
@@ -153,6 +168,7 @@ export class WorkerPruner {
           keys.statProcessed(),
           keys.queues,
           claimQueuesKey(keys, id),
+          keys.claimHeartbeats,
         ],
         args,
       );

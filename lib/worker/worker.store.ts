@@ -230,7 +230,7 @@ export class WorkerStore {
 
   async register(workerId: string, startedAt: Date, heartbeatAt: Date): Promise<void> {
     const k = this.keys;
-    await runScript(this.redis, WORKER_REGISTER_SCRIPT, [k.workers, k.workerStarted(workerId), k.heartbeats], [
+    await runScript(this.redis, WORKER_REGISTER_SCRIPT, [k.workers, k.workerStarted(workerId), k.heartbeats, k.claimHeartbeats], [
       workerId,
       rubyTimeToS(startedAt),
       rubyHeartbeat(heartbeatAt),
@@ -255,6 +255,7 @@ export class WorkerStore {
         k.statFailed(workerId),
         k.heartbeats,
         claimQueuesKey(k, workerId),
+        k.claimHeartbeats,
       ],
       [workerId, k.prefix, ownQueue ?? ''],
     );
@@ -262,7 +263,7 @@ export class WorkerStore {
 
   async heartbeat(workerIds: readonly string[], at: Date): Promise<void> {
     if (workerIds.length === 0) return;
-    await runScript(this.redis, WORKER_HEARTBEAT_SCRIPT, [this.keys.heartbeats], [rubyHeartbeat(at), ...workerIds]);
+    await runScript(this.redis, WORKER_HEARTBEAT_SCRIPT, [this.keys.heartbeats, this.keys.claimHeartbeats], [rubyHeartbeat(at), ...workerIds]);
   }
 
   /** Redis TIME: heartbeats are compared against the server clock (Ruby does the same). */

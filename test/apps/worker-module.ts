@@ -103,8 +103,9 @@ export class SleepJob {
 
   @Perform()
   async perform(params: { ms: number; tag: string }): Promise<string> {
-    await this.recorder.redis.set(`t:running:${params.tag}`, String(process.pid));
+    // stderr first: once a test sees t:running it may kill this child, and the line must already be out.
     process.stderr.write(`sleep job ${params.tag}: started\n`);
+    await this.recorder.redis.set(`t:running:${params.tag}`, String(process.pid));
     await new Promise((r) => setTimeout(r, params.ms));
     await this.recorder.redis.rpush('t:finished', params.tag);
     return params.tag;
