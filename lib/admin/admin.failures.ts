@@ -12,7 +12,8 @@ import {
   unixSeconds,
   type ResquePayload,
 } from '../protocol/index.js';
-import { FAILURE_CLEAR_SCRIPT, FAILURE_REMOVE_ENTRIES_SCRIPT, FAILURE_REMOVE_SCRIPT, FAILURE_REQUEUE_SCRIPT } from './admin.scripts.js';
+import { REMOVE_PAYLOADS_SCRIPT } from '../protocol/protocol.scripts.queue.js';
+import { FAILURE_CLEAR_SCRIPT, FAILURE_REMOVE_SCRIPT, FAILURE_REQUEUE_SCRIPT } from './admin.scripts.js';
 import type { FailureEntry, FailureFilter, FailureListOptions, RequeueOptions } from './admin.types.js';
 
 const SCAN_PAGE = 500;
@@ -140,7 +141,7 @@ export class ResqueFailures {
     const raws = (await this.all(filter)).map((entry) => entry.raw);
     let removed = 0;
     for (let i = 0; i < raws.length; i += SCAN_PAGE) {
-      removed += await runScript<number>(this.redis, FAILURE_REMOVE_ENTRIES_SCRIPT, [this.key], raws.slice(i, i + SCAN_PAGE));
+      removed += await runScript<number>(this.redis, REMOVE_PAYLOADS_SCRIPT, [this.key], raws.slice(i, i + SCAN_PAGE));
     }
     return removed;
   }

@@ -65,20 +65,6 @@ redis.call('LREM', KEYS[1], 1, ARGV[3])
 return i
 `,
 };
-
-/** Removes each given exact entry once (LREM 1 each). KEYS: failed. ARGV: entries. Returns how many went. */
-export const FAILURE_REMOVE_ENTRIES_SCRIPT: LuaScript = {
-  name: 'resqueFailureRemoveEntries',
-  numberOfKeys: 1,
-  lua: `
-local removed = 0
-for n = 1, #ARGV do
-  removed = removed + redis.call('LREM', KEYS[1], 1, ARGV[n])
-end
-return removed
-`,
-};
-
 /** LLEN + DEL in one step, so `clear()` reports exactly what it deleted. KEYS: failed. */
 export const FAILURE_CLEAR_SCRIPT: LuaScript = {
   name: 'resqueFailureClear',

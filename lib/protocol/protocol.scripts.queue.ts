@@ -16,8 +16,9 @@ return length
 };
 
 /**
- * Removes the given exact payload strings from a queue, one occurrence each (LREM 1), in one script so a
- * dequeue never hides other jobs from workers (php-resque's temp lists do). KEYS: queue. ARGV: payloads.
+ * Removes the given exact strings from a list, one occurrence each (LREM 1), in one script: a dequeue never
+ * hides other jobs from workers (php-resque's temp lists do), and the failures admin removes entries with it.
+ * KEYS: the list (a queue, or `failed`). ARGV: the strings. Returns how many were removed.
  */
 export const REMOVE_PAYLOADS_SCRIPT: LuaScript = {
   name: 'resqueRemovePayloads',
