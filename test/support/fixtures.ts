@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 
-/** One key as the golden fixtures store it (see ../shared/fixtures/README.md). */
+/** One key as the golden fixtures store it (see test/fixtures/README.md). */
 export interface FixtureKey {
   type: 'string' | 'list' | 'set' | 'zset' | 'hash';
   value: string | string[] | Array<[string, number]> | Record<string, string>;
@@ -24,8 +24,8 @@ export interface Fixture {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** ../shared/fixtures from the project root (read-only, laid beside the clone). */
-export const FIXTURES_DIR = join(here, '..', '..', '..', 'shared', 'fixtures');
+/** test/fixtures: copies of the golden fixtures written by the real php-resque and Ruby Resque. */
+export const FIXTURES_DIR = join(here, '..', 'fixtures');
 
 export function readFixture(name: string): Fixture {
   return JSON.parse(readFileSync(join(FIXTURES_DIR, `${name}.json`), 'utf8')) as Fixture;
