@@ -232,12 +232,13 @@ export class EventsProbe implements OnModuleInit {
       });
     }
     // php-style listen() listeners run through emitAsync: the worker must reach them too.
-    this.events.listen('beforeFork', (e) => void this.recorder.redis.rpush('t:events', `${where}:listen:beforeFork:${e.className}`));
+    // Records are best effort (.catch): a test may make Redis refuse writes (OOM), which must not crash the worker.
+    this.events.listen('beforeFork', (e) => void this.recorder.redis.rpush('t:events', `${where}:listen:beforeFork:${e.className}`).catch(() => undefined));
     for (const name of ['beforeFirstFork', 'beforeFork', 'afterFork', 'beforePerform', 'afterPerform', 'onFailure'] as const) {
       this.events.on(name).subscribe((e) => {
         const className = 'className' in e ? e.className : 'worker';
         const extra = name === 'onFailure' ? `:${(e as { error: Error }).error.name}` : '';
-        void this.recorder.redis.rpush('t:events', `${where}:${name}:${className}${extra}`);
+        void this.recorder.redis.rpush('t:events', `${where}:${name}:${className}${extra}`).catch(() => undefined);
       });
     }
   }
