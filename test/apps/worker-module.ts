@@ -228,7 +228,7 @@ export class EventsProbe implements OnModuleInit {
     // parent's record of the same event (fire-and-forget writes from two processes have no order).
     if (inChild) {
       this.events.listen('beforePerform', async (e) => {
-        await this.recorder.redis.rpush('t:events', `child:awaited:beforePerform:${e.className}`);
+        await this.recorder.redis.rpush('t:events', `child:awaited:beforePerform:${e.className}`).catch(() => undefined);
       });
     }
     // php-style listen() listeners run through emitAsync: the worker must reach them too.
