@@ -128,6 +128,10 @@ describe('a frozen worker pruned by another host (fencing, notice)', () => {
         return registered.length === 2 && registered.every((id) => !oldIds.includes(id)) ? registered : null;
       });
       expect(newIds.sort()).toEqual(oldIds.map((id) => id.replace(/:fence$/, '-r1:fence')).sort());
+      // The pruned ids are never brought back to life by a heartbeat.
+      for (const hash of ['workers:heartbeat', 'workers:claim_heartbeat']) {
+        for (const id of oldIds) expect(await redis.hexists(k(hash), id)).toBe(0);
+      }
       await waitFor(
         'the queue worked off',
         async () => (await redis.llen(k('queue:fence'))) === 0 && (await redis.exists(...newIds.map((id) => k(`worker:${id}`)))) === 0,
