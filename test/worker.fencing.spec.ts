@@ -74,24 +74,25 @@ afterEach(async () => {
  * pruned by a pruner of "another host", then thawed. Returns what the test checks.
  */
 async function frozenAndPruned(onDeadWorker: DeadWorkerPolicy, onPruned: 'reregister' | 'exit') {
-  await redis.sadd(k('queues'), 'fence');
-  for (let n = 0; n < JOBS; n++) {
-    await redis.set(k(`job:${ids[n]}:status`), JSON.stringify({ status: 1, updated: 1 }));
-    await redis.rpush(k('queue:fence'), encodePayload('Tally', { n, ms: 300, fail: n % 5 === 4 }, { id: ids[n]!, queueTime: 1 }));
-  }
   const worker = spawnWorker(
     server.url,
     { QUEUE: 'fence', COUNT: '2', INTERVAL: '0.05' },
     { onDeadWorker, onPruned, heartbeatIntervalSeconds: 0.25, pruneAfterSeconds: 1, pruneIntervalSeconds: 0.5, prefetch: 2 },
   );
   const oldIds = await worker.ready;
+  // Jobs go in once both slots are up (a slot whose child boots first would otherwise take most of them).
+  await redis.sadd(k('queues'), 'fence');
+  for (let n = 0; n < JOBS; n++) {
+    await redis.set(k(`job:${ids[n]}:status`), JSON.stringify({ status: 1, updated: 1 }));
+    await redis.rpush(k('queue:fence'), encodePayload('Tally', { n, ms: 300, fail: n % 5 === 4 }, { id: ids[n]!, queueTime: 1 }));
+  }
   // Both slots perform a job and hold claimed ones.
   await waitFor('both slots busy with jobs claimed ahead', async () => {
     for (const id of oldIds) {
       if ((await redis.exists(k(`worker:${id}`))) === 0 || (await redis.llen(k(`worker:${id}:claim`))) === 0) return false;
     }
     return true;
-  });
+  }, 40_000);
   freeze(worker, 'SIGSTOP');
   const running = new Set<number>();
   const claimed = new Set<number>();
@@ -126,7 +127,7 @@ describe('a frozen worker pruned by another host (fencing, notice)', () => {
       const newIds = await waitFor('fresh registrations', async () => {
         const registered = await redis.smembers(k('workers'));
         return registered.length === 2 && registered.every((id) => !oldIds.includes(id)) ? registered : null;
-      });
+      }, 40_000);
       expect(newIds.sort()).toEqual(oldIds.map((id) => id.replace(/:fence$/, '-r1:fence')).sort());
       // The pruned ids are never brought back to life by a heartbeat.
       for (const hash of ['workers:heartbeat', 'workers:claim_heartbeat']) {
@@ -135,7 +136,7 @@ describe('a frozen worker pruned by another host (fencing, notice)', () => {
       await waitFor(
         'the queue worked off',
         async () => (await redis.llen(k('queue:fence'))) === 0 && (await redis.exists(...newIds.map((id) => k(`worker:${id}`)))) === 0,
-        30_000,
+        40_000,
       );
       worker.signal('SIGQUIT');
       expect((await worker.exited).code).toBe(0);
@@ -160,7 +161,7 @@ describe('a frozen worker pruned by another host (fencing, notice)', () => {
       for (const n of running) expect(places.get(n)).toEqual(onDeadWorker === 'fail' ? ['failed'] : [n % 5 === 4 ? 'failed' : 'complete']);
       expect(worker.output().stderr).toMatch(/was pruned \(unregistered by a pruner that took its jobs back; noticed at its /);
       expect(await redis.hkeys(k('workers:heartbeat'))).toEqual([]);
-    }, 60_000);
+    }, 120_000);
   }
 
   it("onPruned 'exit': the worker stops with exit code 75 instead of running unregistered; its jobs stay recoverable", async () => {
@@ -178,5 +179,5 @@ describe('a frozen worker pruned by another host (fencing, notice)', () => {
     const places = await whereabouts();
     for (const [n, where] of places) expect(where, `job ${n}`).toHaveLength(1);
     expect(worker.output().stderr).toMatch(/was pruned .* stops the worker \(onPruned: exit\)/);
-  }, 60_000);
+  }, 120_000);
 });

@@ -37,18 +37,18 @@ describe('a full Redis (maxmemory, noeviction)', () => {
     }
     const worker = spawnWorker(server.url, { QUEUE: 'oom', COUNT: '2', INTERVAL: '0.05' });
     const workerIds = await worker.ready;
-    await waitFor('a few jobs done', async () => Number(await redis.get(k('stat:processed'))) >= 4);
+    await waitFor('a few jobs done', async () => Number(await redis.get(k('stat:processed'))) >= 4, 40_000);
     await redis.config('SET', 'maxmemory', '1'); // every write that needs memory is refused from now on
     // A failing job meets the full Redis: its failure record cannot be written (the worker says so; before
     // the fix it said "could not record a failure" once it gave up).
-    await waitFor('a failure record refused', () => /could not (write the failure of job|record a failure)/.test(worker.output().stderr));
+    await waitFor('a failure record refused', () => /could not (write the failure of job|record a failure)/.test(worker.output().stderr), 40_000);
     // Longer than the old five tries (2 s) after which a failure record was given up.
     await new Promise((r) => setTimeout(r, 3_000));
     await redis.config('SET', 'maxmemory', '0');
     await waitFor(
       'the queue worked off',
       async () => (await redis.llen(k('queue:oom'))) === 0 && (await redis.exists(...workerIds.flatMap((id) => [k(`worker:${id}`), k(`worker:${id}:claim`)]))) === 0,
-      30_000,
+      40_000,
     );
     worker.signal('SIGQUIT');
     expect((await worker.exited).code).toBe(0);
@@ -65,7 +65,7 @@ describe('a full Redis (maxmemory, noeviction)', () => {
     expect(lost).toEqual([]);
     expect(worker.output().stderr).toMatch(/could not write the failure of job Tally \(id 0+\d+\): OOM command not allowed/);
     expect(await redis.mget(k('stat:processed'), k('stat:failed'))).toEqual([String(JOBS), String(failed.length)]);
-  }, 60_000);
+  }, 120_000);
 
   it('enqueueBulk rejects with the OOM error itself, not EXECABORT', async () => {
     @Module({ imports: [ResqueModule.forRoot({ connection: server.url })] })
