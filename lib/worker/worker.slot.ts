@@ -102,7 +102,7 @@ interface SentCycle {
  * flight unless the slot's lease holds: a heartbeat written less than `pruneAfterSeconds / 2` ago (no pruner
  * can have found it stale since); otherwise the slot waits for the start's verdict. A slot that finds out
  * it was pruned (a fenced reply, or the heartbeat) logs it once, stops reserving, aborts its running job's
- * signal, and registers again under a fresh id (`host:pid-r<n>:queues`) or stops the host (`onPruned`).
+ * AbortController (Current.abort, not wired to the job yet), and registers again under a fresh id (`host:pid-r<n>:queues`) or stops the host (`onPruned`).
  *
  * Outcomes are never dropped: while Redis refuses a job's failure record or completion (OOM, failover) the
  * slot keeps the job in `worker:<id>`, reserves nothing and retries with back-off; giving up (only once
