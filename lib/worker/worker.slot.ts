@@ -570,7 +570,7 @@ export class WorkerSlot {
     this.pruned = true;
     const next = this.deps.options.onPruned === 'exit' ? 'stops the worker (onPruned: exit)' : 'registers again under a fresh id';
     this.deps.logger.error(
-      `worker ${this.id} was pruned (unregistered by a pruner that took its jobs back; noticed at its ${where}): it reserves no more, aborts its running job and ${next}`,
+      `worker ${this.id} was pruned (unregistered by a pruner that took its jobs back; noticed at its ${where}): it reserves no more, records no outcome of a job it held, and ${next}`,
     );
     this.claimed = [];
     this.current?.abort.abort(new Error(`worker ${this.id} was pruned; this job was taken back`));
