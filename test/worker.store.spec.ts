@@ -27,6 +27,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await redis.flushall();
+  await redis.sadd(k('workers'), ID); // registered: the scripts fence unregistered workers
 });
 
 describe('SlotStore', () => {
@@ -43,7 +44,7 @@ describe('SlotStore', () => {
     expect(await redis.lrange(k(`worker:${ID}:claim`), 0, -1)).toEqual([RAW_A, RAW_B]);
     expect(await redis.lrange(k(`worker:${ID}:claim:queues`), 0, -1)).toEqual(['qa', 'qb']);
 
-    if (claimed === 'paused') throw new Error('paused');
+    if (!Array.isArray(claimed)) throw new Error(String(claimed));
     const start = store.starting(claimed[0]!, keys.status('aaaa'), true);
     expect(await store.cycle({ finished: null, start, claim: 1, queues: ['qa', 'qb'] })).toEqual([]);
     const record = await redis.get(k(`worker:${ID}`));
@@ -54,7 +55,7 @@ describe('SlotStore', () => {
     expect(await redis.lrange(k(`worker:${ID}:claim:queues`), 0, -1)).toEqual(['qb']);
 
     // Finishing it: processed +1 (global and per worker), COMPLETE with the result, worker:<id> gone.
-    await store.cycle({ finished: { statusKey: keys.status('aaaa'), resultJson: '{"ok":1}' }, start: null, claim: 0, queues: [] });
+    await store.cycle({ finished: { statusKey: keys.status('aaaa'), resultJson: '{"ok":1}', className: 'Echo', jobId: 'aaaa' }, start: null, claim: 0, queues: [] });
     expect(await redis.mget(k('stat:processed'), k(`stat:processed:${ID}`))).toEqual(['1', '1']);
     expect(JSON.parse((await redis.get(k('job:aaaa:status')))!)).toEqual({ status: 4, updated: expect.any(Number), started: 5, result: { ok: 1 } });
     expect(await redis.exists(k(`worker:${ID}`))).toBe(0);
@@ -89,7 +90,7 @@ describe('SlotStore', () => {
     await redis.set(k('job:aaaa:status'), '{"status":2,"updated":1,"started":1}');
     const ranRequest: CycleRequest = { finished: null, start: store.starting({ queue: 'qa', raw: RAW_A }, null, true), claim: 1, queues: ['qa'] };
     const lostRequest: CycleRequest = {
-      finished: { statusKey: keys.status('aaaa'), resultJson: 'null' },
+      finished: { statusKey: keys.status('aaaa'), resultJson: 'null', className: 'Echo', jobId: 'aaaa' },
       start: store.starting({ queue: 'qa', raw: RAW_B }, null, true),
       claim: 1,
       queues: ['qa'],
@@ -116,5 +117,32 @@ describe('SlotStore', () => {
     expect(await redis.lrange(k('queue:qa'), 0, 1)).toEqual(['x1', 'x2']);
     expect(await redis.exists(k(`worker:${ID}:claim`), k(`worker:${ID}:claim:queues`))).toBe(0);
     expect(await redis.smembers(k('workers'))).toEqual([]);
+  });
+
+  it('fences an unregistered (pruned) worker: no start, no claim, no outcome; stat:fenced counts the outcomes', async () => {
+    await redis.rpush(k('queue:qa'), RAW_B);
+    await redis.rpush(k(`worker:${ID}:claim`), RAW_A);
+    await redis.set(k('job:aaaa:status'), '{"status":1,"updated":1}');
+    await redis.srem(k('workers'), ID);
+    const store = slot('qa');
+    const finished = { statusKey: keys.status('aaaa'), resultJson: 'null', className: 'Echo', jobId: 'aaaa' };
+    const start = store.starting({ queue: 'qa', raw: RAW_A }, keys.status('aaaa'), true);
+    expect(await store.cycle({ finished, start, claim: 1, queues: ['qa'] })).toBe('pruned');
+    expect(await redis.exists(k(`worker:${ID}`), k('stat:processed'))).toBe(0);
+    expect(await redis.lrange(k(`worker:${ID}:claim`), 0, -1)).toEqual([RAW_A]);
+    expect(await redis.lrange(k('queue:qa'), 0, -1)).toEqual([RAW_B]);
+    expect(JSON.parse((await redis.get(k('job:aaaa:status')))!)).toMatchObject({ status: 1 });
+    expect(await store.fail('{"failure":1}', keys.status('aaaa'))).toBe(false);
+    expect(await redis.exists(k('failed'), k('stat:failed'))).toBe(0);
+    expect(await redis.get(k('stat:fenced'))).toBe('2');
+    expect(await store.resync([{ finished, start, claim: 0, queues: [] }])).toBe('pruned');
+    expect(await redis.lrange(k(`worker:${ID}:claim`), 0, -1)).toEqual([RAW_A]);
+
+    // The heartbeat does not bring a pruned worker back to life, and says which ids are gone.
+    const workers = new WorkerStore(redis, keys);
+    await redis.sadd(k('workers'), 'host:2:qa');
+    expect(await workers.heartbeat([ID, 'host:2:qa'], new Date())).toEqual([ID]);
+    expect(await redis.hkeys(k('workers:heartbeat'))).toEqual(['host:2:qa']);
+    expect(await redis.hkeys(k('workers:claim_heartbeat'))).toEqual(['host:2:qa']);
   });
 });

@@ -50,6 +50,8 @@ describe('resolveWorkerOptions', () => {
     expect(() => resolveWorkerOptions({ queues: ['a'], interval: 0 }, {}, 'h')).toThrow(/interval/);
     expect(() => resolveWorkerOptions({ queues: ['a'], heartbeatIntervalSeconds: 61 }, {}, 'h')).toThrow(/at most 60/);
     expect(() => resolveWorkerOptions({ queues: ['a'] }, {}, 'a:b')).toThrow(/hostname/);
+    expect(() => resolveWorkerOptions({ queues: ['a'], onPruned: 'ignore' as 'exit' }, {}, 'h')).toThrow(/onPruned must be 'reregister' or 'exit'/);
+    expect(resolveWorkerOptions({ queues: ['a'] }, {}, 'h').onPruned).toBe('reregister');
   });
 });
 

@@ -78,6 +78,13 @@ export class ResqueKeys {
   statFailed(workerId?: string): string {
     return this.key(workerId ? `stat:failed:${workerId}` : 'stat:failed');
   }
+  /**
+   * Ours: outcomes a worker produced for jobs it no longer owned (a pruner had taken them back), discarded
+   * instead of recorded. Resque itself only has `stat:processed` and `stat:failed`.
+   */
+  get statFenced(): string {
+    return this.key('stat:fenced');
+  }
 
   // --- failures and status ------------------------------------------------------------------
   get failed(): string {

@@ -78,12 +78,17 @@ end
  *    to `worker:<id>:claim:queues`.
  *
  * KEYS: worker:<id>, worker:<id>:claim, worker:<id>:claim:queues, stat:processed, stat:processed:<id>,
- *       pause-all-workers, queue:<q>... (variable count, priority order)
+ *       pause-all-workers, workers, stat:fenced, queue:<q>... (variable count, priority order)
  * ARGV: flags ('1'/'0' × 3: finish, start, record queues), claim count, now (unix s), previous status key
  *       or '', previous result JSON, N's raw payload, N's record head (`{"queue":…,"run_at":…,"payload":`),
- *       N's payload as a JSON string or '' (embed raw), N's status key or '', then the queue names (flag 3).
- * Returns 0 when claiming was refused by `pause-all-workers`, else { i1, raw1, i2, raw2, … } (claimed from
- * the i-th queue key; empty when nothing was claimed).
+ *       N's payload as a JSON string or '' (embed raw), N's status key or '', the worker id, then the queue
+ *       names (flag 3).
+ * Fencing: all of this happens only while the worker is still in `workers` (a pruner removes it in the same
+ * script that takes its jobs back). Otherwise nothing is written but `stat:fenced` +1 when a finished job's
+ * outcome came along (that outcome is not the job's: the job was failed or re-enqueued by the pruner), and
+ * -1 is returned: N is not started and nothing is claimed.
+ * Returns -1 when the worker is not registered, 0 when claiming was refused by `pause-all-workers`, else
+ * { i1, raw1, i2, raw2, … } (claimed from the i-th queue key; empty when nothing was claimed).
  */
 export const WORKER_CYCLE_SCRIPT: LuaScript = {
   name: 'resqueWorkerCycle',
@@ -91,6 +96,10 @@ export const WORKER_CYCLE_SCRIPT: LuaScript = {
   lua: `${HELPERS}${CLAIM_HELPERS}
 local flags = ARGV[1]
 local now = ARGV[3]
+if redis.call('SISMEMBER', KEYS[7], ARGV[10]) == 0 then
+  if string.byte(flags, 1) == 49 then redis.call('INCR', KEYS[8]) end
+  return -1
+end
 local start = string.byte(flags, 2) == 49
 local queues = nil
 if string.byte(flags, 3) == 49 then queues = KEYS[3] end
@@ -120,11 +129,11 @@ if want < 1 then return out end
 if redis.call('GET', KEYS[6]) == 'true' then return 0 end
 for n = 1, want do
   local got = false
-  for i = 7, #KEYS do
+  for i = 9, #KEYS do
     local raw = redis.call('LMOVE', KEYS[i], KEYS[2], 'LEFT', 'RIGHT')
     if raw then
-      if queues then redis.call('RPUSH', queues, ARGV[i + 3]) end
-      out[#out + 1] = i - 6
+      if queues then redis.call('RPUSH', queues, ARGV[i + 2]) end
+      out[#out + 1] = i - 8
       out[#out + 1] = raw
       got = true
       break
@@ -142,20 +151,24 @@ return out
  * the claim list now (it was performed) and the cycle's finish is applied. `worker:<id>` is left to the
  * next cycle (it finishes or overwrites it). Returns the claim list and, for several-queue workers, its
  * queue list: the caller adopts them as its claimed jobs.
- * KEYS: worker:<id>, worker:<id>:claim, worker:<id>:claim:queues, stat:processed, stat:processed:<id>.
+ * KEYS: worker:<id>, worker:<id>:claim, worker:<id>:claim:queues, stat:processed, stat:processed:<id>,
+ *       workers.
  * ARGV: record queues '1'|'0', now, then per cycle 4 values: finish '1'|'0', previous status key or '',
- *       previous result JSON, started raw payload.
- * Returns { claim list, queue list }.
+ *       previous result JSON, started raw payload; last the worker id.
+ * Fenced like the cycle: a worker no longer in `workers` gets -1 and nothing is written (a claim list a
+ * Ruby pruner left behind is for a pruner, or the worker's own unregister, to put back).
+ * Returns { claim list, queue list }, or -1 when the worker is not registered.
  */
 export const WORKER_RESYNC_SCRIPT: LuaScript = {
   name: 'resqueWorkerResync',
-  numberOfKeys: 5,
+  numberOfKeys: 6,
   lua: `${HELPERS}${CLAIM_HELPERS}
+if redis.call('SISMEMBER', KEYS[6], ARGV[#ARGV]) == 0 then return -1 end
 local queues = nil
 if ARGV[1] == '1' then queues = KEYS[3] end
 local now = ARGV[2]
 local i = 3
-while i + 3 <= #ARGV do
+while i + 3 < #ARGV do
   if drop_claim(KEYS[2], queues, ARGV[i + 3]) and ARGV[i] == '1' then
     redis.call('INCR', KEYS[4])
     redis.call('INCR', KEYS[5])
@@ -187,13 +200,21 @@ return put_back(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 /**
  * A failed job (resque-protocol.md §7): RPUSH the failure record (encoded in TS with Ruby's formats),
  * INCR stat:failed(+:<id>) and stat:processed(+:<id>), DEL worker:<id>, FAILED (TTL 86400) when tracked.
- * KEYS: failed, stat:failed, stat:failed:<id>, stat:processed, stat:processed:<id>, worker:<id>.
- * ARGV: failure JSON, status key or '', now.
+ * Fenced: only while the worker is in `workers`; otherwise the job was taken back by a pruner (failed or
+ * re-enqueued there), so this failure is not the job's: only `stat:fenced` +1, and 0 is returned.
+ * KEYS: failed, stat:failed, stat:failed:<id>, stat:processed, stat:processed:<id>, worker:<id>, workers,
+ *       stat:fenced.
+ * ARGV: failure JSON, status key or '', now, worker id.
+ * Returns 1 when recorded, 0 when fenced.
  */
 export const WORKER_FAIL_SCRIPT: LuaScript = {
   name: 'resqueWorkerFail',
-  numberOfKeys: 6,
+  numberOfKeys: 8,
   lua: `${HELPERS}
+if redis.call('SISMEMBER', KEYS[7], ARGV[4]) == 0 then
+  redis.call('INCR', KEYS[8])
+  return 0
+end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('INCR', KEYS[2])
 redis.call('INCR', KEYS[3])
@@ -250,18 +271,26 @@ return back
 
 /**
  * Heartbeat: HSET workers:heartbeat <id> <value> for each id (Ruby refreshes every 60 s; pruners drop
- * workers whose heartbeat is older than 300 s), and the same in our workers:claim_heartbeat.
- * KEYS: workers:heartbeat, workers:claim_heartbeat. ARGV: value, ids...
+ * workers whose heartbeat is older than 300 s), and the same in our workers:claim_heartbeat — but only for
+ * ids still in `workers`: a pruned worker must not look alive again. Those ids are returned (the worker
+ * notices it was pruned).
+ * KEYS: workers:heartbeat, workers:claim_heartbeat, workers. ARGV: value, ids...
+ * Returns the ids that are not registered.
  */
 export const WORKER_HEARTBEAT_SCRIPT: LuaScript = {
   name: 'resqueWorkerHeartbeat',
-  numberOfKeys: 2,
+  numberOfKeys: 3,
   lua: `
+local gone = {}
 for i = 2, #ARGV do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[1])
+  if redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 1 then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[1])
+  else
+    gone[#gone + 1] = ARGV[i]
+  end
 end
-return #ARGV - 1
+return gone
 `,
 };
 

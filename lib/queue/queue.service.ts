@@ -168,7 +168,11 @@ export class ResqueQueue {
       const queueKey = keys.queue(queue);
       for (let at = 0; at < payloads.length; at += CHUNK) multi.rpush(queueKey, ...payloads.slice(at, at + CHUNK));
       for (let at = 0; at < statusPairs.length; at += 2 * CHUNK) multi.mset(...statusPairs.slice(at, at + 2 * CHUNK));
-      const replies = await multi.exec();
+      // A command refused while queued (OOM under maxmemory) makes EXEC fail with EXECABORT, which hides the
+      // cause: surface the first refusal itself (ioredis keeps them in previousErrors).
+      const replies = await multi.exec().catch((error: unknown) => {
+        throw (error as { previousErrors?: unknown[] } | null)?.previousErrors?.[0] ?? error;
+      });
       const failed = replies?.find(([error]) => error);
       if (!replies) throw new Error(`enqueueBulk: the MULTI on ${queueKey} was discarded`);
       if (failed) throw failed[0]!;

@@ -10,6 +10,12 @@ export type WorkerIsolation = 'pool' | 'inline';
 /** What the pruner does with the in-flight job of a dead worker. */
 export type DeadWorkerPolicy = 'fail' | 'requeue';
 
+/**
+ * What a worker does when it finds out it was pruned (unregistered by a pruner, its jobs taken back):
+ * register again under a fresh id, or exit with code 75 (EX_TEMPFAIL) for a supervisor to restart it.
+ */
+export type PrunedPolicy = 'reregister' | 'exit';
+
 /** Log verbosity, as php-resque's LOGGING/VERBOSE ('verbose') and VVERBOSE ('debug'). */
 export type WorkerLogLevel = 'verbose' | 'debug';
 
@@ -41,6 +47,8 @@ export interface ResqueWorkerHostOptions {
   onDeadWorker?: DeadWorkerPolicy;
   /** Workers whose heartbeat is older than this are dead (Ruby's prune interval). Default 300. */
   pruneAfterSeconds?: number;
+  /** After this worker was pruned (e.g. paused past `pruneAfterSeconds`): 'reregister' (default) or 'exit'. */
+  onPruned?: PrunedPolicy;
   /** How often to prune dead workers after start-up. Default 60. */
   pruneIntervalSeconds?: number;
   /** How often to refresh `workers:heartbeat` (must stay under 60 for Ruby). Default 30. */
@@ -77,6 +85,7 @@ export interface ResolvedWorkerOptions {
   timeout: number | null;
   onDeadWorker: DeadWorkerPolicy;
   pruneAfterSeconds: number;
+  onPruned: PrunedPolicy;
   pruneIntervalSeconds: number;
   heartbeatIntervalSeconds: number;
   shutdownTimeoutMs: number;
@@ -100,6 +109,7 @@ export const WORKER_DEFAULTS = {
   maxChildMemoryMb: Number.POSITIVE_INFINITY,
   onDeadWorker: 'fail',
   pruneAfterSeconds: 300,
+  onPruned: 'reregister',
   pruneIntervalSeconds: 60,
   heartbeatIntervalSeconds: 30,
   shutdownTimeoutMs: 30_000,
@@ -145,6 +155,8 @@ export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: 
   }
   const pruneAfterSeconds = pick('pruneAfterSeconds') ?? WORKER_DEFAULTS.pruneAfterSeconds;
   positiveNumber('pruneAfterSeconds', pruneAfterSeconds);
+  const onPruned = pick('onPruned') ?? WORKER_DEFAULTS.onPruned;
+  if (onPruned !== 'reregister' && onPruned !== 'exit') throw new RangeError(`onPruned must be 'reregister' or 'exit', got ${String(onPruned)}`);
   const pruneIntervalSeconds = pick('pruneIntervalSeconds') ?? WORKER_DEFAULTS.pruneIntervalSeconds;
   positiveNumber('pruneIntervalSeconds', pruneIntervalSeconds);
   const heartbeatIntervalSeconds = pick('heartbeatIntervalSeconds') ?? WORKER_DEFAULTS.heartbeatIntervalSeconds;
@@ -172,6 +184,7 @@ export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: 
     timeout,
     onDeadWorker,
     pruneAfterSeconds,
+    onPruned,
     pruneIntervalSeconds,
     heartbeatIntervalSeconds,
     shutdownTimeoutMs,

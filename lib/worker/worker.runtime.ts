@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { Logger, type INestApplicationContext, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ResqueConnection } from '../connection/connection.service.js';
@@ -16,6 +17,9 @@ import { installSignalHandlers } from './worker.signals.js';
 import { WorkerSlot } from './worker.slot.js';
 import { WorkerStore } from './worker.store.js';
 import { setTitle } from './worker.title.js';
+
+/** Exit code of a host that stopped because a slot was pruned with `onPruned: 'exit'` (EX_TEMPFAIL). */
+export const EXIT_PRUNED = 75;
 
 /** The parent process of a worker host: Nest context, slots, timers, signals and shutdown. */
 export class WorkerRuntime {
@@ -118,6 +122,7 @@ export class WorkerRuntime {
           logger: this.logger,
           blockingClient: blockingCapable ? () => connection.duplicate(`resque-worker-${index}`) : null,
           title: index === 0 ? setTitle : null,
+          exitPruned: () => this.exitPruned(),
         }),
       );
     });
@@ -133,7 +138,12 @@ export class WorkerRuntime {
     await this.prune(pruner);
 
     this.every(options.heartbeatIntervalSeconds, async () => {
-      await store.heartbeat(this.registeredIds(), await store.serverTime());
+      // Slots learn both ways: confirmed (their lease) or no longer registered (pruned).
+      const slots = this.slots.filter((s) => this.registered.has(s));
+      const ids = slots.map((s) => s.id);
+      const sentAt = performance.now();
+      const gone = await store.heartbeat(ids, await store.serverTime());
+      slots.forEach((slot, i) => slot.heartbeatDone(ids[i]!, sentAt, gone));
     });
     this.every(options.pruneIntervalSeconds, () => this.prune(pruner));
     this.removeSignals = installSignalHandlers({
@@ -181,6 +191,13 @@ export class WorkerRuntime {
     }
     if (escalate) this.terminate(signal ?? 'SIGTERM');
     return this.closed;
+  }
+
+  /** `onPruned: 'exit'`: stop like QUIT, then leave with EXIT_PRUNED for a supervisor to restart us. */
+  private exitPruned(): void {
+    process.exitCode = EXIT_PRUNED;
+    this.signalled = true; // exit even if user code keeps handles open
+    void this.stop('quit');
   }
 
   private terminate(signal: NodeJS.Signals): void {

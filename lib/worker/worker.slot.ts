@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '@nestjs/common';
 import type { ResqueRedis } from '../connection/connection.types.js';
 import type { ResqueEvents } from '../events/events.service.js';
@@ -46,20 +47,29 @@ export interface SlotDeps {
   blockingClient: (() => ResqueRedis) | null;
   /** Sets the host's process title (slot 0 only). */
   title: ((title: string) => void) | null;
+  /** `onPruned: 'exit'`: the slot found it was pruned and stopped; the host exits non-zero. */
+  exitPruned: () => void;
 }
 
 interface Current {
   job: RunnableJob;
   className: string;
+  jobId: string | null;
   statusKey: string | null;
   settled: boolean;
+  /**
+   * Aborted when the slot learns its worker was pruned while this job runs (the job was taken back; its
+   * outcome will be fenced). The hook for the job context's AbortSignal: connect `abort.signal` to the
+   * executor's perform to let a running job stop early; nothing listens to it yet.
+   */
+  abort: AbortController;
 }
 
 /** A cycle sent without waiting; `done` never rejects (the outcome lands in the entry). */
 interface SentCycle {
   request: CycleRequest;
   settled: boolean;
-  jobs: ClaimedJob[] | 'paused';
+  jobs: ClaimedJob[] | 'paused' | 'pruned';
   error: unknown;
   done: Promise<void>;
 }
@@ -84,10 +94,33 @@ interface SentCycle {
  * claimed job (its cycle is what reports the pause), then puts the rest back. A local pause (USR2), QUIT/stop and a
  * pool slot's re-registration put claimed jobs back at the head of their queues (their original places);
  * the pruner treats a dead worker's claim list as in-flight work.
+ *
+ * Fencing. A pruner may take a worker's jobs back while it is alive but frozen (SIGSTOP, a VM pause, a
+ * swap storm). Every script that starts a job, records an outcome or claims checks, atomically, that the
+ * worker is still in `workers` (the pruner removes it in the script that takes the jobs back); if not, it
+ * writes nothing but `stat:fenced` (for an outcome) and says so. A job does not start while its cycle is in
+ * flight unless the slot's lease holds: a heartbeat written less than `pruneAfterSeconds / 2` ago (no pruner
+ * can have found it stale since); otherwise the slot waits for the start's verdict. A slot that finds out
+ * it was pruned (a fenced reply, or the heartbeat) logs it once, stops reserving, aborts its running job's
+ * AbortController (Current.abort, not wired to the job yet), and registers again under a fresh id (`host:pid-r<n>:queues`) or stops the host (`onPruned`).
+ *
+ * Outcomes are never dropped: while Redis refuses a job's failure record or completion (OOM, failover) the
+ * slot keeps the job in `worker:<id>`, reserves nothing and retries with back-off; giving up (only once
+ * stopping) leaves the worker registered, so a pruner finds the job.
  */
 export class WorkerSlot {
   id = '';
   private stopping = false;
+  /** The worker was pruned: stop reserving, re-register (or exit) at the next step of the loop. */
+  private pruned = false;
+  /** Between unregistering an id and registering the next: heartbeat notices about the old id are expected. */
+  private reregistering = false;
+  /** Re-registrations after a prune: part of the id, so a stale pruner can never match the new one. */
+  private generation = 0;
+  /** `performance.now()` when a heartbeat (or registration) confirmed this id; see leaseHolds. */
+  private confirmedAt = Number.NEGATIVE_INFINITY;
+  /** An outcome could not be written while stopping: leave the id registered for a pruner. */
+  private keepRegistered = false;
   private paused = false;
   /** A cycle found `pause-all-workers` set: stop claiming, put claimed jobs back, poll. */
   private pausedByAll = false;
@@ -122,7 +155,8 @@ export class WorkerSlot {
   /** host:pid:queues, the pid being the executor's (host pid, or the slot's child pid). */
   computeId(): string {
     const { options, executor, selection, store } = this.deps;
-    this.id = buildWorkerId(options.hostname, `${executor.idPid}${executor.idSuffix}`, selection.configured);
+    const generation = this.generation > 0 ? `-r${this.generation}` : '';
+    this.id = buildWorkerId(options.hostname, `${executor.idPid}${executor.idSuffix}${generation}`, selection.configured);
     if (this.slotStore?.workerId !== this.id) {
       const ownQueue = selection.isLiteral && selection.configured.length === 1 ? selection.configured[0]! : null;
       this.slotStore = new SlotStore(store, this.id, ownQueue, options.concurrency > 1);
@@ -133,14 +167,33 @@ export class WorkerSlot {
   /** Registers the slot (SADD workers, :started, heartbeat at `now`, Redis time). */
   async register(now: Date): Promise<void> {
     this.computeId();
+    const sentAt = performance.now();
     await this.deps.store.register(this.id, new Date(), now);
+    this.confirmedAt = sentAt;
   }
 
   /** Removes the slot's keys; claimed jobs go back to the head of their queues. */
   async unregister(): Promise<void> {
     if (!this.id) return;
+    if (this.keepRegistered) {
+      this.deps.logger.error(`worker ${this.id}: left registered: a job's outcome could not be written, a pruner will recover it`);
+      return;
+    }
     await this.slots().unregister();
     this.claimed = [];
+  }
+
+  /**
+   * A heartbeat call sent at `sentAt` (performance.now()) came back: `gone` lists the ids it found no longer
+   * registered. Called by the host for every slot it included.
+   */
+  heartbeatDone(id: string, sentAt: number, gone: readonly string[]): void {
+    if (id !== this.id) return; // re-registered meanwhile
+    if (gone.includes(id)) {
+      if (!this.reregistering && !this.stopping) this.notePruned('heartbeat');
+    } else {
+      this.confirmedAt = Math.max(this.confirmedAt, sentAt);
+    }
   }
 
   stop(): void {
@@ -183,6 +236,11 @@ export class WorkerSlot {
     this.title(waitingTitle(this.deps.selection.configured));
     while (!this.stopping) {
       this.fold();
+      if (this.pruned) {
+        await this.recoverFromPrune(finished);
+        finished = null;
+        continue;
+      }
       if (this.unconfirmed.length > 0) {
         await this.resync();
         continue;
@@ -205,14 +263,20 @@ export class WorkerSlot {
           await this.sent[0]!.done;
           continue;
         }
-        let reply: ClaimedJob[] | 'paused';
+        let reply: ClaimedJob[] | 'paused' | 'pruned';
+        const claim = Math.max(1, options.prefetch);
+        const request: CycleRequest = { finished, start: null, claim, queues: [] };
         try {
-          const claim = Math.max(1, options.prefetch);
-          reply = await this.slots().cycle({ finished, start: null, claim, queues: await this.freshQueues() });
+          request.queues = await this.freshQueues();
+          reply = await this.slots().cycle(request);
           finished = null;
         } catch (error) {
           logger.error(`worker ${this.id}: reserve failed: ${errorMessage(error)}`);
           await this.sleep(options.interval);
+          continue;
+        }
+        if (reply === 'pruned') {
+          this.notePruned('reserve', request);
           continue;
         }
         this.pausedByAll = reply === 'paused';
@@ -235,9 +299,14 @@ export class WorkerSlot {
         await this.drain();
         if (this.unconfirmed.length > 0) await this.resync();
         if (finished) finished = await this.flush(finished);
-        await this.unregister().catch((error: unknown) => logger.error(`worker ${this.id}: unregister failed: ${errorMessage(error)}`));
-        this.claimed = [];
-        await this.register(await this.deps.store.serverTime());
+        this.reregistering = true;
+        try {
+          await this.unregister().catch((error: unknown) => logger.error(`worker ${this.id}: unregister failed: ${errorMessage(error)}`));
+          this.claimed = [];
+          await this.register(await this.deps.store.serverTime());
+        } finally {
+          this.reregistering = false;
+        }
       }
     }
     await this.drain();
@@ -248,10 +317,11 @@ export class WorkerSlot {
 
   /**
    * Starts a claimed job: sends its cycle (finish `finished`, start this job, claim ahead), performs
-   * meanwhile, and returns the job's bookkeeping for the next cycle (null after a failure, recorded).
+   * meanwhile (or, without a lease, once the start is confirmed), and returns the job's bookkeeping for the
+   * next cycle (null after a failure, recorded, or when the start was refused).
    */
   private async process(claimed: ClaimedJob, finished: FinishedJob | null): Promise<FinishedJob | null> {
-    const { store, runner, options, events, executor } = this.deps;
+    const { store, runner, options, events, executor, logger } = this.deps;
     const slots = this.slots();
     const job: RunnableJob = { raw: claimed.raw, queue: claimed.queue, workerId: this.id };
     let decoded: DecodedJob | null = null;
@@ -266,22 +336,35 @@ export class WorkerSlot {
         ? null
         : store.keys.status(decoded.id, decoded.prefix)
       : statusKeyOfRaw(store.keys, claimed.raw);
+    const className = decoded?.className ?? '?';
+    const jobId = decoded ? decoded.id : jobIdOfRaw(claimed.raw);
     const claimAhead =
       this.stopping || this.paused || this.pausedByAll ? 0 : Math.max(0, options.prefetch - this.claimed.length - this.claimsInFlight);
-    this.send({
+    const leased = this.leaseHolds();
+    const entry = this.send({
       finished,
       start: slots.starting(claimed, statusKey, decoded !== null || isJsonObject(claimed.raw)),
       claim: claimAhead,
       queues: claimAhead > 0 ? this.queuesNow() : [],
     });
+    if (!leased) {
+      // A pruner may have taken this job back while the slot could not heartbeat: wait for the verdict.
+      // (A call that fails leaves it unknown: the job is performed and resync sorts the bookkeeping out.)
+      await entry.done;
+      this.fold();
+      if (entry.jobs === 'pruned') {
+        logger.warn(`worker ${this.id}: claimed job ${className} (id ${jobId ?? 'none'}) was taken back by a pruner; not started`);
+        return null;
+      }
+    }
     if (!decoded) {
       // Recorded by the fail script, which Redis runs after the cycle that started the job.
-      const current: Current = { job, className: '?', statusKey, settled: true };
+      const current: Current = { job, className, jobId, statusKey, settled: true, abort: new AbortController() };
       const error = decodeError instanceof PayloadDecodeError ? decodeError : new PayloadDecodeError(errorMessage(decodeError), claimed.raw);
       await this.recordFailure(current, failed(error));
       return null;
     }
-    const current: Current = { job, className: decoded.className, statusKey, settled: false };
+    const current: Current = { job, className, jobId, statusKey, settled: false, abort: new AbortController() };
     this.current = current;
     if (this.deps.title) this.processingTitle(claimed.queue, decoded.className);
     let outcome: JobOutcome;
@@ -311,7 +394,7 @@ export class WorkerSlot {
       await this.recordFailure(current, outcome);
       return null;
     }
-    return { statusKey, resultJson: outcome.kind === 'complete' ? outcome.resultJson : 'null' };
+    return { statusKey, resultJson: outcome.kind === 'complete' ? outcome.resultJson : 'null', className, jobId };
   }
 
   private title(title: string): void {
@@ -329,7 +412,7 @@ export class WorkerSlot {
     this.deps.title?.(processingTitle(queue, className, new Date(second * 1000)));
   }
 
-  private send(request: CycleRequest): void {
+  private send(request: CycleRequest): SentCycle {
     const entry: SentCycle = { request, settled: false, jobs: [], error: null, done: Promise.resolve() };
     entry.done = this.slots()
       .cycle(request)
@@ -337,6 +420,8 @@ export class WorkerSlot {
         (jobs) => {
           entry.jobs = jobs;
           entry.settled = true;
+          // Noticed now, not at the next fold: the running job's signal is aborted while it runs.
+          if (jobs === 'pruned') this.notePruned('job start', request);
         },
         (error: unknown) => {
           entry.error = error ?? new Error('cycle failed');
@@ -345,6 +430,7 @@ export class WorkerSlot {
       );
     this.claimsInFlight += request.claim;
     this.sent.push(entry);
+    return entry;
   }
 
   /** Takes in the replies that arrived, in send order. */
@@ -357,7 +443,9 @@ export class WorkerSlot {
         this.unconfirmed.push(entry.request);
       } else if (entry.jobs === 'paused') {
         this.pausedByAll = true;
-      } else if (this.unconfirmed.length === 0) {
+      } else if (entry.jobs === 'pruned') {
+        // noticed when the reply came (send)
+      } else if (this.unconfirmed.length === 0 && !this.pruned) {
         // After a failure the claim list is re-read instead (resync).
         for (const job of entry.jobs) this.claimed.push(job);
       }
@@ -381,8 +469,14 @@ export class WorkerSlot {
     const unconfirmed = this.unconfirmed;
     for (let attempt = 1; ; attempt++) {
       try {
-        this.claimed = await this.slots().resync(unconfirmed);
+        const claimed = await this.slots().resync(unconfirmed);
         this.unconfirmed = [];
+        if (claimed === 'pruned') {
+          this.notePruned('resync');
+          this.claimed = [];
+        } else {
+          this.claimed = claimed;
+        }
         return;
       } catch (error) {
         if (this.stopping && attempt >= 5) {
@@ -396,6 +490,7 @@ export class WorkerSlot {
     }
   }
 
+  /** Writes a failed job's record; retried while Redis refuses it (the job stays in `worker:<id>`). */
   private async recordFailure(current: Current, outcome: JobOutcome & { kind: 'failed' }): Promise<void> {
     const failure = encodeFailure(
       buildFailure({
@@ -407,28 +502,112 @@ export class WorkerSlot {
         queue: current.job.queue,
       }),
     );
+    const recorded = await this.untilWritten(`the failure of job ${current.className} (id ${current.jobId ?? 'none'})`, () =>
+      this.slots().fail(failure, current.statusKey),
+    );
+    if (recorded === undefined) {
+      this.deps.logger.error(`worker ${this.id}: failure record not written: ${failure}`);
+    } else if (!recorded) {
+      this.logFenced('failure', current.className, current.jobId);
+      this.notePruned('failure record');
+    }
+  }
+
+  /** Writes a finished job's bookkeeping without starting or claiming (retried while Redis refuses it). */
+  private async flush(finished: FinishedJob): Promise<null> {
+    const request: CycleRequest = { finished, start: null, claim: 0, queues: [] };
+    const reply = await this.untilWritten(`the completion of job ${finished.className} (id ${finished.jobId ?? 'none'})`, () =>
+      this.slots().cycle(request),
+    );
+    if (reply === 'pruned') this.notePruned('completion record', request);
+    return null;
+  }
+
+  /**
+   * Retries a write Redis refuses (OOM, failover) with back-off until it goes through: a job leaves the
+   * in-flight record only once its outcome is written, and the slot reserves nothing meanwhile. Once
+   * stopping it gives up after a few tries (undefined) and leaves the worker registered, so a pruner
+   * recovers the job.
+   */
+  private async untilWritten<T>(what: string, write: () => Promise<T>): Promise<T | undefined> {
+    const { logger } = this.deps;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.slots().fail(failure, current.statusKey);
-        return;
+        const result = await write();
+        if (attempt > 1) logger.log(`worker ${this.id}: ${what} written after ${attempt} tries`);
+        return result;
       } catch (error) {
-        if (attempt >= 5) {
-          this.deps.logger.error(`worker ${this.id}: could not record a failure: ${errorMessage(error)}; record: ${failure}`);
-          return;
+        if (this.stopping && attempt >= 5) {
+          this.keepRegistered = true;
+          logger.error(`worker ${this.id}: could not write ${what} before stopping: ${errorMessage(error)}`);
+          return undefined;
         }
-        await new Promise((r) => setTimeout(r, 200 * attempt));
+        if (attempt === 1 || attempt % 20 === 0) {
+          logger.error(`worker ${this.id}: could not write ${what}: ${errorMessage(error)}; retrying, no job is reserved meanwhile`);
+        }
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** Math.min(attempt, 6))));
       }
     }
   }
 
-  /** Writes a finished job's bookkeeping without starting or claiming. */
-  private async flush(finished: FinishedJob): Promise<null> {
+  /**
+   * True while no pruner can have found this worker's heartbeat stale: the last heartbeat (or registration)
+   * that found it registered was sent less than half of `pruneAfterSeconds` ago. Pruners with a shorter
+   * threshold than ours are not covered (the scripts still fence their outcomes).
+   */
+  private leaseHolds(): boolean {
+    return performance.now() - this.confirmedAt < this.deps.options.pruneAfterSeconds * 500;
+  }
+
+  /**
+   * The worker is no longer in `workers`: a pruner took its jobs back. Logged once; the slot stops
+   * reserving, forgets its claimed jobs (taken back too) and aborts the running job's signal; the loop then
+   * re-registers or exits (recoverFromPrune). A fenced outcome in `request` is logged.
+   */
+  private notePruned(where: string, request?: CycleRequest): void {
+    if (request?.finished) this.logFenced('completion', request.finished.className, request.finished.jobId);
+    if (this.pruned) return;
+    this.pruned = true;
+    const next = this.deps.options.onPruned === 'exit' ? 'stops the worker (onPruned: exit)' : 'registers again under a fresh id';
+    this.deps.logger.error(
+      `worker ${this.id} was pruned (unregistered by a pruner that took its jobs back; noticed at its ${where}): it reserves no more, records no outcome of a job it held, and ${next}`,
+    );
+    this.claimed = [];
+    this.current?.abort.abort(new Error(`worker ${this.id} was pruned; this job was taken back`));
+    this.poke();
+  }
+
+  private logFenced(what: string, className: string, jobId: string | null): void {
+    this.deps.logger.warn(
+      `worker ${this.id}: the ${what} of job ${className} (id ${jobId ?? 'none'}) was not recorded: the worker had been pruned and the job taken back (counted in stat:fenced)`,
+    );
+  }
+
+  /** After a prune: settle what is in flight (fenced), drop the old id's keys, then re-register or exit. */
+  private async recoverFromPrune(finished: FinishedJob | null): Promise<void> {
+    const { logger, options, store } = this.deps;
+    await this.drain();
+    this.unconfirmed = [];
+    if (finished) await this.flush(finished);
+    this.claimed = [];
+    const oldId = this.id;
+    this.reregistering = true;
     try {
-      await this.slots().cycle({ finished, start: null, claim: 0, queues: [] });
-    } catch (error) {
-      this.deps.logger.error(`worker ${this.id}: could not record a finished job: ${errorMessage(error)}`);
+      // A Ruby pruner leaves our claim list behind: unregister puts those jobs back at the head of their queues.
+      await this.untilWritten(`the unregistration of pruned ${oldId}`, () => this.slots().unregister());
+      if (this.stopping) return;
+      if (options.onPruned === 'exit') {
+        this.stopping = true;
+        this.deps.exitPruned();
+        return;
+      }
+      this.generation++;
+      await this.untilWritten(`the registration after pruned ${oldId}`, async () => this.register(await store.serverTime()));
+      this.pruned = false;
+      logger.warn(`worker ${oldId} registered again as ${this.id}`);
+    } finally {
+      this.reregistering = false;
     }
-    return null;
   }
 
   /** Puts the claimed jobs back at the head of their queues (paused: other workers may take them). */
@@ -518,5 +697,16 @@ export class WorkerSlot {
 
   private poke(): void {
     this.wake?.();
+  }
+}
+
+/** The `id` of a payload the codec rejected (for log lines), or null. */
+function jobIdOfRaw(raw: string): string | null {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    const id = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>)['id'] : undefined;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
   }
 }

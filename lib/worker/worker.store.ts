@@ -24,6 +24,9 @@ export interface FinishedJob {
   statusKey: string | null;
   /** JSON of perform's return value (`null` when none). */
   resultJson: string;
+  /** For the log line when the outcome is fenced: the job's class and payload id. */
+  className: string;
+  jobId: string | null;
 }
 
 /** A job in the slot's claim list (prefetched or BLMOVEd), not started yet. */
@@ -105,8 +108,26 @@ export class SlotStore {
     private readonly shared = false,
   ) {
     const k = store.keys;
-    this.fixedKeys = [k.worker(workerId), k.workerClaim(workerId), claimQueuesKey(k, workerId), k.statProcessed(), k.statProcessed(workerId), k.pauseAll];
-    this.failKeys = [k.failed, k.statFailed(), k.statFailed(workerId), k.statProcessed(), k.statProcessed(workerId), k.worker(workerId)];
+    this.fixedKeys = [
+      k.worker(workerId),
+      k.workerClaim(workerId),
+      claimQueuesKey(k, workerId),
+      k.statProcessed(),
+      k.statProcessed(workerId),
+      k.pauseAll,
+      k.workers,
+      k.statFenced,
+    ];
+    this.failKeys = [
+      k.failed,
+      k.statFailed(),
+      k.statFailed(workerId),
+      k.statProcessed(),
+      k.statProcessed(workerId),
+      k.worker(workerId),
+      k.workers,
+      k.statFenced,
+    ];
     this.cycleCall = scriptCommand(store.redis, WORKER_CYCLE_SCRIPT);
     this.failCall = scriptCommand(store.redis, WORKER_FAIL_SCRIPT);
   }
@@ -118,9 +139,10 @@ export class SlotStore {
 
   /**
    * Finishes the previous job, starts the next one and/or claims ahead (WORKER_CYCLE_SCRIPT). Resolves with
-   * the claimed jobs (oldest first), or 'paused' when `pause-all-workers` refused claiming.
+   * the claimed jobs (oldest first), 'paused' when `pause-all-workers` refused claiming, or 'pruned' when
+   * the worker is no longer registered (nothing was written: fenced).
    */
-  async cycle(request: CycleRequest): Promise<ClaimedJob[] | 'paused'> {
+  async cycle(request: CycleRequest): Promise<ClaimedJob[] | 'paused' | 'pruned'> {
     const { finished, start, claim } = request;
     if (!start) this.clock.tick(); // `starting` just did
     const queues = claim > 0 ? request.queues : [];
@@ -137,11 +159,13 @@ export class SlotStore {
       start?.head ?? '',
       start && !start.isObject ? JSON.stringify(start.raw) : '',
       start?.statusKey ?? '',
+      this.workerId,
     );
     if (recordQueues && claim > 0) for (const queue of queues) args.push(queue);
     if (this.shared) this.coalesce();
-    const reply = (await this.cycleCall(...args)) as 0 | Array<number | string>;
+    const reply = (await this.cycleCall(...args)) as 0 | -1 | Array<number | string>;
     if (reply === 0) return 'paused';
+    if (reply === -1) return 'pruned';
     const jobs: ClaimedJob[] = [];
     for (let i = 0; i < reply.length; i += 2) jobs.push({ queue: queues[(reply[i] as number) - 1]!, raw: reply[i + 1] as string });
     return jobs;
@@ -149,9 +173,9 @@ export class SlotStore {
 
   /**
    * After a failed cycle call (see WORKER_RESYNC_SCRIPT): applies what the unconfirmed cycles did not, and
-   * returns the claim list as it is (the slot's claimed jobs from now on).
+   * returns the claim list as it is (the slot's claimed jobs from now on), or 'pruned' (fenced: nothing done).
    */
-  async resync(unconfirmed: readonly CycleRequest[]): Promise<ClaimedJob[]> {
+  async resync(unconfirmed: readonly CycleRequest[]): Promise<ClaimedJob[] | 'pruned'> {
     const k = this.store.keys;
     this.clock.tick();
     const args: Array<string | number> = [this.ownQueue === null ? '1' : '0', this.clock.unix];
@@ -159,17 +183,21 @@ export class SlotStore {
       if (!request.start) continue;
       args.push(request.finished ? '1' : '0', request.finished?.statusKey ?? '', request.finished?.resultJson ?? 'null', request.start.raw);
     }
-    const [raws, names] = await runScript<[string[], string[]]>(
+    args.push(this.workerId);
+    const reply = await runScript<[string[], string[]] | -1>(
       this.store.redis,
       WORKER_RESYNC_SCRIPT,
-      [k.worker(this.workerId), k.workerClaim(this.workerId), claimQueuesKey(k, this.workerId), k.statProcessed(), k.statProcessed(this.workerId)],
+      [k.worker(this.workerId), k.workerClaim(this.workerId), claimQueuesKey(k, this.workerId), k.statProcessed(), k.statProcessed(this.workerId), k.workers],
       args,
     );
+    if (reply === -1) return 'pruned';
+    const [raws, names] = reply;
     return raws.map((raw, i) => ({ raw, queue: names[i] ?? this.ownQueue ?? '' }));
   }
 
-  async fail(failureJson: string, statusKey: string | null): Promise<void> {
-    await this.failCall(...this.failKeys, failureJson, statusKey ?? '', unixSeconds());
+  /** Records a failure; false when fenced (the worker is no longer registered: nothing but `stat:fenced`). */
+  async fail(failureJson: string, statusKey: string | null): Promise<boolean> {
+    return (await this.failCall(...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId)) === 1;
   }
 
   /** Puts the claimed jobs back at the head of their queues. */
@@ -261,9 +289,13 @@ export class WorkerStore {
     );
   }
 
-  async heartbeat(workerIds: readonly string[], at: Date): Promise<void> {
-    if (workerIds.length === 0) return;
-    await runScript(this.redis, WORKER_HEARTBEAT_SCRIPT, [this.keys.heartbeats, this.keys.claimHeartbeats], [rubyHeartbeat(at), ...workerIds]);
+  /** Refreshes the heartbeats of the ids still registered; resolves with the ids that are not (pruned). */
+  async heartbeat(workerIds: readonly string[], at: Date): Promise<string[]> {
+    if (workerIds.length === 0) return [];
+    return runScript<string[]>(this.redis, WORKER_HEARTBEAT_SCRIPT, [this.keys.heartbeats, this.keys.claimHeartbeats, this.keys.workers], [
+      rubyHeartbeat(at),
+      ...workerIds,
+    ]);
   }
 
   /** Redis TIME: heartbeats are compared against the server clock (Ruby does the same). */

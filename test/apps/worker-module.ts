@@ -112,6 +112,26 @@ export class SleepJob {
   }
 }
 
+/**
+ * Records each perform's start in `t:starts` (`{n, workerId}`, Redis-ordered), sleeps `ms`, then `t:ends`; throws
+ * when `fail`. Writes nothing when `quiet` (for tests where Redis refuses writes).
+ */
+@Job('Tally')
+@Injectable()
+export class TallyJob {
+  constructor(private readonly recorder: Recorder) {}
+
+  @Perform()
+  async perform(params: { n: number; ms?: number; fail?: boolean; quiet?: boolean }, ctx: ResqueJobContext): Promise<number> {
+    const record = JSON.stringify({ n: params.n, workerId: ctx.workerId });
+    if (!params.quiet) await this.recorder.redis.rpush('t:starts', record);
+    await new Promise((r) => setTimeout(r, params.ms ?? 0));
+    if (params.fail) throw new Error(`tally ${params.n} fails`);
+    if (!params.quiet) await this.recorder.redis.rpush('t:ends', record);
+    return params.n;
+  }
+}
+
 /** A job with its own timeout (ms) in @Job options. */
 @Job('Slow', { timeout: 300 })
 @Injectable()
@@ -208,16 +228,17 @@ export class EventsProbe implements OnModuleInit {
     // parent's record of the same event (fire-and-forget writes from two processes have no order).
     if (inChild) {
       this.events.listen('beforePerform', async (e) => {
-        await this.recorder.redis.rpush('t:events', `child:awaited:beforePerform:${e.className}`);
+        await this.recorder.redis.rpush('t:events', `child:awaited:beforePerform:${e.className}`).catch(() => undefined);
       });
     }
     // php-style listen() listeners run through emitAsync: the worker must reach them too.
-    this.events.listen('beforeFork', (e) => void this.recorder.redis.rpush('t:events', `${where}:listen:beforeFork:${e.className}`));
+    // Records are best effort (.catch): a test may make Redis refuse writes (OOM), which must not crash the worker.
+    this.events.listen('beforeFork', (e) => void this.recorder.redis.rpush('t:events', `${where}:listen:beforeFork:${e.className}`).catch(() => undefined));
     for (const name of ['beforeFirstFork', 'beforeFork', 'afterFork', 'beforePerform', 'afterPerform', 'onFailure'] as const) {
       this.events.on(name).subscribe((e) => {
         const className = 'className' in e ? e.className : 'worker';
         const extra = name === 'onFailure' ? `:${(e as { error: Error }).error.name}` : '';
-        void this.recorder.redis.rpush('t:events', `${where}:${name}:${className}${extra}`);
+        void this.recorder.redis.rpush('t:events', `${where}:${name}:${className}${extra}`).catch(() => undefined);
       });
     }
   }
@@ -244,6 +265,6 @@ export class ShutdownProbe implements BeforeApplicationShutdown, OnApplicationSh
 
 @Module({
   imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque', logger: false })],
-  providers: [Recorder, EchoJob, PhpEchoJob, CountJob, FailJob, ExitJob, SleepJob, SlowJob, HookedJob, VetoedJob, ScopedJob, EventsProbe, ShutdownProbe],
+  providers: [Recorder, EchoJob, PhpEchoJob, CountJob, FailJob, ExitJob, SleepJob, TallyJob, SlowJob, HookedJob, VetoedJob, ScopedJob, EventsProbe, ShutdownProbe],
 })
 export class WorkerTestModule {}
