@@ -16,8 +16,8 @@ const SYSTEMS = ['ours', 'bullmq', 'node-resque', 'raw-floor', 'fork-floor'];
 
 // Sizes: a full run takes a few minutes on a 2-vCPU box, --quick well under one.
 const SIZES = {
-  full: { enqueue: 10_000, process1: 10_000, processMany: 20_000, pool: 5_000, childPerJob: 10, delayed: 5_000 },
-  quick: { enqueue: 1_000, process1: 2_000, processMany: 3_000, pool: 600, childPerJob: 3, delayed: 1_000 },
+  full: { enqueue: 10_000, process1: 10_000, processMany: 20_000, pool: 5_000, childPerJob: 10, delayed: 5_000, parentRss: Number(process.env.BENCH_RSS_JOBS ?? 1_100_000) },
+  quick: { enqueue: 1_000, process1: 2_000, processMany: 3_000, pool: 600, childPerJob: 3, delayed: 1_000, parentRss: 110_000 },
 };
 
 function scenarios(z) {
@@ -40,6 +40,21 @@ function scenarios(z) {
       // slowest peer here) is over before anything is due; a row says so when it was not.
       leadMs: 1500 + Math.round(z.delayed * 0.6),
       spreadMs: 1000,
+    },
+    {
+      // Opt-in (--only parent-rss, npm run bench:rss): minutes long. The worker parent's RSS and heap are
+      // sampled every 1/22 of the run; growth counts from the end of the warm-up (the first 1/11).
+      id: 'parent-rss',
+      title: `worker parent's RSS over ${z.parentRss.toLocaleString('en-US')} pooled no-op jobs, 2 slots (COUNT=2)`,
+      kind: 'work',
+      slots: 2,
+      isolation: 'pool',
+      n: z.parentRss,
+      sampleEvery: Math.round(z.parentRss / 22),
+      warmup: Math.round(z.parentRss / 11),
+      optIn: true,
+      systems: ['ours'],
+      timeoutMs: 3_600_000,
     },
   ];
 }
@@ -121,7 +136,10 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const z = args.quick ? SIZES.quick : SIZES.full;
   const all = scenarios(z);
-  const chosen = args.only ? all.filter((s) => args.only.some((o) => s.id === o || s.id.startsWith(`${o}-`) || s.id.startsWith(o))) : all;
+  // Opt-in scenarios run only when named in full.
+  const chosen = args.only
+    ? all.filter((s) => args.only.some((o) => s.id === o || (!s.optIn && (s.id.startsWith(`${o}-`) || s.id.startsWith(o)))))
+    : all.filter((s) => !s.optIn);
   if (!chosen.length) throw new UsageError(`--only ${args.only.join(',')} matches no scenario (${all.map((s) => s.id).join(', ')})`);
   const systemIds = args.systems ?? SYSTEMS;
   for (const id of systemIds) if (!SYSTEMS.includes(id)) throw new UsageError(`unknown system ${id} (${SYSTEMS.join(', ')})`);
@@ -178,7 +196,7 @@ async function main() {
       process.stderr.write(`\n[${s.id}] ${s.title} (n=${s.n})\n`);
       for (const sys of systems) {
         if (interrupted) break;
-        const planned = sys.mod.plan(s);
+        const planned = s.systems && !s.systems.includes(sys.id) ? { na: 'not applicable' } : sys.mod.plan(s);
         const base = { system: sys.id, scenario: s.id, ...(sys.mod.floor ? { floor: true } : {}) };
         if (!Array.isArray(planned)) {
           if (planned.na !== 'not applicable') record({ ...base, variant: '', na: planned.na });
@@ -195,7 +213,7 @@ async function main() {
           const wall0 = Date.now();
           await redis.client.flushall();
           if (run.role === 'work') await sys.mod.prefill({ port: redis.port, n: s.n });
-          const timeoutMs = s.kind === 'delayed' ? 60_000 : 180_000;
+          const timeoutMs = s.timeoutMs ?? (s.kind === 'delayed' ? 60_000 : 180_000);
           const opts = { ...s, ...run, system: sys.id, port: redis.port, timeoutMs };
           row.load_1m = Math.round(loadavg()[0] * 100) / 100;
           const m = await runMeasured({ opts, cpu: pin.bench, taskset: pin.taskset, timeoutMs: timeoutMs + 30_000, verbose: args.verbose, label: sys.id });
@@ -211,6 +229,7 @@ async function main() {
           const late = result.lateness_p99_ms !== undefined ? `, lateness p50 ${result.lateness_p50_ms} ms p99 ${result.lateness_p99_ms} ms` : '';
           const wall = ((Date.now() - wall0) / 1000).toFixed(1);
           process.stderr.write(`  ${sys.id} (${run.variant}): ${Math.round(result.jobs_per_s).toLocaleString('en-US')} jobs/s in ${result.seconds.toFixed(3)} s${late}, ${measured.peak_rss_mb} MB [${wall} s wall]\n`);
+          if (result.memory_samples) printMemorySamples(result.memory_samples);
         }
       }
     }
@@ -223,6 +242,23 @@ async function main() {
   for (const r of results) process.stdout.write(`${jsonLine(r)}\n`);
   if (args.json) process.stderr.write(`\nJSON lines written to ${args.json}\n`);
   if (results.some((r) => r.error)) process.exitCode = 1;
+}
+
+/** The parent-rss series: one line per sample (MB). */
+function printMemorySamples(samples) {
+  process.stderr.write('           jobs  parent RSS  heap used  heap total  old space  external  children RSS\n');
+  for (const x of samples) {
+    const cols = [
+      x.jobs.toLocaleString('en-US').padStart(13),
+      x.rss_mb.toFixed(1).padStart(10),
+      x.heap_used_mb.toFixed(1).padStart(9),
+      x.heap_total_mb.toFixed(1).padStart(10),
+      (x.spaces_mb.old_space ?? 0).toFixed(1).padStart(9),
+      x.external_mb.toFixed(1).padStart(8),
+      x.children_rss_mb.map((v) => v.toFixed(1)).join(' / '),
+    ];
+    process.stderr.write(`  ${cols.join('  ')}\n`);
+  }
 }
 
 main().catch((error) => {

@@ -28,7 +28,7 @@ describe('scheduler crash safety (real process, SIGKILL)', () => {
     const total = 20_000;
     await pushDueItems(client, PREFIX, total, Math.floor(Date.now() / 1000) - 60);
     // Small batches to stretch the promotion, and a short lock ttl so the restarted process can take over
-    // the dead one's lock (Ruby's 180 s would otherwise apply).
+    // the dead one's lock at once (the default 10 s would otherwise apply).
     const env = { REDIS_BACKEND: `127.0.0.1:${redis.port}`, PREFIX, INTERVAL: '0.1', TEST_BATCH_SIZE: '20', TEST_LOCK_TTL: '1' };
     const first = startSchedulerProcess(env);
     started.push(first);

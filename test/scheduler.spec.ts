@@ -12,7 +12,8 @@ import { decodeFailure, decodePayload, parseResqueTime, ResqueKeys } from '../li
 import { ResqueModule } from '../lib/resque.module.js';
 import { ResqueDelayedJobs } from '../lib/scheduler/scheduler.delayed.js';
 import { SchedulerEngine } from '../lib/scheduler/scheduler.engine.js';
-import { SchedulerLock } from '../lib/scheduler/scheduler.lock.js';
+import { defaultLockTtl, SchedulerLock } from '../lib/scheduler/scheduler.lock.js';
+import { promoteDue } from '../lib/scheduler/scheduler.promote.js';
 import { ResqueSchedules } from '../lib/scheduler/scheduler.schedules.service.js';
 import { ResqueScheduler } from '../lib/scheduler/scheduler.service.js';
 import { pushDueItems, shiftTimestamps, waitFor, withSchedulerProviders } from './apps/scheduler-helpers.js';
@@ -175,14 +176,14 @@ describe('scheduler', () => {
       expect(await client.exists(LOCK_KEY)).toBe(0);
     });
 
-    it('while we hold it (host:pid, ttl <= 180) another scheduler of ours does not drain; losing it stops us', async () => {
+    it('while we hold it (host:pid, short ttl) another scheduler of ours does not drain; losing it stops us', async () => {
       const a = engine('hostA:1');
       const b = engine('hostB:2');
       expect((await a.runOnce()).leader).toBe(true);
       expect(await client.get(LOCK_KEY)).toBe('hostA:1');
       const ttl = await client.ttl(LOCK_KEY);
-      expect(ttl).toBeGreaterThan(170);
-      expect(ttl).toBeLessThanOrEqual(180);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(10);
       await pushDueItems(client, 'resque', 5, nowSeconds() - 5);
       expect(await b.runOnce()).toEqual({ leader: false, promoted: 0, fired: 0 });
       expect(await client.llen('resque:queue:bulk')).toBe(0);
@@ -199,15 +200,79 @@ describe('scheduler', () => {
       expect(await client.exists(LOCK_KEY)).toBe(0);
     });
 
-    it("the default owner is Ruby's host:pid and the ttl is Ruby's 180 s", async () => {
+    it("the default owner is Ruby's host:pid; the ttl is 10 s (3 intervals when longer, at most Ruby's 180 s)", async () => {
       const lock = new SchedulerLock(client, new ResqueKeys().schedulerLock());
       expect(lock.key).toBe(LOCK_KEY);
       expect(await lock.acquire()).toBe(true);
       expect(await client.get(LOCK_KEY)).toBe(`${hostname()}:${process.pid}`);
-      expect(await client.ttl(LOCK_KEY)).toBeLessThanOrEqual(180);
+      const ttl = await client.ttl(LOCK_KEY);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(10);
       expect(await lock.release()).toBe(true);
       expect(await lock.release()).toBe(false);
       expect(() => new SchedulerLock(client, LOCK_KEY, 'x:1', 181)).toThrow(/lockTtl/);
+      expect([0.1, 1, 4, 5, 59, 60, 100].map(defaultLockTtl)).toEqual([10, 10, 12, 15, 177, 180, 180]);
+      expect(() => engine('x:1', { interval: 5, lockTtl: 5 })).toThrow(/lockTtl \(5 s\) must be longer than interval \(5 s\)/);
+    });
+
+    it("a Ruby scheduler (its Resilient lock scripts, verbatim) respects our short-ttl lock and takes it once it expires", async () => {
+      // resque-scheduler 5.0 lib/resque/scheduler/lock/resilient.rb, with its default timeout (180) inlined.
+      const rubyAcquire = `if redis.call('SETNX', KEYS[1], ARGV[1]) == 1
+then
+  redis.call('EXPIRE', KEYS[1], 180)
+  return 1
+else
+  return 0
+end`;
+      const rubyLocked = `if redis.call('GET', KEYS[1]) == ARGV[1]
+then
+  redis.call('EXPIRE', KEYS[1], 180)
+  if redis.call('GET', KEYS[1]) == ARGV[1]
+  then
+    return 1
+  end
+end
+return 0`;
+      const rubyMaster = async (): Promise<boolean> =>
+        (await client.eval(rubyAcquire, 1, LOCK_KEY, 'rubyhost:9')) === 1 || (await client.eval(rubyLocked, 1, LOCK_KEY, 'rubyhost:9')) === 1;
+      const ours = engine('hostA:1', { lockTtl: 1 });
+      expect((await ours.runOnce()).leader).toBe(true);
+      expect(await rubyMaster()).toBe(false); // Ruby only compares the value: it does not extend ours either
+      expect(await client.get(LOCK_KEY)).toBe('hostA:1');
+      expect(await client.pttl(LOCK_KEY)).toBeLessThanOrEqual(1000);
+      // Our master dies (no more refreshes): the key expires and Ruby's next master? check takes it.
+      await waitFor(async () => (await client.exists(LOCK_KEY)) === 0, 'our lock to expire');
+      expect(await rubyMaster()).toBe(true);
+      expect(await client.ttl(LOCK_KEY)).toBeGreaterThan(170);
+      expect((await ours.runOnce()).leader).toBe(false); // and Ruby's 180 s lock keeps us out
+      await ours.stop();
+      expect(await client.get(LOCK_KEY)).toBe('rubyhost:9');
+    });
+
+    it('every promotion batch extends the lock, so a long promotion never lets a short ttl lapse', async () => {
+      await pushDueItems(client, 'resque', 30, nowSeconds() - 5);
+      await client.set(LOCK_KEY, 'hostA:1', 'EX', 2);
+      const keys = new ResqueKeys();
+      let batches = 0;
+      const result = await promoteDue(client, keys, {
+        now: nowSeconds(),
+        owner: 'hostA:1',
+        lockKey: LOCK_KEY,
+        lockTtl: 60,
+        batchSize: 10,
+        failureWorker: 'hostA:1:scheduler',
+        onPromoted: async () => {
+          if (++batches % 10 === 1) expect(await client.ttl(LOCK_KEY)).toBeGreaterThan(2);
+        },
+      });
+      expect(result).toEqual({ moved: 30, failed: 0, lockLost: false });
+      expect(await client.ttl(LOCK_KEY)).toBeGreaterThan(50);
+      // Someone else's lock is neither used nor extended.
+      await pushDueItems(client, 'resque', 5, nowSeconds() - 5);
+      await client.set(LOCK_KEY, 'hostB:2', 'EX', 2);
+      const refused = await promoteDue(client, keys, { now: nowSeconds(), owner: 'hostA:1', lockKey: LOCK_KEY, lockTtl: 60, batchSize: 10, failureWorker: 'x' });
+      expect(refused).toEqual({ moved: 0, failed: 0, lockLost: true });
+      expect(await client.ttl(LOCK_KEY)).toBeLessThanOrEqual(2);
     });
   });
 

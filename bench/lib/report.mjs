@@ -13,6 +13,11 @@ function note(r) {
   const bits = [];
   if (r.lateness_p50_ms !== undefined) bits.push(`lateness p50 ${fmt(r.lateness_p50_ms)} ms, p99 ${fmt(r.lateness_p99_ms)} ms, max ${fmt(r.lateness_max_ms)} ms${r.early ? `, ${r.early} early` : ''}`);
   if (r.enqueue_ms !== undefined) bits.push(`enqueue ${fmt(r.enqueue_ms)} ms${r.enqueued_before_due === false ? ' (NOT done before first due)' : ''}`);
+  if (r.rss_growth_mb !== undefined) {
+    bits.push(
+      `parent RSS ${fmt(r.rss_after_warmup_mb, 1)} MB after warm-up, peak ${fmt(r.rss_peak_mb, 1)} (+${fmt(r.rss_growth_mb, 1)}), end ${fmt(r.rss_end_mb, 1)} over ${fmt(r.jobs_measured)} jobs; heap ${r.heap_growth_mb >= 0 ? '+' : ''}${fmt(r.heap_growth_mb, 1)} MB${r.forced_gc ? ' (live, full GC before each sample)' : ' (used, no forced GC)'}`,
+    );
+  }
   if (r.ms_per_job !== undefined) bits.push(`${fmt(r.ms_per_job, 1)} ms/job`);
   if (r.max_procs > 1) bits.push(`${r.max_procs} procs`);
   if (r.workers_at_end !== undefined) bits.push(`${r.workers_at_end} workers at end`);

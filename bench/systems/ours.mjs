@@ -6,7 +6,9 @@
 //   ResqueQueue#enqueueBulk(queue, [{ job, params }]), ResqueQueue#enqueueIn(seconds, queue, job, params),
 //   @Job('Name') class + @Perform() method, ResqueWorkerHost.run(WorkerModule, { queues, concurrency,
 //   isolation: 'inline' | 'pool', maxJobsPerChild, interval, blocking }) → handle with stop().
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { benchWorkerModule, DIST, JOB, loadOurs, NAMESPACE } from '../lib/ours-module.mjs';
@@ -120,7 +122,7 @@ export async function enqueue({ port, mode, n, inflight, chunk }) {
  * 2 ms for in-process runs (about a second long), 20 ms for pooled children, 50 ms for a child per job
  * (where a 2 ms loop alone measured ~250 ms per job of CPU taken from the booting child on one CPU).
  */
-function pollProcessed(port, done, everyMs = 2) {
+function pollProcessed(port, done, everyMs = 2, onProgress = null) {
   const redis = new Redis({ port, host: '127.0.0.1' });
   let stopped = false;
   const loop = (async () => {
@@ -130,6 +132,7 @@ function pollProcessed(port, done, everyMs = 2) {
       if (processed > seen) {
         done.tick(processed - seen);
         seen = processed;
+        onProgress?.(processed);
       }
       await sleep(everyMs);
     }
@@ -141,10 +144,11 @@ function pollProcessed(port, done, everyMs = 2) {
   };
 }
 
-export async function work({ port, n, slots, isolation, maxJobsPerChild, timeoutMs }) {
+export async function work({ port, n, slots, isolation, maxJobsPerChild, timeoutMs, sampleEvery, warmup }) {
   const deps = await load();
   const done = completion(n);
-  const stopPolling = pollProcessed(port, done, isolation === 'inline' ? 2 : maxJobsPerChild === 1 ? 50 : 20);
+  const memory = sampleEvery ? memorySampler(sampleEvery) : null;
+  const stopPolling = pollProcessed(port, done, isolation === 'inline' ? 2 : maxJobsPerChild === 1 ? 50 : 20, memory?.onProgress);
   // t0 is taken before run(), so Nest boot (and the first children) count, as they do for the peers'
   // workers; the steady column excludes them.
   const t0 = now();
@@ -155,7 +159,79 @@ export async function work({ port, n, slots, isolation, maxJobsPerChild, timeout
     await bounded(handle.stop(), 15_000);
     await stopPolling();
   }
-  return done.result(t0);
+  return done.result(t0, memory ? memory.summary(warmup ?? 0) : {});
+}
+
+/**
+ * parent-rss: this process is the worker parent (the pool children are its children). Every `every`
+ * processed jobs it records its RSS, V8 heap (per space) and external memory, and each child's VmRSS from
+ * /proc. BENCH_RSS_GC=1 runs a full GC before each sample, so heap numbers are live objects only (a leak
+ * shows as a growing heap) — but that GC also empties the old space V8 would otherwise let grow, so RSS
+ * is measured without it by default. BENCH_TRACE_GC=1 adds V8's --trace-gc lines (shown with --verbose).
+ */
+function memorySampler(every) {
+  if (process.env.BENCH_TRACE_GC === '1') setFlagsFromString('--trace-gc');
+  let gc = () => undefined;
+  if (process.env.BENCH_RSS_GC === '1') {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc');
+  }
+  const samples = [];
+  let next = every;
+  const mb = (bytes) => Math.round((bytes / 1048576) * 10) / 10;
+  const take = (jobs) => {
+    gc();
+    const m = process.memoryUsage();
+    const heap = getHeapStatistics();
+    samples.push({ jobs, rss_mb: mb(m.rss), heap_used_mb: mb(m.heapUsed), heap_total_mb: mb(m.heapTotal), external_mb: mb(m.external + m.arrayBuffers), malloced_mb: mb(heap.malloced_memory), spaces_mb: Object.fromEntries(getHeapSpaceStatistics().map((sp) => [sp.space_name, mb(sp.space_size)])), children_rss_mb: childrenRss().map((kb) => Math.round(kb / 102.4) / 10) });
+  };
+  return {
+    onProgress(processed) {
+      if (processed < next) return;
+      take(processed);
+      next = (Math.floor(processed / every) + 1) * every;
+    },
+    /** Growth after the warm-up: the highest RSS of the later samples minus the first one. */
+    summary(warmup) {
+      const after = samples.filter((x) => x.jobs >= warmup);
+      const base = after[0];
+      const last = after.at(-1);
+      if (!base || !last) return { memory_samples: samples };
+      const r = (v) => Math.round(v * 10) / 10;
+      const peak = Math.max(...after.map((x) => x.rss_mb));
+      return {
+        memory_samples: samples,
+        forced_gc: process.env.BENCH_RSS_GC === '1',
+        rss_after_warmup_mb: base.rss_mb,
+        rss_peak_mb: peak,
+        rss_end_mb: last.rss_mb,
+        rss_growth_mb: r(peak - base.rss_mb),
+        heap_growth_mb: r(last.heap_used_mb - base.heap_used_mb),
+        jobs_measured: last.jobs - base.jobs,
+      };
+    },
+  };
+}
+
+function childrenRss() {
+  const kb = [];
+  for (const tid of readdirSync('/proc/self/task')) {
+    let children = '';
+    try {
+      children = readFileSync(`/proc/self/task/${tid}/children`, 'utf8');
+    } catch {
+      continue; // thread gone
+    }
+    for (const pid of children.trim().split(/\s+/).filter(Boolean)) {
+      try {
+        const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+        if (m) kb.push(Number(m[1]));
+      } catch {
+        /* exited */
+      }
+    }
+  }
+  return kb;
 }
 
 /**

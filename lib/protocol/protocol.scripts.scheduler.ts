@@ -32,20 +32,24 @@ end
  * Promotes items of one due timestamp. Each item moves only if this script removed it (LREM 1), so two
  * schedulers, or a crash and restart, never duplicate or lose one. Refuses (returns {0}) when ARGV[3]
  * names an owner and the master lock is not held by it: a scheduler that lost leadership stops at once.
+ * Otherwise it extends the lock to ARGV[4] seconds (0 = leave it): a long promotion keeps a short lock.
  * KEYS: delayed:<ts>, delayed_queue_schedule, queues, master lock, failed.
- * ARGV: ts, namespace prefix, owner ('' = no lock check), then triples (item, queue, payload); an empty
- * queue means the item is unreadable and the payload is a failure record for the `failed` list.
+ * ARGV: ts, namespace prefix, owner ('' = no lock check), lock ttl, then triples (item, queue, payload);
+ * an empty queue means the item is unreadable and the payload is a failure record for the `failed` list.
  * Returns {1, moved_1, ..., moved_n} (1 if that item was moved by this call).
  */
 export const PROMOTE_DELAYED_SCRIPT: LuaScript = {
   name: 'resquePromoteDelayed',
   numberOfKeys: 5,
   lua: `
-if ARGV[3] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[3] then return {0} end
+if ARGV[3] ~= '' then
+  if redis.call('GET', KEYS[4]) ~= ARGV[3] then return {0} end
+  if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[4], ARGV[4]) end
+end
 local prefix = ARGV[2]
 local member = 'delayed:' .. ARGV[1]
 local result = {1}
-for i = 4, #ARGV, 3 do
+for i = 5, #ARGV, 3 do
   local item, queue, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if redis.call('LREM', KEYS[1], 1, item) == 1 then
     if queue == '' then

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { promoteDue } from './scheduler.promote.js';
 import { RecurringClock } from './scheduler.recurring.js';
-import { defaultLockOwner, SchedulerLock, SCHEDULER_LOCK_TTL_SECONDS } from './scheduler.lock.js';
+import { defaultLockOwner, defaultLockTtl, SchedulerLock } from './scheduler.lock.js';
 import { ScheduleStore } from './scheduler.schedules.store.js';
 import type { ResolvedSchedule } from './scheduler.schedules.js';
 import type { SchedulerObserver, SchedulerOptions, SchedulerRedis } from './scheduler.types.js';
@@ -19,8 +19,9 @@ export interface PassResult {
 }
 
 /**
- * The scheduler loop, Nest-free: every pass takes (or extends) Ruby's master lock; only the leader
- * promotes due delayed items and fires recurring schedules. It sleeps `interval` seconds, or less when
+ * The scheduler loop, Nest-free: every pass takes (or extends) Ruby's master lock, with a short ttl so a
+ * dead master is replaced within seconds; only the leader promotes due delayed items (each batch extends
+ * the lock again) and fires recurring schedules. It sleeps `interval` seconds, or less when
  * the next delayed timestamp or schedule tick is sooner, so a due job is promoted within `interval`.
  */
 export class SchedulerEngine {
@@ -52,7 +53,11 @@ export class SchedulerEngine {
     this.batchSize = batch;
     this.owner = options.owner ?? defaultLockOwner();
     const lockKey = redis.keys.schedulerLock(options.lockPrefix);
-    this.lock = new SchedulerLock(redis.client, lockKey, this.owner, options.lockTtl ?? SCHEDULER_LOCK_TTL_SECONDS);
+    // A ttl no longer than the sleep would let the lock lapse between every two passes of a live master.
+    if (typeof options.lockTtl === 'number' && options.lockTtl <= interval) {
+      throw new RangeError(`lockTtl (${options.lockTtl} s) must be longer than interval (${interval} s)`);
+    }
+    this.lock = new SchedulerLock(redis.client, lockKey, this.owner, options.lockTtl ?? defaultLockTtl(interval));
     this.clock = new RecurringClock(redis.client, redis.keys, lockKey, this.owner);
     this.store = new ScheduleStore(redis);
   }
@@ -98,6 +103,7 @@ export class SchedulerEngine {
         now: Math.floor(Date.now() / 1000),
         owner: this.owner,
         lockKey: this.lock.key,
+        lockTtl: this.lock.ttlSeconds,
         batchSize: this.batchSize,
         failureWorker: `${this.owner}:scheduler`,
         shouldStop: () => this.stopping,

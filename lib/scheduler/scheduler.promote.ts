@@ -21,6 +21,8 @@ export interface PromoteOptions {
   /** Lock owner the script checks before each batch; '' promotes without the lock (tests, one-offs). */
   owner: string;
   lockKey: string;
+  /** Seconds each batch extends the lock to (0 = leave it), so a long promotion never lets it lapse. */
+  lockTtl: number;
   batchSize: number;
   /** `worker` of the failure record for unreadable items. */
   failureWorker: string;
@@ -65,7 +67,7 @@ async function promoteTimestamp(
     if (options.shouldStop?.()) return false;
     const items = await redis.lrange(listKey, 0, options.batchSize - 1);
     const queueTime = queueTimeNow();
-    const argv: string[] = [ts, keys.prefix, options.owner];
+    const argv: string[] = [ts, keys.prefix, options.owner, String(options.lockTtl)];
     const jobs: Array<PromotedJob | null> = [];
     for (const raw of items) {
       try {

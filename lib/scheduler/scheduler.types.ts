@@ -65,7 +65,10 @@ export interface SchedulerOptions {
   interval?: number;
   /** Lock owner value; Ruby's `host:pid` by default. Unique per scheduler. */
   owner?: string;
-  /** Master lock ttl in seconds (Ruby's LOCK_TIMEOUT, 180). */
+  /**
+   * Master lock ttl in seconds, refreshed on every pass: how long a dead master blocks the others. Default
+   * 10, or 3 × interval when longer; 1 to 180 (Ruby's LOCK_TIMEOUT), and longer than `interval`.
+   */
   lockTtl?: number;
   /** Ruby's RESQUE_SCHEDULER_MASTER_LOCK_PREFIX. */
   lockPrefix?: string;
