@@ -185,6 +185,25 @@ return put_back(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 };
 
 /**
+ * A job that TERM/INT interrupted goes back to the head of its queue (`onInterrupted: 'requeue'`), in one
+ * step with clearing `worker:<id>`: LPUSH the exact payload, SADD queues, DEL worker:<id>, WAITING when
+ * tracked. Sent on the slot's connection after the cycle that started the job, like the fail script; not
+ * processed, not failed.
+ * KEYS: queue:<q>, queues, worker:<id>. ARGV: raw payload, queue name, status key or '', now.
+ */
+export const WORKER_REQUEUE_SCRIPT: LuaScript = {
+  name: 'resqueWorkerRequeue',
+  numberOfKeys: 3,
+  lua: `${HELPERS}
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[3])
+if ARGV[3] ~= '' then status_update(ARGV[3], 1, ARGV[4], '', 0) end
+return 1
+`,
+};
+
+/**
  * A failed job (resque-protocol.md §7): RPUSH the failure record (encoded in TS with Ruby's formats),
  * INCR stat:failed(+:<id>) and stat:processed(+:<id>), DEL worker:<id>, FAILED (TTL 86400) when tracked.
  * KEYS: failed, stat:failed, stat:failed:<id>, stat:processed, stat:processed:<id>, worker:<id>.

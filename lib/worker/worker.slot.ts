@@ -1,14 +1,14 @@
-import type { Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type { ResqueRedis } from '../connection/connection.types.js';
 import type { ResqueEvents } from '../events/events.service.js';
 import {
   buildFailure,
   buildWorkerId,
   decodePayload,
-  DIRTY_EXIT_EXCEPTION,
   encodeFailure,
   errorMessage,
   PayloadDecodeError,
+  TERM_EXCEPTION,
   type DecodedJob,
 } from '../protocol/index.js';
 import type { SlotExecutor } from './worker.executor.js';
@@ -26,6 +26,11 @@ import {
 } from './worker.store.js';
 import { processingTitle, waitingTitle, pausedTitle } from './worker.title.js';
 import type { JobOutcome, RunnableJob } from './worker.types.js';
+
+/** `Echo (queue default, id 1f…)`: how log lines name a job. */
+function jobLabel(queue: string, decoded: DecodedJob): string {
+  return `${decoded.className} (queue ${queue}${decoded.id ? `, id ${decoded.id}` : ''})`;
+}
 
 /** With globs or several queues, blocking mode polls at most this often (BLMOVE takes one source list). */
 const BLOCKING_FALLBACK_POLL_SECONDS = 0.5;
@@ -160,22 +165,6 @@ export class WorkerSlot {
     this.poke();
   }
 
-  /**
-   * Inline TERM after the grace period: the job cannot be stopped, so record it now as a dirty exit
-   * (the process exits right after).
-   */
-  async abandonCurrent(signal: string): Promise<void> {
-    const current = this.current;
-    if (!current || current.settled) return;
-    current.settled = true;
-    await this.recordFailure(current, {
-      kind: 'failed',
-      exception: DIRTY_EXIT_EXCEPTION,
-      error: `Worker received ${signal} while performing ${current.className} inline; the job was abandoned`,
-      backtrace: [],
-    });
-  }
-
   async run(): Promise<void> {
     const { options, logger } = this.deps;
     /** Completed, bookkeeping not written yet (folded into the next cycle). */
@@ -278,9 +267,12 @@ export class WorkerSlot {
       // Recorded by the fail script, which Redis runs after the cycle that started the job.
       const current: Current = { job, className: '?', statusKey, settled: true };
       const error = decodeError instanceof PayloadDecodeError ? decodeError : new PayloadDecodeError(errorMessage(decodeError), claimed.raw);
-      await this.recordFailure(current, failed(error));
+      const outcome = failed(error);
+      this.logOutcome(current, null, outcome);
+      await this.recordFailure(current, outcome);
       return null;
     }
+    if (this.verbose()) this.deps.logger.verbose(`${this.id} got: ${jobLabel(claimed.queue, decoded)}`);
     const current: Current = { job, className: decoded.className, statusKey, settled: false };
     this.current = current;
     if (this.deps.title) this.processingTitle(claimed.queue, decoded.className);
@@ -305,10 +297,11 @@ export class WorkerSlot {
     } finally {
       this.current = null;
     }
-    if (current.settled) return null; // abandoned (inline TERM): already recorded
     current.settled = true;
+    this.logOutcome(current, decoded, outcome);
     if (outcome.kind === 'failed') {
-      await this.recordFailure(current, outcome);
+      if (outcome.interrupted && options.onInterrupted === 'requeue') await this.requeue(current);
+      else await this.recordFailure(current, outcome);
       return null;
     }
     return { statusKey, resultJson: outcome.kind === 'complete' ? outcome.resultJson : 'null' };
@@ -419,6 +412,49 @@ export class WorkerSlot {
         await new Promise((r) => setTimeout(r, 200 * attempt));
       }
     }
+  }
+
+  /**
+   * A job TERM/INT interrupted, with `onInterrupted: 'requeue'`: back to the head of its queue in one
+   * script with clearing `worker:<id>`; recorded as failed if that cannot be done (never dropped).
+   */
+  private async requeue(current: Current): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.slots().requeue(current.job.raw, current.job.queue, current.statusKey);
+        return;
+      } catch (error) {
+        if (attempt >= 5) {
+          this.deps.logger.error(`worker ${this.id}: could not put an interrupted ${current.className} back on ${current.job.queue}: ${errorMessage(error)}`);
+          await this.recordFailure(current, {
+            kind: 'failed',
+            exception: TERM_EXCEPTION,
+            error: `interrupted, and could not be put back on its queue: ${errorMessage(error)}`,
+            backtrace: [],
+          });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
+  /** Verbose: each job's outcome. Always: failures (php logs them, Ruby at error level). */
+  private logOutcome(current: Current, decoded: DecodedJob | null, outcome: JobOutcome): void {
+    const { logger, options } = this.deps;
+    const label = decoded ? jobLabel(current.job.queue, decoded) : `${current.job.queue} (unreadable payload)`;
+    if (outcome.kind === 'failed') {
+      const requeued = outcome.interrupted && options.onInterrupted === 'requeue';
+      const line = `${this.id} ${requeued ? 'interrupted, back at the head of its queue' : 'failed'}: ${label}: ${outcome.exception}: ${outcome.error}`;
+      if (requeued) logger.warn(line);
+      else logger.error(line);
+    } else if (this.verbose()) {
+      logger.verbose(`${this.id} ${outcome.kind === 'complete' ? 'done' : `skipped (${outcome.reason})`}: ${label}`);
+    }
+  }
+
+  private verbose(): boolean {
+    return Logger.isLevelEnabled('verbose');
   }
 
   /** Writes a finished job's bookkeeping without starting or claiming. */

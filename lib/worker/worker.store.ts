@@ -14,6 +14,7 @@ import {
   WORKER_HEARTBEAT_SCRIPT,
   WORKER_REGISTER_SCRIPT,
   WORKER_RELEASE_SCRIPT,
+  WORKER_REQUEUE_SCRIPT,
   WORKER_RESYNC_SCRIPT,
   WORKER_UNREGISTER_SCRIPT,
 } from '../protocol/protocol.scripts.worker.js';
@@ -170,6 +171,12 @@ export class SlotStore {
 
   async fail(failureJson: string, statusKey: string | null): Promise<void> {
     await this.failCall(...this.failKeys, failureJson, statusKey ?? '', unixSeconds());
+  }
+
+  /** A job TERM/INT interrupted: back to the head of its queue, `worker:<id>` cleared (one script). */
+  async requeue(raw: string, queue: string, statusKey: string | null): Promise<void> {
+    const k = this.store.keys;
+    await runScript(this.store.redis, WORKER_REQUEUE_SCRIPT, [k.queue(queue), k.queues, k.worker(this.workerId)], [raw, queue, statusKey ?? '', unixSeconds()]);
   }
 
   /** Puts the claimed jobs back at the head of their queues. */
