@@ -185,16 +185,20 @@ return put_back(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 };
 
 /**
- * A job that TERM/INT interrupted goes back to the head of its queue (`onInterrupted: 'requeue'`), in one
- * step with clearing `worker:<id>`: LPUSH the exact payload, SADD queues, DEL worker:<id>, WAITING when
- * tracked. Sent on the slot's connection after the cycle that started the job, like the fail script; not
- * processed, not failed.
- * KEYS: queue:<q>, queues, worker:<id>. ARGV: raw payload, queue name, status key or '', now.
+ * A job that TERM/INT interrupted goes back to the head of its queue (`onInterrupted: 'requeue'`), as the
+ * worker stops: the jobs it claimed ahead go back first (see `put_back`), then the job is LPUSHed in front
+ * of them, so all regain their original order and place. In the same step: SADD queues, DEL worker:<id>,
+ * WAITING when tracked. Not processed, not failed. The caller sends it once no cycle is in flight and none
+ * is unconfirmed, so the job is in `worker:<id>` (or its start never ran and resync dropped it from the
+ * claim list), never still claimed.
+ * KEYS: queue:<q>, queues, worker:<id>, worker:<id>:claim, worker:<id>:claim:queues.
+ * ARGV: raw payload, queue name, status key or '', now, namespace prefix, the worker's one queue or ''.
  */
 export const WORKER_REQUEUE_SCRIPT: LuaScript = {
   name: 'resqueWorkerRequeue',
-  numberOfKeys: 3,
-  lua: `${HELPERS}
+  numberOfKeys: 5,
+  lua: `${HELPERS}${CLAIM_HELPERS}
+put_back(KEYS[4], KEYS[5], ARGV[5], ARGV[6])
 redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
 redis.call('DEL', KEYS[3])

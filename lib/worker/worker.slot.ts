@@ -415,13 +415,18 @@ export class WorkerSlot {
   }
 
   /**
-   * A job TERM/INT interrupted, with `onInterrupted: 'requeue'`: back to the head of its queue in one
-   * script with clearing `worker:<id>`; recorded as failed if that cannot be done (never dropped).
+   * A job TERM/INT interrupted, with `onInterrupted: 'requeue'`: back to the head of its queue, ahead of the
+   * jobs claimed after it, in one script with clearing `worker:<id>`; recorded as failed if that cannot be
+   * done (never dropped).
    */
   private async requeue(current: Current): Promise<void> {
+    // No cycle in flight or unconfirmed: the job is out of the claim list, and claimed jobs go back behind it.
+    await this.drain();
+    if (this.unconfirmed.length > 0) await this.resync();
     for (let attempt = 1; ; attempt++) {
       try {
         await this.slots().requeue(current.job.raw, current.job.queue, current.statusKey);
+        this.claimed = [];
         return;
       } catch (error) {
         if (attempt >= 5) {

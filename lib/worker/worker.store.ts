@@ -173,10 +173,18 @@ export class SlotStore {
     await this.failCall(...this.failKeys, failureJson, statusKey ?? '', unixSeconds());
   }
 
-  /** A job TERM/INT interrupted: back to the head of its queue, `worker:<id>` cleared (one script). */
+  /**
+   * A job TERM/INT interrupted, as the worker stops: the claimed jobs back to their queues, then this one
+   * at the head of its queue, `worker:<id>` cleared (WORKER_REQUEUE_SCRIPT).
+   */
   async requeue(raw: string, queue: string, statusKey: string | null): Promise<void> {
     const k = this.store.keys;
-    await runScript(this.store.redis, WORKER_REQUEUE_SCRIPT, [k.queue(queue), k.queues, k.worker(this.workerId)], [raw, queue, statusKey ?? '', unixSeconds()]);
+    await runScript(
+      this.store.redis,
+      WORKER_REQUEUE_SCRIPT,
+      [k.queue(queue), k.queues, k.worker(this.workerId), k.workerClaim(this.workerId), claimQueuesKey(k, this.workerId)],
+      [raw, queue, statusKey ?? '', unixSeconds(), k.prefix, this.ownQueue ?? ''],
+    );
   }
 
   /** Puts the claimed jobs back at the head of their queues. */
