@@ -64,12 +64,12 @@ export class TermSequence {
 }
 
 /**
- * The outcome of a job the TERM sequence stopped: a completed (or skipped) job keeps its outcome; anything
- * else is a `Resque::TermException` failure marked `interrupted` (the slot fails or requeues it).
+ * The outcome of a job the TERM sequence stopped: a completed (or skipped) job, or one already marked
+ * interrupted, keeps its outcome; anything else is a `Resque::TermException` failure marked `interrupted` (the slot fails or requeues it).
  * `how`: what became of the job, for the error message.
  */
 export function interruptedOutcome(outcome: JobOutcome, signal: NodeJS.Signals, className: string, how: string): JobOutcome {
-  if (outcome.kind !== 'failed') return outcome;
+  if (outcome.kind !== 'failed' || outcome.interrupted) return outcome;
   const stopped = outcome.exception === TERM_EXCEPTION ? '' : ` (${outcome.exception}: ${outcome.error})`;
   return {
     kind: 'failed',
