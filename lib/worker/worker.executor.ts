@@ -180,7 +180,10 @@ export class PoolExecutor implements SlotExecutor {
     if (result.kind === 'outcome') {
       if (result.terminated) return interruptedOutcome(result.outcome, signal, className, 'the job was stopped');
       // Past its timeout, whatever it did afterwards: failed, as inline mode records it.
-      if (result.timedOutMs !== null) return failed(new JobTimeoutError(result.timedOutMs));
+      if (result.timedOutMs !== null) {
+        const timedOut = failed(new JobTimeoutError(result.timedOutMs));
+        return result.outcome.kind === 'failed' ? { ...timedOut, backtrace: result.outcome.backtrace } : timedOut;
+      }
       return result.outcome;
     }
     const error = result.terminated ? new TermException(signal) : dirtyExitError(result, className);

@@ -57,7 +57,6 @@ interface Current {
   job: RunnableJob;
   className: string;
   statusKey: string | null;
-  settled: boolean;
 }
 
 /** A cycle sent without waiting; `done` never rejects (the outcome lands in the entry). */
@@ -96,7 +95,6 @@ export class WorkerSlot {
   private paused = false;
   /** A cycle found `pause-all-workers` set: stop claiming, put claimed jobs back, poll. */
   private pausedByAll = false;
-  private current: Current | null = null;
   private wake: (() => void) | null = null;
   private slotStore: SlotStore | null = null;
   /** Glob selections: the queues resolved from the last `SMEMBERS queues`. */
@@ -118,10 +116,6 @@ export class WorkerSlot {
 
   constructor(private readonly deps: SlotDeps) {
     if (deps.selection.isLiteral) this.resolvedQueues = [...deps.selection.configured];
-  }
-
-  get isBusy(): boolean {
-    return this.current !== null;
   }
 
   /** host:pid:queues, the pid being the executor's (host pid, or the slot's child pid). */
@@ -265,7 +259,7 @@ export class WorkerSlot {
     });
     if (!decoded) {
       // Recorded by the fail script, which Redis runs after the cycle that started the job.
-      const current: Current = { job, className: '?', statusKey, settled: true };
+      const current: Current = { job, className: '?', statusKey };
       const error = decodeError instanceof PayloadDecodeError ? decodeError : new PayloadDecodeError(errorMessage(decodeError), claimed.raw);
       const outcome = failed(error);
       this.logOutcome(current, null, outcome);
@@ -273,8 +267,7 @@ export class WorkerSlot {
       return null;
     }
     if (this.verbose()) this.deps.logger.verbose(`${this.id} got: ${jobLabel(claimed.queue, decoded)}`);
-    const current: Current = { job, className: decoded.className, statusKey, settled: false };
-    this.current = current;
+    const current: Current = { job, className: decoded.className, statusKey };
     if (this.deps.title) this.processingTitle(claimed.queue, decoded.className);
     let outcome: JobOutcome;
     try {
@@ -294,10 +287,7 @@ export class WorkerSlot {
       outcome = await executor.perform(job, decoded, timeout).catch((error: unknown) => failed(error));
     } catch (error) {
       outcome = failed(error);
-    } finally {
-      this.current = null;
     }
-    current.settled = true;
     this.logOutcome(current, decoded, outcome);
     if (outcome.kind === 'failed') {
       if (outcome.interrupted && options.onInterrupted === 'requeue') await this.requeue(current);
