@@ -44,6 +44,8 @@ describe('worker log lines', () => {
     expect(stdout).toContain(`shutting down ${id}`);
     expect(stdout).toContain(`stopped ${id}: unregistered`);
     expect(stdout.indexOf('received SIGQUIT')).toBeLessThan(stdout.indexOf(`stopped ${id}`));
+    // The pool child's own Nest lines (VERBOSE lets children log) are uncoloured too: it writes to our stdout.
+    expect(stdout).toMatch(new RegExp(`^\\[Nest\\] (?!${pid} )\\d+ .*\\[NestFactory\\] Starting Nest application`, 'm'));
     expect(stdout).not.toContain(ESC);
     expect(stderr).not.toContain(ESC);
   }, 60_000);

@@ -99,13 +99,15 @@ describe('TERM/INT (Ruby: RESQUE_PRE_SHUTDOWN_TIMEOUT, RESQUE_TERM_TIMEOUT, Resq
     expect(isAlive(childPid)).toBe(false);
   });
 
-  it('TERM with RESQUE_PRE_SHUTDOWN_TIMEOUT: the running job finishes and completes, then the worker exits', async () => {
+  it('TERM (to the whole process group) with RESQUE_PRE_SHUTDOWN_TIMEOUT: the running job finishes and completes, then the worker exits', async () => {
     const worker = workers['pre']!;
     const jobId = 'pre00000000000000000000000000000';
     const raw = JSON.stringify({ class: 'Sleep', args: [{ ms: 800, tag: 'pre' }], id: jobId });
     await redis.set(k(`job:${jobId}:status`), '{"status":1,"updated":1,"started":1}');
     await redis.rpush(k('queue:pre_q'), raw);
-    await waitFor('the job to start', () => redis.get('t:running:pre'));
+    const childPid = Number(await waitFor('the job to start', () => redis.get('t:running:pre')));
+    // As systemd (KillMode=control-group) does: TERM to every process. The child leaves it to its parent.
+    process.kill(childPid, 'SIGTERM');
     worker.signal('SIGTERM');
     expect(await worker.exited).toEqual({ code: 0, signal: null });
     expect(await redis.lrange('t:finished', 0, -1)).toContain('pre');
