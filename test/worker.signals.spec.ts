@@ -72,6 +72,7 @@ describe('TERM/INT (Ruby: RESQUE_PRE_SHUTDOWN_TIMEOUT, RESQUE_TERM_TIMEOUT, Resq
       worker: ids['term'],
     });
     expect(failure!['backtrace']).toEqual(expect.arrayContaining(['sleep job term: started']));
+    expect(worker.output().stdout).toContain(`slot 0: Sleep did not stop within 200 ms; killing child ${childPid} (SIGKILL)`);
     expect(await statusOf(jobId)).toMatchObject({ status: 3, started: 1 });
     await registryGone(ids['term']!);
     expect(isAlive(childPid)).toBe(false);

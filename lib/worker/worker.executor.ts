@@ -169,7 +169,17 @@ export class PoolExecutor implements SlotExecutor {
     }
     const events = this.events;
     const bridge = events ? BRIDGED_EVENTS.filter((name) => events.hasListeners(name)) : [];
-    const unwatch = this.term.watch({ abort: () => child.interrupt(this.term.signal), giveUp: () => child.kill('SIGKILL') });
+    const { logger, slot, timeouts } = this.options;
+    const unwatch = this.term.watch({
+      abort: () => {
+        logger.debug(`slot ${slot}: aborting ${className} in child ${child.pid} (${this.term.signal})`);
+        child.interrupt(this.term.signal);
+      },
+      giveUp: () => {
+        logger.warn(`slot ${slot}: ${className} did not stop within ${timeouts.termTimeoutMs} ms; killing child ${child.pid} (SIGKILL)`);
+        child.kill('SIGKILL');
+      },
+    });
     let result: ChildResult;
     try {
       result = await child.perform(job, timeoutMs, bridge, Number.isFinite(this.options.maxChildMemoryMb));
@@ -191,7 +201,10 @@ export class PoolExecutor implements SlotExecutor {
       this.options.logger.error(`onFailure after a dirty exit threw: ${errorMessage(e)}`),
     );
     if (result.terminated) {
-      const how = result.signal === 'SIGKILL' ? `it did not stop within ${this.options.timeouts.termTimeoutMs} ms and its child was killed (SIGKILL)` : `its child died (${result.signal ?? `code ${result.code}`})`;
+      const how =
+        result.signal === 'SIGKILL'
+          ? `it did not stop within ${timeouts.termTimeoutMs} ms and its child was killed (SIGKILL)`
+          : `its child died (${result.signal ?? `code ${result.code}`})`;
       return givenUpOutcome(signal, className, how, result.stderr);
     }
     return { kind: 'failed', exception: DIRTY_EXIT_EXCEPTION, error: error.message, backtrace: result.stderr };
