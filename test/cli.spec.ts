@@ -183,7 +183,10 @@ describe('nestjs-resque worker <file>: end to end against a real Redis', () => {
     expect(await exited).toBe(0);
     expect(await redis.smembers('clitest:workers')).toEqual([]);
     expect(existsSync(pidFile)).toBe(false);
-    expect(stderr).not.toContain('ERROR');
+    // The only errors are the failures of the CliFlaky jobs above (logged as Ruby and php-resque do).
+    const errors = stderr.split('\n').filter((line) => line.includes('ERROR'));
+    expect(errors.filter((line) => !/ failed: CliFlaky \(queue cli, id \w+\): RangeError: flaky \d+$/.test(line))).toEqual([]);
+    expect(errors).toHaveLength(2);
   });
 });
 

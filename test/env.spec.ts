@@ -76,6 +76,14 @@ describe('workerOptionsFromEnv', () => {
     for (const bad of ['0', '-1', 'abc', '1e3', 'Infinity', '5s']) rejects({ INTERVAL: bad }, 'INTERVAL', bad);
   });
 
+  it("reads Ruby's RESQUE_PRE_SHUTDOWN_TIMEOUT and RESQUE_TERM_TIMEOUT in seconds (fractions, 0 allowed) as milliseconds", () => {
+    expect(workerOptionsFromEnv({ RESQUE_PRE_SHUTDOWN_TIMEOUT: '1.5', RESQUE_TERM_TIMEOUT: '0' })).toEqual({ preShutdownTimeoutMs: 1_500, termTimeoutMs: 0 });
+    expect(workerOptionsFromEnv({ RESQUE_TERM_TIMEOUT: '.25' }).termTimeoutMs).toBe(250);
+    expect(workerOptionsFromEnv({ RESQUE_TERM_TIMEOUT: '' })).toEqual({});
+    for (const bad of ['-1', 'abc', '4s', 'Infinity']) rejects({ RESQUE_TERM_TIMEOUT: bad }, 'RESQUE_TERM_TIMEOUT', bad);
+    rejects({ RESQUE_PRE_SHUTDOWN_TIMEOUT: 'soon' }, 'RESQUE_PRE_SHUTDOWN_TIMEOUT', 'soon');
+  });
+
   it('turns BLOCKING on for any value, even 0 or empty (php-resque\'s getenv() !== false)', () => {
     expect(workerOptionsFromEnv({}).blocking).toBeUndefined();
     for (const value of ['1', '0', '', 'false', 'no']) expect(workerOptionsFromEnv({ BLOCKING: value }).blocking).toBe(true);

@@ -1,5 +1,5 @@
 // Inline mode, in this test process: queue priority and Ruby globs (item 6), pause-all-workers, blocking
-// mode (BLMOVE + claim), inline timeouts and an inline TERM recorded as a dirty exit.
+// mode (BLMOVE + claim), inline timeouts (ctx.signal aborted) and inline TERM (Ruby's TERM sequence).
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -224,22 +224,66 @@ describe('inline worker', () => {
     expect(failure).toMatchObject({ exception: 'JobTimeoutError', error: 'job exceeded its timeout of 300 ms' });
   });
 
-  it('TERM in inline mode records the running job as a dirty exit after the grace period, then unregisters', async () => {
+  it('TERM in inline mode: a job that ignores ctx.signal is abandoned after termTimeoutMs as Resque::TermException, then unregisters', async () => {
     await redis.set(k('job:1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e:status'), '{"status":1,"updated":1,"started":1}');
     await push('default', { class: 'Sleep', args: [{ ms: 2_000, tag: 'inline' }], id: '1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e' });
-    const handle = await run({ queues: ['default'], inlineTermGraceMs: 100 });
+    const handle = await run({ queues: ['default'], termTimeoutMs: 100 });
     const [id] = handle.workerIds as [string];
     await waitFor('the Sleep job to start', () => redis.get('t:running:inline'));
     await handle.stop('term');
     const failure = JSON.parse((await redis.lindex(k('failed'), 0))!) as Record<string, unknown>;
     expect(failure).toMatchObject({
-      exception: 'Resque::DirtyExit',
-      error: 'Worker received SIGTERM while performing Sleep inline; the job was abandoned',
+      exception: 'Resque::TermException',
+      error: 'Worker received SIGTERM while performing Sleep; it did not stop within 100 ms and was abandoned',
       worker: id,
       queue: 'default',
     });
     expect(JSON.parse((await redis.get(k('job:1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e:status')))!)).toMatchObject({ status: 3 });
     expect(await redis.smembers(k('workers'))).toEqual([]);
     expect(await redis.mget(k('stat:processed'), k('stat:failed'))).toEqual(['1', '1']);
+  });
+
+  it('TERM in inline mode aborts ctx.signal; with preShutdownTimeoutMs a job that finishes in time completes', async () => {
+    await push('default', { class: 'Abortable', args: [{ tag: 'stopped' }] });
+    const stopped = await run({ queues: ['default'] });
+    await waitFor('the Abortable job to start', () => redis.get('t:running:stopped'));
+    await stopped.stop('term');
+    expect(await redis.get('t:aborted:stopped')).toBe('Resque::TermException');
+    expect(JSON.parse((await redis.lindex(k('failed'), 0))!)).toMatchObject({
+      exception: 'Resque::TermException',
+      error: 'Worker received SIGTERM while performing Abortable; the job was stopped',
+    });
+
+    await push('default', { class: 'Sleep', args: [{ ms: 300, tag: 'graceful' }] });
+    const graceful = await run({ queues: ['default'], preShutdownTimeoutMs: 20_000 });
+    await waitFor('the Sleep job to start', () => redis.get('t:running:graceful'));
+    await graceful.stop('term');
+    expect(await redis.lrange('t:finished', 0, -1)).toEqual(['graceful']);
+    expect(await redis.llen(k('failed'))).toBe(1);
+    expect(await redis.get(k('stat:processed'))).toBe('2');
+  });
+
+  it("TERM in inline mode with onInterrupted 'requeue' puts the stopped job back at the head of its queue", async () => {
+    const raw = JSON.stringify({ class: 'Abortable', args: [{ tag: 'requeued' }], id: 'ab12ab12ab12ab12ab12ab12ab12ab12' });
+    await redis.set(k('job:ab12ab12ab12ab12ab12ab12ab12ab12:status'), '{"status":1,"updated":1,"started":1}');
+    await redis.rpush(k('queue:default'), raw);
+    const handle = await run({ queues: ['default'], onInterrupted: 'requeue' });
+    await waitFor('the Abortable job to start', () => redis.get('t:running:requeued'));
+    await redis.rpush(k('queue:default'), JSON.stringify({ class: 'Echo', args: [{ n: 1 }] }));
+    await handle.stop('term');
+    expect(await redis.lindex(k('queue:default'), 0)).toBe(raw);
+    expect(await redis.llen(k('failed'))).toBe(0);
+    expect(JSON.parse((await redis.get(k('job:ab12ab12ab12ab12ab12ab12ab12ab12:status')))!)).toMatchObject({ status: 1 });
+    expect(await redis.smembers(k('workers'))).toEqual([]);
+  });
+
+  it('aborts ctx.signal of an inline job past its timeout, with JobTimeoutError as the reason', async () => {
+    await push('default', { class: 'Abortable', args: [{ tag: 'late' }] });
+    const handle = await run({ queues: ['default'], timeout: 200 });
+    await waitFor('the timeout failure', async () => (await redis.llen(k('failed'))) === 1);
+    await waitFor('the abort', () => redis.get('t:aborted:late'));
+    await handle.stop();
+    expect(await redis.get('t:aborted:late')).toBe('JobTimeoutError');
+    expect(JSON.parse((await redis.lindex(k('failed'), 0))!)).toMatchObject({ exception: 'JobTimeoutError', error: 'job exceeded its timeout of 200 ms' });
   });
 });

@@ -48,7 +48,8 @@ async function stats(): Promise<number[]> {
 beforeAll(async () => {
   server = await startRedis();
   redis = server.client();
-  worker = spawnWorker(server.url, { QUEUE: 'default', INTERVAL: '0.05' }, { heartbeatIntervalSeconds: 1 });
+  // termTimeoutMs: a timed-out job that ignores ctx.signal (Slow) is SIGKILLed that long after its timeout.
+  worker = spawnWorker(server.url, { QUEUE: 'default', INTERVAL: '0.05' }, { heartbeatIntervalSeconds: 1, termTimeoutMs: 200 });
   [id] = (await worker.ready) as [string];
 }, 60_000);
 
@@ -218,7 +219,7 @@ describe('pool worker (a real process with a reusable child)', () => {
     expect((await status('e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1'))?.['status']).toBe(3);
   });
 
-  it('fails a job whose child is SIGKILLed mid-job, and one past its timeout (child killed)', async () => {
+  it('fails a job whose child is SIGKILLed mid-job, and one past its timeout that ignores ctx.signal (child killed termTimeoutMs later)', async () => {
     await redis.del(k('failed'));
     await push({ class: 'Sleep', args: [{ ms: 20_000, tag: 'killed' }] });
     const childPid = Number(await waitFor('the Sleep job to start', () => redis.get('t:running:killed')));

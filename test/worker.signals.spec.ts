@@ -1,5 +1,7 @@
-// Real worker processes and real signals: TERM/INT record the running job as a dirty exit (item 26), and a
-// SIGKILLed worker's job is found by another worker's pruner: failed, or re-enqueued (item 23).
+// Real worker processes and real signals: TERM/INT run Ruby's TERM sequence (RESQUE_PRE_SHUTDOWN_TIMEOUT, then
+// ctx.signal aborted with a TermException, then RESQUE_TERM_TIMEOUT, then SIGKILL) and record the running job as
+// Resque::TermException or put it back (issue 8), and a SIGKILLed worker's job is found by another worker's
+// pruner: failed, or re-enqueued (item 23).
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResqueWorkerHandle, ResqueWorkerHostOptions } from '../lib/worker/index.js';
@@ -32,7 +34,15 @@ async function registryGone(id: string): Promise<void> {
 beforeAll(async () => {
   server = await startRedis();
   redis = server.client();
-  for (const name of ['term', 'int', 'dead', 'dead2']) workers[name] = spawnWorker(server.url, { QUEUE: `${name}_q`, INTERVAL: '0.05' });
+  const spawn = (name: string, env: Record<string, string> = {}, options: Record<string, unknown> = {}) =>
+    (workers[name] = spawnWorker(server.url, { QUEUE: `${name}_q`, INTERVAL: '0.05', ...env }, options));
+  spawn('term', { RESQUE_TERM_TIMEOUT: '0.2' });
+  spawn('int');
+  spawn('pre', { RESQUE_PRE_SHUTDOWN_TIMEOUT: '30' });
+  spawn('requeue', {}, { onInterrupted: 'requeue' });
+  spawn('timeout', {}, { timeout: 300, termTimeoutMs: 20_000 });
+  spawn('dead');
+  spawn('dead2');
   for (const name of Object.keys(workers)) ids[name] = (await workers[name]!.ready)[0]!;
   process.env['REDIS_URL'] = server.url;
   const [{ ResqueWorkerHost }, { WorkerTestModule }] = await Promise.all([import('../lib/worker/index.js'), import('./apps/worker-module.js')]);
@@ -43,26 +53,107 @@ afterAll(async () => {
   await server.stop();
 });
 
-describe('signals', () => {
-  it.each([
-    ['term', 'SIGTERM'],
-    ['int', 'SIGINT'],
-  ] as const)('%s: kills the child now, records the job as a dirty exit (status FAILED), unregisters and exits', async (name, signal) => {
-    const worker = workers[name]!;
-    const jobId = `${name}00000000000000000000000000000`.slice(0, 32);
-    const { raw, childPid } = await startSleep(`${name}_q`, name, jobId);
-    worker.signal(signal);
+function statusOf(jobId: string): Promise<Record<string, unknown>> {
+  return redis.get(k(`job:${jobId}:status`)).then((s) => JSON.parse(s!) as Record<string, unknown>);
+}
+
+describe('TERM/INT (Ruby: RESQUE_PRE_SHUTDOWN_TIMEOUT, RESQUE_TERM_TIMEOUT, Resque::TermException)', () => {
+  it('TERM: a job that ignores ctx.signal is SIGKILLed after RESQUE_TERM_TIMEOUT and recorded as Resque::TermException', async () => {
+    const worker = workers['term']!;
+    const jobId = 'term0000000000000000000000000000';
+    const { raw, childPid } = await startSleep('term_q', 'term', jobId);
+    worker.signal('SIGTERM');
     expect(await worker.exited).toEqual({ code: 0, signal: null });
-    const [failure] = await failuresOf(`${name}_q`);
+    const [failure] = await failuresOf('term_q');
     expect(failure).toMatchObject({
       payload: JSON.parse(raw),
-      exception: 'Resque::DirtyExit',
-      error: 'Child process was killed by signal SIGKILL while performing Sleep',
-      worker: ids[name],
+      exception: 'Resque::TermException',
+      error: 'Worker received SIGTERM while performing Sleep; it did not stop within 200 ms and its child was killed (SIGKILL)',
+      worker: ids['term'],
     });
-    expect(JSON.parse((await redis.get(k(`job:${jobId}:status`)))!)).toMatchObject({ status: 3, started: 1 });
-    await registryGone(ids[name]!);
+    expect(failure!['backtrace']).toEqual(expect.arrayContaining(['sleep job term: started']));
+    expect(worker.output().stdout).toContain(`slot 0: Sleep did not stop within 200 ms; killing child ${childPid} (SIGKILL)`);
+    expect(await statusOf(jobId)).toMatchObject({ status: 3, started: 1 });
+    await registryGone(ids['term']!);
     expect(isAlive(childPid)).toBe(false);
+  });
+
+  it('INT: aborts ctx.signal with a TermException; the job throws it and is recorded as Resque::TermException', async () => {
+    const worker = workers['int']!;
+    const jobId = 'int00000000000000000000000000000';
+    const raw = JSON.stringify({ class: 'Abortable', args: [{ tag: 'int' }], id: jobId });
+    await redis.set(k(`job:${jobId}:status`), '{"status":1,"updated":1,"started":1}');
+    await redis.rpush(k('queue:int_q'), raw);
+    const childPid = Number(await waitFor('the job to start', () => redis.get('t:running:int')));
+    worker.signal('SIGINT');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(await redis.get('t:aborted:int')).toBe('Resque::TermException');
+    const [failure] = await failuresOf('int_q');
+    expect(failure).toMatchObject({
+      payload: JSON.parse(raw),
+      exception: 'Resque::TermException',
+      error: 'Worker received SIGINT while performing Abortable; the job was stopped',
+      worker: ids['int'],
+    });
+    expect(await statusOf(jobId)).toMatchObject({ status: 3 });
+    await registryGone(ids['int']!);
+    expect(isAlive(childPid)).toBe(false);
+  });
+
+  it('TERM (to the whole process group) with RESQUE_PRE_SHUTDOWN_TIMEOUT: the running job finishes and completes, then the worker exits', async () => {
+    const worker = workers['pre']!;
+    const jobId = 'pre00000000000000000000000000000';
+    const raw = JSON.stringify({ class: 'Sleep', args: [{ ms: 800, tag: 'pre' }], id: jobId });
+    await redis.set(k(`job:${jobId}:status`), '{"status":1,"updated":1,"started":1}');
+    await redis.rpush(k('queue:pre_q'), raw);
+    const childPid = Number(await waitFor('the job to start', () => redis.get('t:running:pre')));
+    // As systemd (KillMode=control-group) does: TERM to every process. The child leaves it to its parent.
+    process.kill(childPid, 'SIGTERM');
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(await redis.lrange('t:finished', 0, -1)).toContain('pre');
+    expect(await failuresOf('pre_q')).toEqual([]);
+    expect(await statusOf(jobId)).toMatchObject({ status: 4, result: 'pre' });
+    await registryGone(ids['pre']!);
+  });
+
+  it("onInterrupted 'requeue': the stopped job goes back to the head of its queue, ahead of the jobs claimed after it", async () => {
+    const worker = workers['requeue']!;
+    const id = ids['requeue']!;
+    const jobId = 'rq000000000000000000000000000000';
+    const first = JSON.stringify({ class: 'Abortable', args: [{ tag: 'requeue' }], id: jobId });
+    const later = [1, 2].map((n) => JSON.stringify({ class: 'Echo', args: [{ n }] }));
+    await redis.set(k(`job:${jobId}:status`), '{"status":1,"updated":1,"started":1}');
+    await redis.rpush(k('queue:requeue_q'), first, ...later);
+    await waitFor('the job to start', () => redis.get('t:running:requeue'));
+    // Both later jobs claimed ahead (prefetch 2): they must end up behind the interrupted one, in order.
+    await waitFor('the claim list', async () => (await redis.llen(k(`worker:${id}:claim`))) === 2);
+    const failedBefore = await redis.get(k('stat:failed'));
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(await redis.get('t:aborted:requeue')).toBe('Resque::TermException');
+    expect(await redis.lrange(k('queue:requeue_q'), 0, -1)).toEqual([first, ...later]);
+    expect(await failuresOf('requeue_q')).toEqual([]);
+    expect(await statusOf(jobId)).toMatchObject({ status: 1 });
+    expect(await redis.get(k('stat:failed'))).toBe(failedBefore);
+    await registryGone(id);
+    expect(await redis.exists(k(`worker:${id}:claim`))).toBe(0);
+  });
+
+  it('a job past its timeout has ctx.signal aborted with JobTimeoutError; stopping in time keeps its child', async () => {
+    const jobId = 'to000000000000000000000000000000';
+    await redis.rpush(k('queue:timeout_q'), JSON.stringify({ class: 'Abortable', args: [{ tag: 'timeout' }], id: jobId }));
+    const childPid = await waitFor('the job to start', () => redis.get('t:running:timeout'));
+    const [failure] = await waitFor('the failure', async () => {
+      const found = await failuresOf('timeout_q');
+      return found.length > 0 && found;
+    });
+    expect(failure).toMatchObject({ exception: 'JobTimeoutError', error: 'job exceeded its timeout of 300 ms', worker: ids['timeout'] });
+    expect(await redis.get('t:aborted:timeout')).toBe('JobTimeoutError');
+    // The child was not killed: the next job runs in the same process.
+    await redis.rpush(k('queue:timeout_q'), JSON.stringify({ class: 'Echo', args: [{ after: 'timeout' }] }));
+    const seen = await waitFor('the next job', async () => (await redis.lrange('t:seen', 0, -1)).map((j) => JSON.parse(j) as { params: { after?: string }; pid: number }).find((j) => j.params.after === 'timeout'));
+    expect(String(seen.pid)).toBe(childPid);
   });
 });
 

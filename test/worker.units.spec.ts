@@ -52,6 +52,27 @@ describe('resolveWorkerOptions', () => {
     expect(() => resolveWorkerOptions({ queues: ['a'] }, {}, 'a:b')).toThrow(/hostname/);
     expect(() => resolveWorkerOptions({ queues: ['a'], onPruned: 'ignore' as 'exit' }, {}, 'h')).toThrow(/onPruned must be 'reregister' or 'exit'/);
     expect(resolveWorkerOptions({ queues: ['a'] }, {}, 'h').onPruned).toBe('reregister');
+    expect(() => resolveWorkerOptions({ queues: ['a'], termTimeoutMs: -1 }, {}, 'h')).toThrow(/termTimeoutMs must be a number of milliseconds >= 0/);
+    expect(() => resolveWorkerOptions({ queues: ['a'], preShutdownTimeoutMs: Number.NaN }, {}, 'h')).toThrow(/preShutdownTimeoutMs/);
+    expect(() => resolveWorkerOptions({ queues: ['a'], onInterrupted: 'drop' as never }, {}, 'h')).toThrow(/onInterrupted must be 'fail' or 'requeue'/);
+  });
+
+  it("defaults the TERM sequence to Ruby's (no pre-shutdown wait, 4 s term timeout) and fails interrupted jobs", () => {
+    expect(resolveWorkerOptions({ queues: ['a'] }, {}, 'h')).toMatchObject({ preShutdownTimeoutMs: 0, termTimeoutMs: 4_000, onInterrupted: 'fail' });
+    const fromEnv = resolveWorkerOptions({ queues: ['a'], termTimeoutMs: 100 }, { preShutdownTimeoutMs: 1_500, termTimeoutMs: 0 }, 'h');
+    expect(fromEnv).toMatchObject({ preShutdownTimeoutMs: 1_500, termTimeoutMs: 100 });
+  });
+});
+
+describe('logColors', () => {
+  const tty = { stdout: { isTTY: true }, stderr: { isTTY: true } };
+  it('colours only when both streams are terminals and NO_COLOR is unset or empty (no-color.org)', async () => {
+    const { logColors } = await import('../lib/worker/worker.logger.js');
+    expect(logColors({}, tty)).toBe(true);
+    expect(logColors({ NO_COLOR: '' }, tty)).toBe(true);
+    expect(logColors({ NO_COLOR: '1' }, tty)).toBe(false);
+    expect(logColors({}, { stdout: { isTTY: true }, stderr: {} })).toBe(false);
+    expect(logColors({}, { stdout: {}, stderr: { isTTY: true } })).toBe(false);
   });
 });
 

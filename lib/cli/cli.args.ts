@@ -28,6 +28,8 @@ Environment (php-resque's names):
   REDIS_BACKEND     host:port | redis://[user:pass@]host:port[/db] | tcp://... | unix:///path.sock
   REDIS_BACKEND_DB  db index (a db in REDIS_BACKEND wins)
   APP_INCLUDE       a file imported before the module (must exist)
+  RESQUE_PRE_SHUTDOWN_TIMEOUT  worker: seconds a job may go on after TERM/INT (default 0)
+  RESQUE_TERM_TIMEOUT          worker: seconds an aborted job may take to stop, then SIGKILL (default 4)
 `;
 
 export function parseCliArgs(argv: readonly string[]): CliCommand {

@@ -74,6 +74,18 @@ export function envSeconds(env: Env, name: string): number | undefined {
   return value;
 }
 
+/** Ruby's RESQUE_*_TIMEOUT: seconds >= 0, fractions allowed (`Float(ENV[...])`), returned in milliseconds. */
+export function envSecondsAsMs(env: Env, name: string): number | undefined {
+  const raw = envValue(env, name);
+  if (raw === undefined) return undefined;
+  const text = raw.trim();
+  const value = Number(text);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text) || !Number.isFinite(value)) {
+    throw new EnvConfigError(name, raw, 'must be a number of seconds >= 0 (fractions allowed)');
+  }
+  return Math.round(value * 1000);
+}
+
 /** PREFIX: php appends ':' when missing, so `foo` and `foo:` are the same namespace `foo`. */
 export function envNamespace(env: Env, name = 'PREFIX'): string | undefined {
   const raw = envValue(env, name);

@@ -5,6 +5,7 @@ import {
   EnvConfigError,
   envPositiveInt,
   envPresent,
+  envSecondsAsMs,
   envValue,
   type Env,
   type EnvLogLevel,
@@ -26,9 +27,11 @@ import {
  * | PIDFILE | pidFile | absolute path |
  * | REDIS_BACKEND, REDIS_BACKEND_DB | connection | see env.redis-backend.ts; a db in the DSN wins |
  * | APP_INCLUDE | appInclude | absolute path; a missing file is an error (import it with importAppInclude) |
+ * | RESQUE_PRE_SHUTDOWN_TIMEOUT | preShutdownTimeoutMs | Ruby's: seconds >= 0, fractions allowed, read as ms |
+ * | RESQUE_TERM_TIMEOUT | termTimeoutMs | Ruby's: seconds >= 0, fractions allowed, read as ms |
  */
 export interface WorkerEnvOptions
-  extends Pick<ResqueWorkerHostOptions, 'concurrency' | 'namespace' | 'interval' | 'blocking' | 'pidFile'> {
+  extends Pick<ResqueWorkerHostOptions, 'concurrency' | 'namespace' | 'interval' | 'blocking' | 'pidFile' | 'preShutdownTimeoutMs' | 'termTimeoutMs'> {
   queues?: string[];
   logLevel?: EnvLogLevel;
   connection?: RedisOptions;
@@ -44,6 +47,10 @@ export function workerOptionsFromEnv(env: Env = process.env): WorkerEnvOptions {
   const count = envPositiveInt(env, 'COUNT');
   if (count !== undefined) options.concurrency = count;
   if (envPresent(env, 'BLOCKING')) options.blocking = true;
+  const preShutdown = envSecondsAsMs(env, 'RESQUE_PRE_SHUTDOWN_TIMEOUT');
+  if (preShutdown !== undefined) options.preShutdownTimeoutMs = preShutdown;
+  const term = envSecondsAsMs(env, 'RESQUE_TERM_TIMEOUT');
+  if (term !== undefined) options.termTimeoutMs = term;
   return { ...options, ...processOptionsFromEnv(env) };
 }
 

@@ -31,6 +31,8 @@ export interface FailureInput {
 export const DIRTY_EXIT_EXCEPTION = 'Resque::DirtyExit';
 /** Ruby's exception class for the in-flight job of a worker found dead by pruning (retryable in resque-web). */
 export const PRUNE_DEAD_WORKER_EXCEPTION = 'Resque::PruneDeadWorkerDirtyExit';
+/** Ruby's exception class for a job that TERM/INT stopped (raised in the job with the message "SIGTERM"). */
+export const TERM_EXCEPTION = 'Resque::TermException';
 
 export function payloadForFailure(rawPayload: string): Record<string, unknown> | string {
   try {

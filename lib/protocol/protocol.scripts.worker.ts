@@ -198,6 +198,29 @@ return put_back(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 };
 
 /**
+ * A job that TERM/INT interrupted goes back to the head of its queue (`onInterrupted: 'requeue'`), as the
+ * worker stops: the jobs it claimed ahead go back first (see `put_back`), then the job is LPUSHed in front
+ * of them, so all regain their original order and place. In the same step: SADD queues, DEL worker:<id>,
+ * WAITING when tracked. Not processed, not failed. The caller sends it once no cycle is in flight and none
+ * is unconfirmed, so the job is in `worker:<id>` (or its start never ran and resync dropped it from the
+ * claim list), never still claimed.
+ * KEYS: queue:<q>, queues, worker:<id>, worker:<id>:claim, worker:<id>:claim:queues.
+ * ARGV: raw payload, queue name, status key or '', now, namespace prefix, the worker's one queue or ''.
+ */
+export const WORKER_REQUEUE_SCRIPT: LuaScript = {
+  name: 'resqueWorkerRequeue',
+  numberOfKeys: 5,
+  lua: `${HELPERS}${CLAIM_HELPERS}
+put_back(KEYS[4], KEYS[5], ARGV[5], ARGV[6])
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[3])
+if ARGV[3] ~= '' then status_update(ARGV[3], 1, ARGV[4], '', 0) end
+return 1
+`,
+};
+
+/**
  * A failed job (resque-protocol.md §7): RPUSH the failure record (encoded in TS with Ruby's formats),
  * INCR stat:failed(+:<id>) and stat:processed(+:<id>), DEL worker:<id>, FAILED (TTL 86400) when tracked.
  * Fenced: only while the worker is in `workers`; otherwise the job was taken back by a pruner (failed or

@@ -1,19 +1,26 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { CHILD_ENV, isChildMessage, type ChildMessage, type ParentMessage, type WireEventPayload } from './worker.ipc.js';
 import type { BridgedEventName } from './worker.job-runner.js';
+import { childLogEnv } from './worker.logger.js';
 import type { JobOutcome, RunnableJob } from './worker.types.js';
 
 /** How a job handed to a child ended: the child's own report, or the child's death. */
 
 /** How long a dead child's stderr pipe may take to drain before its exit is reported. */
 const STDERR_DRAIN_MS = 250;
+/**
+ * `timedOutMs`: the job passed its timeout (its `ctx.signal` was aborted). `terminated`: TERM/INT aborted it
+ * (see `interrupt`).
+ */
 export type ChildResult =
-  | { kind: 'outcome'; outcome: JobOutcome }
-  | { kind: 'died'; code: number | null; signal: NodeJS.Signals | null; timedOutMs: number | null; stderr: string[] };
+  | { kind: 'outcome'; outcome: JobOutcome; timedOutMs: number | null; terminated: boolean }
+  | { kind: 'died'; code: number | null; signal: NodeJS.Signals | null; timedOutMs: number | null; terminated: boolean; stderr: string[] };
 
 export interface ChildSpawnOptions {
   slot: number;
   stderrLines: number;
+  /** After a job's timeout aborted its `ctx.signal`: how long it may take to stop before SIGKILL. */
+  termTimeoutMs: number;
   onEvent: (name: BridgedEventName, payload: WireEventPayload) => void;
 }
 
@@ -34,7 +41,13 @@ export class ChildHandle {
   private dying = false;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private readonly exitWaiters: Array<() => void> = [];
-  private pending: { resolve: (r: ChildResult) => void; timer: NodeJS.Timeout | null; timedOutMs: number | null } | null = null;
+  private pending: {
+    resolve: (r: ChildResult) => void;
+    /** The timeout, then the SIGKILL `termTimeoutMs` after it. */
+    timer: NodeJS.Timeout | null;
+    timedOutMs: number | null;
+    terminated: boolean;
+  } | null = null;
 
   private constructor(
     private readonly proc: ChildProcess,
@@ -59,7 +72,7 @@ export class ChildHandle {
     if (!entry) return Promise.reject(new Error('cannot fork a worker child: process.argv[1] (the entrypoint) is empty'));
     const proc = fork(entry, process.argv.slice(2), {
       execArgv: process.execArgv,
-      env: { ...process.env, [CHILD_ENV]: String(options.slot) },
+      env: { ...process.env, ...childLogEnv(), [CHILD_ENV]: String(options.slot) },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       serialization: 'json',
     });
@@ -88,18 +101,20 @@ export class ChildHandle {
   }
 
   /**
-   * Hands one job over; resolves with its outcome, or with how the child died (timeout: killed with
-   * SIGKILL). `rss`: ask for the child's RSS with the outcome.
+   * Hands one job over; resolves with its outcome, or with how the child died. At the timeout the job's
+   * `ctx.signal` is aborted, and the child SIGKILLed if it has not reported `termTimeoutMs` later.
+   * `rss`: ask for the child's RSS with the outcome.
    */
   perform(job: RunnableJob, timeoutMs: number | null, bridge: BridgedEventName[] = [], rss = false): Promise<ChildResult> {
-    if (this.exited) return Promise.resolve(this.diedResult(null));
+    if (this.exited) return Promise.resolve(this.diedResult(null, false));
     if (this.pending) return Promise.reject(new Error('worker child is already performing a job'));
     return new Promise<ChildResult>((resolve) => {
-      const pending: NonNullable<ChildHandle['pending']> = { resolve, timer: null, timedOutMs: null };
+      const pending: NonNullable<ChildHandle['pending']> = { resolve, timer: null, timedOutMs: null, terminated: false };
       if (timeoutMs !== null) {
         pending.timer = setTimeout(() => {
           pending.timedOutMs = timeoutMs;
-          this.kill('SIGKILL');
+          this.send({ type: 'abort', reason: 'timeout', timeoutMs });
+          pending.timer = setTimeout(() => this.kill('SIGKILL'), this.options.termTimeoutMs);
         }, timeoutMs);
       }
       this.pending = pending;
@@ -112,6 +127,18 @@ export class ChildHandle {
       if (rss) message.rss = true;
       this.send(message);
     });
+  }
+
+  /** TERM/INT: aborts the running job's `ctx.signal`; its outcome still comes (marked `terminated`). */
+  interrupt(signal: NodeJS.Signals): void {
+    if (!this.pending || this.pending.terminated) return;
+    this.pending.terminated = true;
+    this.send({ type: 'abort', reason: 'term', signal });
+  }
+
+  /** The worker was pruned: aborts the running job's `ctx.signal` (its outcome will be fenced). */
+  cancel(workerId: string): void {
+    if (this.pending) this.send({ type: 'abort', reason: 'pruned', workerId });
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
@@ -179,7 +206,7 @@ export class ChildHandle {
     this.pending = null;
     if (pending) {
       if (pending.timer) clearTimeout(pending.timer);
-      pending.resolve(this.diedResult(pending.timedOutMs));
+      pending.resolve(this.diedResult(pending.timedOutMs, pending.terminated));
     }
     for (const waiter of this.exitWaiters.splice(0)) waiter();
   }
@@ -195,17 +222,18 @@ export class ChildHandle {
       this.pending = null;
       if (pending) {
         if (pending.timer) clearTimeout(pending.timer);
-        pending.resolve({ kind: 'outcome', outcome: m.outcome });
+        pending.resolve({ kind: 'outcome', outcome: m.outcome, timedOutMs: pending.timedOutMs, terminated: pending.terminated });
       }
     }
   }
 
-  private diedResult(timedOutMs: number | null): ChildResult {
+  private diedResult(timedOutMs: number | null, terminated: boolean): ChildResult {
     return {
       kind: 'died',
       code: this.exitInfo?.code ?? null,
       signal: this.exitInfo?.signal ?? null,
       timedOutMs,
+      terminated,
       stderr: [...this.stderrTail],
     };
   }

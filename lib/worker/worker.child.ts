@@ -1,15 +1,20 @@
-import type { INestApplicationContext, LogLevel } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { resqueLogLevels } from '../env/env.common.js';
 import { decodePayload, type DecodedJob } from '../protocol/index.js';
-import { isParentMessage, toWirePayload, type ChildMessage } from './worker.ipc.js';
+import { JobTimeoutError, TermException, WorkerPrunedError } from './worker.errors.js';
+import { isParentMessage, toWirePayload, type ChildMessage, type ParentMessage } from './worker.ipc.js';
 import { JobRunner, type EventForwarder } from './worker.job-runner.js';
+import { workerLogger } from './worker.logger.js';
 import type { WorkerAppOptions, WorkerLogLevel } from './worker.options.js';
 import { childTitle, processingTitle, setTitle } from './worker.title.js';
 import type { ResqueWorkerHandle } from './worker.handle.js';
 
-/** Signals a child leaves to its parent (a terminal sends them to the whole process group). */
-const PARENT_SIGNALS: NodeJS.Signals[] = ['SIGQUIT', 'SIGINT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
+/**
+ * Signals a child leaves to its parent: a terminal, systemd (KillMode=control-group) or an init that
+ * forwards to the group send them to every process, and the parent decides (TERM reaches a running job as
+ * an `abort` message after `preShutdownTimeoutMs`).
+ */
+const PARENT_SIGNALS: NodeJS.Signals[] = ['SIGQUIT', 'SIGTERM', 'SIGINT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
 
 export interface ChildRunOptions {
   slot: number;
@@ -32,7 +37,7 @@ export async function runChild(module: unknown, options: ChildRunOptions): Promi
 
   const app: INestApplicationContext = await NestFactory.createApplicationContext(module as never, {
     ...options.appOptions,
-    logger: options.appOptions.logger ?? childLogLevels(options.logLevel),
+    logger: options.appOptions.logger ?? workerLogger(options.logLevel, 'child'),
   });
   // Only events the parent listens to cross the channel (each is an IPC message).
   let bridged: ReadonlySet<string> = new Set();
@@ -45,6 +50,8 @@ export async function runChild(module: unknown, options: ChildRunOptions): Promi
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   let busy: Promise<void> = Promise.resolve();
+  /** The running job's ctx.signal controller (the parent's `abort` aborts it). */
+  let running: AbortController | null = null;
   const close = async (): Promise<void> => {
     await busy;
     await app.close();
@@ -58,6 +65,10 @@ export async function runChild(module: unknown, options: ChildRunOptions): Promi
       void close();
       return;
     }
+    if (message.type === 'abort') {
+      running?.abort(abortReason(message));
+      return;
+    }
     const { job } = message;
     if (message.bridge) bridged = new Set(message.bridge); // sent when it changed
     busy = (async () => {
@@ -68,7 +79,10 @@ export async function runChild(module: unknown, options: ChildRunOptions): Promi
         // the runner reports it as the job's failure
       }
       setTitle(processingTitle(job.queue, decoded?.className ?? '?'));
-      const outcome = await runner.run(job, { decoded });
+      const controller = new AbortController();
+      running = controller;
+      const outcome = await runner.run(job, { decoded, signal: controller.signal });
+      running = null;
       setTitle(childTitle(options.slot));
       // RSS costs a /proc read: only when the parent recycles by memory.
       send(message.rss ? { type: 'done', outcome, rssMb: process.memoryUsage.rss() / (1024 * 1024) } : { type: 'done', outcome });
@@ -78,6 +92,9 @@ export async function runChild(module: unknown, options: ChildRunOptions): Promi
   return { workerIds: [], stop: close, closed };
 }
 
-function childLogLevels(level: WorkerLogLevel | undefined): LogLevel[] {
-  return resqueLogLevels(level, 'child');
+/** The error a parent's `abort` message puts on the running job's `ctx.signal`. */
+function abortReason(message: ParentMessage & { type: 'abort' }): Error {
+  if (message.reason === 'term') return new TermException(message.signal);
+  if (message.reason === 'pruned') return new WorkerPrunedError(message.workerId);
+  return new JobTimeoutError(message.timeoutMs);
 }

@@ -1,3 +1,5 @@
+import { TERM_EXCEPTION } from '../protocol/index.js';
+
 /** A payload names a job class this worker has no `@Job` provider for (recorded in `failed`, never dropped). */
 export class UnknownJobError extends Error {
   override readonly name = 'UnknownJobError';
@@ -12,11 +14,36 @@ export class UnknownJobError extends Error {
   }
 }
 
-/** Inline mode: a job ran past its timeout (pool mode kills the child and records a DirtyExit instead). */
+/**
+ * A job ran past its timeout: `ctx.signal`'s reason, and the failure recorded when the job stopped within
+ * `termTimeoutMs` (a pool child that did not is SIGKILLed and the job recorded as a DirtyExit).
+ */
 export class JobTimeoutError extends Error {
   override readonly name = 'JobTimeoutError';
   constructor(readonly timeoutMs: number) {
     super(`job exceeded its timeout of ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * TERM/INT stopped the worker while the job ran (Ruby's Resque::TermException, message "SIGTERM"): the reason
+ * of `ctx.signal`, and the exception recorded for the job unless it completed.
+ */
+export class TermException extends Error {
+  override readonly name = TERM_EXCEPTION;
+  constructor(readonly signal: NodeJS.Signals = 'SIGTERM') {
+    super(signal);
+  }
+}
+
+/**
+ * A pruner unregistered this worker (it was frozen past its heartbeat) and took the running job back: the
+ * reason of `ctx.signal`. Whatever the job does next is not recorded as its outcome (fenced).
+ */
+export class WorkerPrunedError extends Error {
+  override readonly name = 'WorkerPrunedError';
+  constructor(readonly workerId: string) {
+    super(`worker ${workerId} was pruned and its job taken back`);
   }
 }
 

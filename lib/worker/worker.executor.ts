@@ -1,9 +1,10 @@
 import type { Logger } from '@nestjs/common';
 import { DIRTY_EXIT_EXCEPTION, errorMessage, type DecodedJob } from '../protocol/index.js';
 import { ChildHandle, type ChildResult } from './worker.child-process.js';
-import { JobTimeoutError } from './worker.errors.js';
+import { JobTimeoutError, TermException } from './worker.errors.js';
 import { fromWirePayload, type WireEventPayload } from './worker.ipc.js';
 import { failed, type BridgedEventName, type JobRunner } from './worker.job-runner.js';
+import { givenUpOutcome, interruptedOutcome, TermSequence, type TermTimeouts } from './worker.termination.js';
 import type { JobOutcome, RunnableJob } from './worker.types.js';
 import type { ResqueEvents } from '../events/events.service.js';
 
@@ -16,19 +17,33 @@ export interface SlotExecutor {
   /** Appended to the pid in the id: '' except for inline slots after the first (`host:pid+n:queues`). */
   readonly idSuffix: string;
   start(): Promise<void>;
-  /** Performs one job; a dead child or a timeout comes back as a failed outcome (never throws). */
-  perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null): Promise<JobOutcome>;
-  /** USR1/TERM: kill the running job's child now (no-op inline). */
+  /**
+   * Performs one job; a dead child or a timeout comes back as a failed outcome (never throws). `cancel`
+   * aborted (the worker was pruned): the job's `ctx.signal` is aborted with the same reason.
+   */
+  perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: AbortSignal): Promise<JobOutcome>;
+  /** USR1: kill the running job's child now (no-op inline). */
   killCurrent(): void;
+  /**
+   * TERM/INT: the running job (and one started later) goes through the TERM sequence: it may run on for
+   * `preShutdownTimeoutMs`, then its `ctx.signal` is aborted, then `termTimeoutMs` later its child is
+   * SIGKILLed (inline: it is abandoned). Unless it completed, it comes back as an `interrupted` failure.
+   */
+  terminate(signal: NodeJS.Signals): void;
   /** Recycles the child if it is due; true when idPid changed (the slot re-registers). */
   afterJob(): Promise<boolean>;
   close(graceMs: number): Promise<void>;
 }
 
-/** Inline mode: the job runs in this process; a timeout fails it but cannot stop its promise. */
+/**
+ * Inline mode: the job runs in this process. A timeout aborts its `ctx.signal` and fails it at once; TERM
+ * aborts it and waits up to `termTimeoutMs`. Neither can stop a job that ignores its signal: it is left
+ * running (and recorded) while the slot moves on or the process exits.
+ */
 export class InlineExecutor implements SlotExecutor {
   readonly idPid = process.pid;
   readonly idSuffix: string;
+  private readonly term: TermSequence;
 
   /**
    * Inline slots share one process, so slots after the first are `host:pid+n:queues` (node-resque's
@@ -36,28 +51,51 @@ export class InlineExecutor implements SlotExecutor {
    */
   constructor(
     private readonly runner: JobRunner,
-    slot = 0,
+    slot: number,
+    private readonly timeouts: TermTimeouts,
   ) {
     this.idSuffix = slot === 0 ? '' : `+${slot}`;
+    this.term = new TermSequence(timeouts);
   }
 
   async start(): Promise<void> {}
 
-  async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null): Promise<JobOutcome> {
-    const run = this.runner.run(job, { decoded });
-    if (timeoutMs === null) return run;
+  async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: AbortSignal): Promise<JobOutcome> {
+    const controller = new AbortController();
+    cancel?.addEventListener('abort', () => controller.abort(cancel.reason), { once: true });
+    const run = this.runner.run(job, { decoded, signal: controller.signal });
+    let cut!: (outcome: JobOutcome) => void;
+    const cutShort = new Promise<JobOutcome>((resolve) => (cut = resolve));
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<JobOutcome>((resolve) => {
-      timer = setTimeout(() => resolve(failed(new JobTimeoutError(timeoutMs))), timeoutMs);
+    if (timeoutMs !== null) {
+      timer = setTimeout(() => {
+        const error = new JobTimeoutError(timeoutMs);
+        controller.abort(error);
+        cut(failed(error));
+      }, timeoutMs);
+    }
+    let terminated = false;
+    const unwatch = this.term.watch({
+      abort: () => {
+        terminated = true;
+        controller.abort(new TermException(this.term.signal));
+      },
+      giveUp: () => cut(givenUpOutcome(this.term.signal, decoded.className, `it did not stop within ${this.timeouts.termTimeoutMs} ms and was abandoned`, [])),
     });
     try {
-      return await Promise.race([run, timeout]);
+      const outcome = await Promise.race([run, cutShort]);
+      return terminated ? interruptedOutcome(outcome, this.term.signal, decoded.className, 'the job was stopped') : outcome;
     } finally {
       clearTimeout(timer);
+      unwatch();
     }
   }
 
   killCurrent(): void {}
+
+  terminate(signal: NodeJS.Signals): void {
+    this.term.begin(signal);
+  }
 
   async afterJob(): Promise<boolean> {
     return false;
@@ -73,6 +111,8 @@ export interface PoolExecutorOptions {
   stderrLines: number;
   logger: Logger;
   isStopping: () => boolean;
+  /** The TERM sequence's timeouts (`termTimeoutMs` also bounds a timed-out job's stop). */
+  timeouts: TermTimeouts;
 }
 
 /**
@@ -89,8 +129,11 @@ export class PoolExecutor implements SlotExecutor {
   /** The first child, while it boots (close() must not leave it behind). */
   private starting: Promise<ChildHandle> | null = null;
   private closing = false;
+  private readonly term: TermSequence;
 
-  constructor(private readonly options: PoolExecutorOptions) {}
+  constructor(private readonly options: PoolExecutorOptions) {
+    this.term = new TermSequence(options.timeouts);
+  }
 
   /**
    * The parent's runner and events, once its Nest context is up: children are forked before that, so the
@@ -121,7 +164,7 @@ export class PoolExecutor implements SlotExecutor {
     }
   }
 
-  async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null): Promise<JobOutcome> {
+  async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: AbortSignal): Promise<JobOutcome> {
     const className = decoded.className;
     const child = await this.ensureChild();
     if (child.jobsDone + 1 >= this.options.maxJobsPerChild && !this.spare && !this.options.isStopping()) {
@@ -130,17 +173,56 @@ export class PoolExecutor implements SlotExecutor {
     }
     const events = this.events;
     const bridge = events ? BRIDGED_EVENTS.filter((name) => events.hasListeners(name)) : [];
-    const result = await child.perform(job, timeoutMs, bridge, Number.isFinite(this.options.maxChildMemoryMb));
-    if (result.kind === 'outcome') return result.outcome;
-    const error = dirtyExitError(result, className);
+    const { logger, slot, timeouts } = this.options;
+    const unwatch = this.term.watch({
+      abort: () => {
+        logger.debug(`slot ${slot}: aborting ${className} in child ${child.pid} (${this.term.signal})`);
+        child.interrupt(this.term.signal);
+      },
+      giveUp: () => {
+        logger.warn(`slot ${slot}: ${className} did not stop within ${timeouts.termTimeoutMs} ms; killing child ${child.pid} (SIGKILL)`);
+        child.kill('SIGKILL');
+      },
+    });
+    const onCancel = () => child.cancel(job.workerId);
+    cancel?.addEventListener('abort', onCancel, { once: true });
+    let result: ChildResult;
+    try {
+      result = await child.perform(job, timeoutMs, bridge, Number.isFinite(this.options.maxChildMemoryMb));
+    } finally {
+      unwatch();
+      cancel?.removeEventListener('abort', onCancel);
+    }
+    const signal = this.term.signal;
+    if (result.kind === 'outcome') {
+      if (result.terminated) return interruptedOutcome(result.outcome, signal, className, 'the job was stopped');
+      // Past its timeout, whatever it did afterwards: failed, as inline mode records it.
+      if (result.timedOutMs !== null) {
+        const timedOut = failed(new JobTimeoutError(result.timedOutMs));
+        return result.outcome.kind === 'failed' ? { ...timedOut, backtrace: result.outcome.backtrace } : timedOut;
+      }
+      return result.outcome;
+    }
+    const error = result.terminated ? new TermException(signal) : dirtyExitError(result, className);
     await this.runner?.notifyFailure(job, error).catch((e: unknown) =>
       this.options.logger.error(`onFailure after a dirty exit threw: ${errorMessage(e)}`),
     );
+    if (result.terminated) {
+      const how =
+        result.signal === 'SIGKILL'
+          ? `it did not stop within ${timeouts.termTimeoutMs} ms and its child was killed (SIGKILL)`
+          : `its child died (${result.signal ?? `code ${result.code}`})`;
+      return givenUpOutcome(signal, className, how, result.stderr);
+    }
     return { kind: 'failed', exception: DIRTY_EXIT_EXCEPTION, error: error.message, backtrace: result.stderr };
   }
 
   killCurrent(): void {
     if (this.child?.busy) this.child.kill('SIGKILL');
+  }
+
+  terminate(signal: NodeJS.Signals): void {
+    this.term.begin(signal);
   }
 
   async afterJob(): Promise<boolean> {
@@ -205,6 +287,7 @@ export class PoolExecutor implements SlotExecutor {
     return ChildHandle.start({
       slot: this.options.slot,
       stderrLines: this.options.stderrLines,
+      termTimeoutMs: this.options.timeouts.termTimeoutMs,
       onEvent: (name, payload) => this.bridge(name, payload),
     });
   }

@@ -31,8 +31,9 @@ import { WorkerRuntime } from './worker.runtime.js';
  * - isolation 'pool' (default): children are reused; recycled after `maxJobsPerChild` jobs or once their RSS
  *   passes `maxChildMemoryMb` (the successor is started while the last job runs). `maxJobsPerChild: 1` is
  *   php-resque's fork per job. isolation 'inline': jobs run in the host process (tests, maximum speed).
- * - A child that exits (any code) or is killed while performing, or exceeds the job's timeout (then SIGKILLed),
- *   fails its job as `Resque::DirtyExit`; the error names the code/signal/timeout and the backtrace holds the
+ * - A job past its timeout has its `ctx.signal` aborted and fails with JobTimeoutError; a pool child that
+ *   does not report within `termTimeoutMs` is SIGKILLed. A child that exits (any code) or is killed while
+ *   performing fails its job as `Resque::DirtyExit`; the error names the code/signal/timeout and the backtrace holds the
  *   child's last stderr lines. The slot gets a fresh child.
  * - Reserving, pipelined: each slot claims up to `prefetch` jobs (default 2) ahead of the one it performs
  *   into its claim list `worker:<id>:claim` (ours; `:claim:queues` records their queues for several-queue
@@ -51,11 +52,14 @@ import { WorkerRuntime } from './worker.runtime.js';
  * - Pruning at start-up and every `pruneIntervalSeconds` (see WorkerPruner); heartbeats every
  *   `heartbeatIntervalSeconds` (Redis TIME, Ruby's format).
  *
- * Signals (php/Ruby): QUIT finish the running jobs, then exit. TERM/INT kill the children now (each job is
- * recorded as a DirtyExit), then exit. USR1 kill the running children, keep working. USR2/CONT pause/resume.
- * Inline mode cannot kill a running job: TERM/INT wait `inlineTermGraceMs` (default 2 s), then record the job
- * as a DirtyExit and exit. Shutdown closes children, unregisters, then `app.close(signal)` (your
- * beforeApplicationShutdown/onApplicationShutdown hooks run) bounded by `shutdownTimeoutMs`.
+ * Signals (php/Ruby): QUIT finish the running jobs, then exit. TERM/INT: Ruby's TERM sequence for each
+ * running job — it may go on for `preShutdownTimeoutMs` (RESQUE_PRE_SHUTDOWN_TIMEOUT), then its `ctx.signal`
+ * is aborted with a TermException, then after `termTimeoutMs` (RESQUE_TERM_TIMEOUT, default 4 s) its child
+ * is SIGKILLed (inline: it is abandoned); unless it completed, it is failed as `Resque::TermException` or,
+ * with `onInterrupted: 'requeue'`, put back at the head of its queue; then exit. USR1 kill the running
+ * children, keep working. USR2/CONT pause/resume. Shutdown closes children, unregisters, then
+ * `app.close(signal)` (your beforeApplicationShutdown/onApplicationShutdown hooks run) bounded by
+ * `shutdownTimeoutMs`.
  *
  * Events and where pooled children move php's timing
  * - beforeFirstFork: parent, per slot, right after that slot's child is up and before the slot registers.

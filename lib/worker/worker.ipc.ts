@@ -7,7 +7,8 @@ import type { JobOutcome, RunnableJob } from './worker.types.js';
  * The parent ⇄ child protocol over Node's IPC channel (JSON serialisation). The parent reserves and does
  * all Redis bookkeeping; a child only performs and reports.
  *
- * parent → child: `perform` (one job at a time), `shutdown` (finish and exit 0).
+ * parent → child: `perform` (one job at a time), `abort` (abort the running job's `ctx.signal`: TERM/INT with
+ * the signal's name, or its timeout; the child still reports the outcome), `shutdown` (finish and exit 0).
  * child → parent: `ready` (context booted), `event` (a bridged lifecycle event), `done` (the outcome, plus
  * the child's RSS when asked, for recycling). One message each way per job.
  */
@@ -17,6 +18,9 @@ export type ParentMessage =
    * it changed since the previous job. `rss`: report the child's RSS with the outcome (memory recycling).
    */
   | { type: 'perform'; job: RunnableJob; bridge?: BridgedEventName[]; rss?: true }
+  | { type: 'abort'; reason: 'term'; signal: NodeJS.Signals }
+  | { type: 'abort'; reason: 'timeout'; timeoutMs: number }
+  | { type: 'abort'; reason: 'pruned'; workerId: string }
   | { type: 'shutdown' };
 
 export type ChildMessage =
@@ -39,7 +43,7 @@ export function isChildMessage(value: unknown): value is ChildMessage {
 export function isParentMessage(value: unknown): value is ParentMessage {
   if (!value || typeof value !== 'object') return false;
   const type = (value as { type?: unknown }).type;
-  return type === 'perform' || type === 'shutdown';
+  return type === 'perform' || type === 'abort' || type === 'shutdown';
 }
 
 export function toWirePayload<K extends BridgedEventName>(name: K, payload: ResqueEventMap[K]): WireEventPayload {

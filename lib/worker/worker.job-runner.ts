@@ -31,6 +31,8 @@ export interface JobRunOptions {
   afterFork?: boolean;
   /** The payload already decoded from `job.raw` (inline mode: saves a parse). */
   decoded?: DecodedJob;
+  /** Becomes `ctx.signal` (aborted on TERM/INT or timeout); a signal that never aborts when omitted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -77,7 +79,7 @@ export class JobRunner {
     }
     let event: JobEvent | null = null;
     const eventOf = (): JobEvent => (event ??= jobEvent(job, decoded));
-    const ctx = jobContext(job, decoded);
+    const ctx = jobContext(job, decoded, options.signal ?? new AbortController().signal);
     const registered = this.deps.registry.get(decoded.className);
     try {
       if (!registered) throw new UnknownJobError(decoded.className, this.deps.registry.all().map((r) => r.name).sort());
@@ -114,7 +116,8 @@ export class JobRunner {
       return;
     }
     const registered = this.deps.registry.get(decoded.className);
-    const ctx = jobContext(job, decoded);
+    // The job is over: its signal reads as aborted, with the error as the reason.
+    const ctx = jobContext(job, decoded, AbortSignal.abort(error));
     if (registered) {
       const staticHooks = registered.hooks.onFailure.filter((h) => h.isStatic);
       await this.callHooks(registered, null, staticHooks, [error, decoded.params, ctx]).catch((e: unknown) =>
@@ -205,8 +208,9 @@ export class JobRunner {
 }
 
 /** What perform and the hooks get as their job context (and REQUEST for scoped jobs). */
-function jobContext(job: RunnableJob, decoded: DecodedJob): ResqueJobContext {
+function jobContext(job: RunnableJob, decoded: DecodedJob, signal: AbortSignal): ResqueJobContext {
   return {
+    signal,
     id: decoded.id,
     queue: job.queue,
     args: decoded.args,

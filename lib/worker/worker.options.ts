@@ -15,6 +15,8 @@ export type DeadWorkerPolicy = 'fail' | 'requeue';
  * register again under a fresh id, or exit with code 75 (EX_TEMPFAIL) for a supervisor to restart it.
  */
 export type PrunedPolicy = 'reregister' | 'exit';
+/** What happens to a job that TERM/INT interrupted: recorded as failed (`Resque::TermException`), or put back at the head of its queue. */
+export type InterruptedJobPolicy = 'fail' | 'requeue';
 
 /** Log verbosity, as php-resque's LOGGING/VERBOSE ('verbose') and VVERBOSE ('debug'). */
 export type WorkerLogLevel = 'verbose' | 'debug';
@@ -55,8 +57,18 @@ export interface ResqueWorkerHostOptions {
   heartbeatIntervalSeconds?: number;
   /** Upper bound for a graceful shutdown (jobs finishing on QUIT are not bounded by it). Default 30000 ms. */
   shutdownTimeoutMs?: number;
-  /** Inline mode: how long TERM/INT waits for the running job before recording it as a dirty exit. Default 2000 ms. */
-  inlineTermGraceMs?: number;
+  /**
+   * TERM/INT: how long a running job may go on before it is asked to stop (Ruby's RESQUE_PRE_SHUTDOWN_TIMEOUT).
+   * Default 0.
+   */
+  preShutdownTimeoutMs?: number;
+  /**
+   * TERM/INT, and a job past its timeout: how long a job whose `ctx.signal` was aborted may take to stop
+   * before its child is SIGKILLed (inline: abandoned). Ruby's RESQUE_TERM_TIMEOUT. Default 4000.
+   */
+  termTimeoutMs?: number;
+  /** A job interrupted by TERM/INT: 'fail' (default, `Resque::TermException`) or 'requeue' (head of its queue). */
+  onInterrupted?: InterruptedJobPolicy;
   /** Host part of worker ids and the pruner's "same host" check. Default `os.hostname()`. */
   hostname?: string;
   /** Redis for the worker's own bookkeeping instead of the module's (REDIS_BACKEND). */
@@ -89,7 +101,9 @@ export interface ResolvedWorkerOptions {
   pruneIntervalSeconds: number;
   heartbeatIntervalSeconds: number;
   shutdownTimeoutMs: number;
-  inlineTermGraceMs: number;
+  preShutdownTimeoutMs: number;
+  termTimeoutMs: number;
+  onInterrupted: InterruptedJobPolicy;
   hostname: string;
   connection: ResqueConnectionInput | undefined;
   namespace: string | undefined;
@@ -113,7 +127,9 @@ export const WORKER_DEFAULTS = {
   pruneIntervalSeconds: 60,
   heartbeatIntervalSeconds: 30,
   shutdownTimeoutMs: 30_000,
-  inlineTermGraceMs: 2_000,
+  preShutdownTimeoutMs: 0,
+  termTimeoutMs: 4_000,
+  onInterrupted: 'fail',
   childStderrLines: 20,
 } as const;
 
@@ -164,8 +180,14 @@ export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: 
   if (heartbeatIntervalSeconds > 60) throw new RangeError('heartbeatIntervalSeconds must be at most 60 (Ruby workers prune staler ones)');
   const shutdownTimeoutMs = pick('shutdownTimeoutMs') ?? WORKER_DEFAULTS.shutdownTimeoutMs;
   positiveNumber('shutdownTimeoutMs', shutdownTimeoutMs);
-  const inlineTermGraceMs = pick('inlineTermGraceMs') ?? WORKER_DEFAULTS.inlineTermGraceMs;
-  if (typeof inlineTermGraceMs !== 'number' || inlineTermGraceMs < 0) throw new RangeError('inlineTermGraceMs must be >= 0');
+  const preShutdownTimeoutMs = pick('preShutdownTimeoutMs') ?? WORKER_DEFAULTS.preShutdownTimeoutMs;
+  nonNegativeNumber('preShutdownTimeoutMs', preShutdownTimeoutMs);
+  const termTimeoutMs = pick('termTimeoutMs') ?? WORKER_DEFAULTS.termTimeoutMs;
+  nonNegativeNumber('termTimeoutMs', termTimeoutMs);
+  const onInterrupted = pick('onInterrupted') ?? WORKER_DEFAULTS.onInterrupted;
+  if (onInterrupted !== 'fail' && onInterrupted !== 'requeue') {
+    throw new RangeError(`onInterrupted must be 'fail' or 'requeue', got ${String(onInterrupted)}`);
+  }
   const childStderrLines = pick('childStderrLines') ?? WORKER_DEFAULTS.childStderrLines;
   positiveInteger('childStderrLines', childStderrLines);
   const chosenHost = pick('hostname') ?? hostname;
@@ -188,7 +210,9 @@ export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: 
     pruneIntervalSeconds,
     heartbeatIntervalSeconds,
     shutdownTimeoutMs,
-    inlineTermGraceMs,
+    preShutdownTimeoutMs,
+    termTimeoutMs,
+    onInterrupted,
     hostname: chosenHost,
     connection: pick('connection'),
     namespace: pick('namespace'),
@@ -202,6 +226,12 @@ export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: 
 function positiveInteger(name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+  }
+}
+
+function nonNegativeNumber(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${name} must be a number of milliseconds >= 0, got ${String(value)}`);
   }
 }
 

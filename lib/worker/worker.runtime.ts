@@ -1,16 +1,16 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Logger, type INestApplicationContext, type LogLevel } from '@nestjs/common';
+import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ResqueConnection } from '../connection/connection.service.js';
-import { resqueLogLevels } from '../env/env.common.js';
 import { writePidFile } from '../env/env.pidfile.js';
 import { ResqueEvents } from '../events/events.service.js';
 import { errorMessage } from '../protocol/index.js';
 import { InlineExecutor, PoolExecutor, type SlotExecutor } from './worker.executor.js';
 import type { ResqueWorkerHandle, WorkerStopReason } from './worker.handle.js';
 import { JobRunner } from './worker.job-runner.js';
-import type { ResolvedWorkerOptions, WorkerLogLevel } from './worker.options.js';
+import { workerLogger } from './worker.logger.js';
+import type { ResolvedWorkerOptions } from './worker.options.js';
 import { WorkerPruner } from './worker.pruner.js';
 import { QueueSelection } from './worker.queues.js';
 import { installSignalHandlers } from './worker.signals.js';
@@ -35,7 +35,6 @@ export class WorkerRuntime {
   private removePidFile: (() => void) | null = null;
   private stopping = false;
   private signalled = false;
-  private abandon: (() => void) | null = null;
   private resolveClosed!: () => void;
   readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
 
@@ -80,6 +79,7 @@ export class WorkerRuntime {
             stderrLines: options.childStderrLines,
             logger: this.logger,
             isStopping: () => this.stopping,
+            timeouts: options,
           }),
         );
       }
@@ -91,7 +91,7 @@ export class WorkerRuntime {
     for (const up of childrenUp) up.catch(() => undefined); // awaited below
     const app = await NestFactory.createApplicationContext(this.module as never, {
       ...options.appOptions,
-      ...(options.appOptions.logger === undefined ? { logger: parentLogLevels(options.logLevel) } : {}),
+      ...(options.appOptions.logger === undefined ? { logger: workerLogger(options.logLevel, 'parent') } : {}),
     });
     this.app = app;
     const moduleConnection = app.get(ResqueConnection, { strict: false });
@@ -106,7 +106,7 @@ export class WorkerRuntime {
     const selection = new QueueSelection(options.queues);
     const blockingCapable = options.blocking && selection.isLiteral && selection.configured.length === 1;
     if (options.isolation === 'inline') {
-      for (let index = 0; index < options.concurrency; index++) this.executors.push(new InlineExecutor(runner, index));
+      for (let index = 0; index < options.concurrency; index++) this.executors.push(new InlineExecutor(runner, index, options));
     }
     for (const executor of this.executors) if (executor instanceof PoolExecutor) executor.attach(runner, events);
     this.executors.forEach((executor, index) => {
@@ -147,6 +147,7 @@ export class WorkerRuntime {
     });
     this.every(options.pruneIntervalSeconds, () => this.prune(pruner));
     this.removeSignals = installSignalHandlers({
+      received: (signal, meaning) => this.logger.log(`received ${signal}: ${meaning}`),
       quit: (signal) => void this.stop('quit', signal),
       terminate: (signal) => void this.stop('term', signal),
       killChildren: () => {
@@ -176,9 +177,11 @@ export class WorkerRuntime {
       await Promise.all(runs);
       throw error;
     }
-    const loops = Promise.all(runs);
-    const abandoned = new Promise<void>((resolve) => (this.abandon = resolve));
-    void Promise.race([loops, abandoned]).then(() => this.shutdown());
+    this.logger.log(
+      `started ${this.slots.map((slot) => slot.id).join(', ')}: queues ${selection.configured.join(',')}, ${options.concurrency} slot(s), ` +
+        `isolation ${options.isolation}, pid ${process.pid}`,
+    );
+    void Promise.all(runs).then(() => this.shutdown());
   }
 
   /** QUIT semantics for 'quit'; TERM semantics for 'term' (may escalate a running 'quit'). */
@@ -189,7 +192,8 @@ export class WorkerRuntime {
       this.stopping = true;
       for (const slot of this.slots) slot.stop();
     }
-    if (escalate) this.terminate(signal ?? 'SIGTERM');
+    // TERM/INT: each running job goes through Ruby's TERM sequence (see SlotExecutor#terminate).
+    if (escalate) for (const e of this.executors) e.terminate(signal ?? 'SIGTERM');
     return this.closed;
   }
 
@@ -200,21 +204,12 @@ export class WorkerRuntime {
     void this.stop('quit');
   }
 
-  private terminate(signal: NodeJS.Signals): void {
-    if (this.options.isolation === 'pool') {
-      for (const e of this.executors) e.killCurrent();
-      return;
-    }
-    // Inline: nothing to kill. Give the job a short grace, then record it as a dirty exit and leave.
-    const timer = setTimeout(() => {
-      void Promise.all(this.slots.filter((s) => s.isBusy).map((s) => s.abandonCurrent(signal))).then(() => this.abandon?.());
-    }, this.options.inlineTermGraceMs);
-    timer.unref();
-  }
-
   private async shutdown(): Promise<void> {
+    const ids = this.slots.map((slot) => slot.id).join(', ');
+    this.logger.log(`shutting down ${ids}`);
     try {
       await this.teardown();
+      this.logger.log(`stopped ${ids}: unregistered`);
     } finally {
       this.resolveClosed();
       // A signal ended the worker: exit even if user code keeps handles open (an abandoned inline job).
@@ -285,8 +280,4 @@ function startLimited(executors: readonly SlotExecutor[], limit: number): Array<
     ups.push(gate.then(() => executor.start()));
   }
   return ups;
-}
-
-function parentLogLevels(level: WorkerLogLevel | undefined): LogLevel[] {
-  return resqueLogLevels(level);
 }

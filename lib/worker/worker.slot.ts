@@ -1,18 +1,19 @@
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type { ResqueRedis } from '../connection/connection.types.js';
 import type { ResqueEvents } from '../events/events.service.js';
 import {
   buildFailure,
   buildWorkerId,
   decodePayload,
-  DIRTY_EXIT_EXCEPTION,
   encodeFailure,
   errorMessage,
   PayloadDecodeError,
+  TERM_EXCEPTION,
   type DecodedJob,
 } from '../protocol/index.js';
 import type { SlotExecutor } from './worker.executor.js';
+import { WorkerPrunedError } from './worker.errors.js';
 import { failed, type JobRunner } from './worker.job-runner.js';
 import type { ResolvedWorkerOptions } from './worker.options.js';
 import type { QueueSelection } from './worker.queues.js';
@@ -27,6 +28,11 @@ import {
 } from './worker.store.js';
 import { processingTitle, waitingTitle, pausedTitle } from './worker.title.js';
 import type { JobOutcome, RunnableJob } from './worker.types.js';
+
+/** `Echo (queue default, id 1f…)`: how log lines name a job. */
+function jobLabel(queue: string, decoded: DecodedJob): string {
+  return `${decoded.className} (queue ${queue}${decoded.id ? `, id ${decoded.id}` : ''})`;
+}
 
 /** With globs or several queues, blocking mode polls at most this often (BLMOVE takes one source list). */
 const BLOCKING_FALLBACK_POLL_SECONDS = 0.5;
@@ -56,11 +62,9 @@ interface Current {
   className: string;
   jobId: string | null;
   statusKey: string | null;
-  settled: boolean;
   /**
    * Aborted when the slot learns its worker was pruned while this job runs (the job was taken back; its
-   * outcome will be fenced). The hook for the job context's AbortSignal: connect `abort.signal` to the
-   * executor's perform to let a running job stop early; nothing listens to it yet.
+   * outcome will be fenced): the executor aborts the job's `ctx.signal` with a WorkerPrunedError.
    */
   abort: AbortController;
 }
@@ -124,6 +128,7 @@ export class WorkerSlot {
   private paused = false;
   /** A cycle found `pause-all-workers` set: stop claiming, put claimed jobs back, poll. */
   private pausedByAll = false;
+  /** The job being performed (its abort controller is what a prune notice aborts). */
   private current: Current | null = null;
   private wake: (() => void) | null = null;
   private slotStore: SlotStore | null = null;
@@ -146,10 +151,6 @@ export class WorkerSlot {
 
   constructor(private readonly deps: SlotDeps) {
     if (deps.selection.isLiteral) this.resolvedQueues = [...deps.selection.configured];
-  }
-
-  get isBusy(): boolean {
-    return this.current !== null;
   }
 
   /** host:pid:queues, the pid being the executor's (host pid, or the slot's child pid). */
@@ -211,22 +212,6 @@ export class WorkerSlot {
     this.paused = false;
     this.title(waitingTitle(this.deps.selection.configured));
     this.poke();
-  }
-
-  /**
-   * Inline TERM after the grace period: the job cannot be stopped, so record it now as a dirty exit
-   * (the process exits right after).
-   */
-  async abandonCurrent(signal: string): Promise<void> {
-    const current = this.current;
-    if (!current || current.settled) return;
-    current.settled = true;
-    await this.recordFailure(current, {
-      kind: 'failed',
-      exception: DIRTY_EXIT_EXCEPTION,
-      error: `Worker received ${signal} while performing ${current.className} inline; the job was abandoned`,
-      backtrace: [],
-    });
   }
 
   async run(): Promise<void> {
@@ -359,12 +344,15 @@ export class WorkerSlot {
     }
     if (!decoded) {
       // Recorded by the fail script, which Redis runs after the cycle that started the job.
-      const current: Current = { job, className, jobId, statusKey, settled: true, abort: new AbortController() };
+      const current: Current = { job, className, jobId, statusKey, abort: new AbortController() };
       const error = decodeError instanceof PayloadDecodeError ? decodeError : new PayloadDecodeError(errorMessage(decodeError), claimed.raw);
-      await this.recordFailure(current, failed(error));
+      const outcome = failed(error);
+      this.logOutcome(current, null, outcome);
+      await this.recordFailure(current, outcome);
       return null;
     }
-    const current: Current = { job, className, jobId, statusKey, settled: false, abort: new AbortController() };
+    if (this.verbose()) this.deps.logger.verbose(`${this.id} got: ${jobLabel(claimed.queue, decoded)}`);
+    const current: Current = { job, className, jobId, statusKey, abort: new AbortController() };
     this.current = current;
     if (this.deps.title) this.processingTitle(claimed.queue, decoded.className);
     let outcome: JobOutcome;
@@ -382,16 +370,16 @@ export class WorkerSlot {
       }
       const timeout = runner.timeoutOf(decoded.className) ?? options.timeout;
       // Whatever goes wrong here, the job is recorded (a throw would leave it to unregister, i.e. lost).
-      outcome = await executor.perform(job, decoded, timeout).catch((error: unknown) => failed(error));
+      outcome = await executor.perform(job, decoded, timeout, current.abort.signal).catch((error: unknown) => failed(error));
     } catch (error) {
       outcome = failed(error);
     } finally {
       this.current = null;
     }
-    if (current.settled) return null; // abandoned (inline TERM): already recorded
-    current.settled = true;
+    this.logOutcome(current, decoded, outcome);
     if (outcome.kind === 'failed') {
-      await this.recordFailure(current, outcome);
+      if (outcome.interrupted && options.onInterrupted === 'requeue') await this.requeue(current);
+      else await this.recordFailure(current, outcome);
       return null;
     }
     return { statusKey, resultJson: outcome.kind === 'complete' ? outcome.resultJson : 'null', className, jobId };
@@ -573,7 +561,7 @@ export class WorkerSlot {
       `worker ${this.id} was pruned (unregistered by a pruner that took its jobs back; noticed at its ${where}): it reserves no more, records no outcome of a job it held, and ${next}`,
     );
     this.claimed = [];
-    this.current?.abort.abort(new Error(`worker ${this.id} was pruned; this job was taken back`));
+    this.current?.abort.abort(new WorkerPrunedError(this.id));
     this.poke();
   }
 
@@ -608,6 +596,54 @@ export class WorkerSlot {
     } finally {
       this.reregistering = false;
     }
+  }
+
+  /**
+   * A job TERM/INT interrupted, with `onInterrupted: 'requeue'`: back to the head of its queue, ahead of the
+   * jobs claimed after it, in one script with clearing `worker:<id>`; recorded as failed if that cannot be
+   * done (never dropped).
+   */
+  private async requeue(current: Current): Promise<void> {
+    // No cycle in flight or unconfirmed: the job is out of the claim list, and claimed jobs go back behind it.
+    await this.drain();
+    if (this.unconfirmed.length > 0) await this.resync();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.slots().requeue(current.job.raw, current.job.queue, current.statusKey);
+        this.claimed = [];
+        return;
+      } catch (error) {
+        if (attempt >= 5) {
+          this.deps.logger.error(`worker ${this.id}: could not put an interrupted ${current.className} back on ${current.job.queue}: ${errorMessage(error)}`);
+          await this.recordFailure(current, {
+            kind: 'failed',
+            exception: TERM_EXCEPTION,
+            error: `interrupted, and could not be put back on its queue: ${errorMessage(error)}`,
+            backtrace: [],
+          });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
+  /** Verbose: each job's outcome. Always: failures (php logs them, Ruby at error level). */
+  private logOutcome(current: Current, decoded: DecodedJob | null, outcome: JobOutcome): void {
+    const { logger, options } = this.deps;
+    const label = decoded ? jobLabel(current.job.queue, decoded) : `${current.job.queue} (unreadable payload)`;
+    if (outcome.kind === 'failed') {
+      const requeued = outcome.interrupted && options.onInterrupted === 'requeue';
+      const line = `${this.id} ${requeued ? 'interrupted, back at the head of its queue' : 'failed'}: ${label}: ${outcome.exception}: ${outcome.error}`;
+      if (requeued) logger.warn(line);
+      else logger.error(line);
+    } else if (this.verbose()) {
+      logger.verbose(`${this.id} ${outcome.kind === 'complete' ? 'done' : `skipped (${outcome.reason})`}: ${label}`);
+    }
+  }
+
+  private verbose(): boolean {
+    return Logger.isLevelEnabled('verbose');
   }
 
   /** Puts the claimed jobs back at the head of their queues (paused: other workers may take them). */

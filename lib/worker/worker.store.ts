@@ -14,6 +14,7 @@ import {
   WORKER_HEARTBEAT_SCRIPT,
   WORKER_REGISTER_SCRIPT,
   WORKER_RELEASE_SCRIPT,
+  WORKER_REQUEUE_SCRIPT,
   WORKER_RESYNC_SCRIPT,
   WORKER_UNREGISTER_SCRIPT,
 } from '../protocol/protocol.scripts.worker.js';
@@ -198,6 +199,20 @@ export class SlotStore {
   /** Records a failure; false when fenced (the worker is no longer registered: nothing but `stat:fenced`). */
   async fail(failureJson: string, statusKey: string | null): Promise<boolean> {
     return (await this.failCall(...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId)) === 1;
+  }
+
+  /**
+   * A job TERM/INT interrupted, as the worker stops: the claimed jobs back to their queues, then this one
+   * at the head of its queue, `worker:<id>` cleared (WORKER_REQUEUE_SCRIPT).
+   */
+  async requeue(raw: string, queue: string, statusKey: string | null): Promise<void> {
+    const k = this.store.keys;
+    await runScript(
+      this.store.redis,
+      WORKER_REQUEUE_SCRIPT,
+      [k.queue(queue), k.queues, k.worker(this.workerId), k.workerClaim(this.workerId), claimQueuesKey(k, this.workerId)],
+      [raw, queue, statusKey ?? '', unixSeconds(), k.prefix, this.ownQueue ?? ''],
+    );
   }
 
   /** Puts the claimed jobs back at the head of their queues. */

@@ -10,6 +10,11 @@ export interface ResqueJobContext {
   payload: ResquePayload;
   className: string;
   workerId: string;
+  /**
+   * Aborted when the job should stop: TERM/INT (reason: a `TermException`, after `preShutdownTimeoutMs`) or
+   * its timeout (reason: a `JobTimeoutError`). The job then has `termTimeoutMs` to return or throw.
+   */
+  signal: AbortSignal;
 }
 
 /** A reserved job handed to a JobRunner: the exact popped string plus where it came from. */
@@ -24,4 +29,5 @@ export type JobOutcome =
   | { kind: 'complete'; resultJson: string }
   /** DoNotPerformError: not a failure; processed +1 and status COMPLETE. */
   | { kind: 'skipped'; reason: string }
-  | { kind: 'failed'; exception: string; error: string; backtrace: string[] };
+  /** `interrupted`: TERM/INT stopped the job (the slot fails or requeues it per `onInterrupted`). */
+  | { kind: 'failed'; exception: string; error: string; backtrace: string[]; interrupted?: true };

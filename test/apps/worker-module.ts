@@ -132,6 +132,30 @@ export class TallyJob {
   }
 }
 
+/**
+ * Marks `t:running:<tag>`, then waits up to `ms` for ctx.signal. Aborted: records the reason's name in
+ * `t:aborted:<tag>` and throws the reason (or, with `finish`, completes anyway). Not aborted: returns its tag.
+ */
+@Job('Abortable')
+@Injectable()
+export class AbortableJob {
+  constructor(private readonly recorder: Recorder) {}
+
+  @Perform()
+  async perform(params: { tag: string; ms?: number; finish?: boolean }, ctx: ResqueJobContext): Promise<string> {
+    await this.recorder.redis.set(`t:running:${params.tag}`, String(process.pid));
+    const reason = await new Promise<unknown>((resolve) => {
+      if (ctx.signal.aborted) return resolve(ctx.signal.reason);
+      const timer = setTimeout(() => resolve(null), params.ms ?? 30_000);
+      ctx.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(ctx.signal.reason)), { once: true });
+    });
+    if (reason === null) return params.tag;
+    await this.recorder.redis.set(`t:aborted:${params.tag}`, (reason as Error).name);
+    if (params.finish) return `${params.tag} finished after abort`;
+    throw reason;
+  }
+}
+
 /** A job with its own timeout (ms) in @Job options. */
 @Job('Slow', { timeout: 300 })
 @Injectable()
@@ -265,6 +289,6 @@ export class ShutdownProbe implements BeforeApplicationShutdown, OnApplicationSh
 
 @Module({
   imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque', logger: false })],
-  providers: [Recorder, EchoJob, PhpEchoJob, CountJob, FailJob, ExitJob, SleepJob, TallyJob, SlowJob, HookedJob, VetoedJob, ScopedJob, EventsProbe, ShutdownProbe],
+  providers: [Recorder, EchoJob, PhpEchoJob, CountJob, FailJob, ExitJob, SleepJob, TallyJob, AbortableJob, SlowJob, HookedJob, VetoedJob, ScopedJob, EventsProbe, ShutdownProbe],
 })
 export class WorkerTestModule {}
