@@ -28,7 +28,8 @@ export function discoverEventListeners(discovery: DiscoveryService, scanner: Met
       const names = readEventListenerMetadata(fn);
       if (names.length === 0) continue;
       if (wrapper.isTransient || !wrapper.isDependencyTreeStatic()) {
-        problems.push(`${instance.constructor.name}.${method}: @OnResqueEvent() needs a singleton provider, this one is request- or transient-scoped (or depends on one)`);
+        const where = `${instance.constructor.name}.${method}`;
+        problems.push(`${where}: @OnResqueEvent() needs a singleton provider, this one is request- or transient-scoped (or depends on one)`);
         continue;
       }
       const bound = (fn as (payload: unknown) => unknown).bind(instance);
