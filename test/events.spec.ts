@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import type { INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { filter, firstValueFrom, map, type Subscription } from 'rxjs';
@@ -335,5 +335,38 @@ describe('worker and scheduler events (declared here, emitted by them)', () => {
       expect(events.on(name)).toBe(events[`${name}$`]);
     }
     expect(() => events.listen('nope' as never, () => undefined)).toThrow(RangeError);
+  });
+});
+
+describe('migration: an ignored old-style veto is logged once per event', () => {
+  let logged: INestApplicationContext;
+  const warnings: string[] = [];
+  // A real LoggerService for the application: Nest's Logger instances (ResqueEvents' too) write through it.
+  const collector: LoggerService = {
+    log: () => undefined,
+    error: () => undefined,
+    warn: (message: unknown) => void warnings.push(String(message)),
+  };
+
+  beforeAll(async () => {
+    @Module({ imports: [ResqueModule.forRoot({ connection: redis.url, logger: true })] })
+    class LoggedModule {}
+    logged = await NestFactory.createApplicationContext(LoggedModule, { logger: collector });
+  });
+  afterAll(async () => {
+    await logged?.close();
+  });
+
+  it('a listener returning false: warned once, with the way to veto now', async () => {
+    const loggedEvents = logged.get(ResqueEvents);
+    const loggedQueue = logged.get(ResqueQueue);
+    removers.push(loggedEvents.listen('beforeEnqueue', (() => false) as () => void));
+    removers.push(loggedEvents.listen('afterEnqueue', (() => false) as () => void)); // not vetoable: no warning
+    expect(await loggedQueue.enqueue('q', 'J', {})).toMatch(/^[0-9a-f]{32}$/);
+    expect(await loggedQueue.enqueue('q', 'J', {})).toMatch(/^[0-9a-f]{32}$/);
+    const vetoWarnings = warnings.filter((w) => w.includes('no longer vetoes'));
+    expect(vetoWarnings).toEqual([
+      'a beforeEnqueue listener returned false: that no longer vetoes beforeEnqueue; throw DoNotCreateError from a listen() listener or an @OnResqueEvent() method',
+    ]);
   });
 });
