@@ -115,6 +115,15 @@ describe('@OnResqueEvent() methods of a provider', () => {
     expect(readEventListenerMetadata(EnqueueAudit.prototype.record)).toEqual(['afterEnqueue', 'beforeEnqueue']);
     expect(readEventListenerMetadata(EnqueueAudit.prototype.notAListener)).toEqual([]);
     expect(() => OnResqueEvent('afterEnqueu' as never)).toThrow(RangeError);
+    // Compile time: the method must take the event's payload (tsc runs on the tests).
+    class Mismatched {
+      // @ts-expect-error -- onFailure delivers a FailureEvent, not an EnqueueEvent
+      @OnResqueEvent('onFailure')
+      wrong(e: EnqueueEvent): string {
+        return e.queue;
+      }
+    }
+    expect(readEventListenerMetadata(Mismatched.prototype.wrong)).toEqual(['onFailure']);
     expect(() => OnResqueEvent('afterEnqueue')(EnqueueAudit.prototype, 'seen', {})).toThrow(TypeError);
   });
 

@@ -1,7 +1,14 @@
 import { assertEventName } from '../events/events.names.js';
-import type { ResqueEventName } from '../events/events.types.js';
+import type { ResqueEventMap, ResqueEventName } from '../events/events.types.js';
 import { RESQUE_EVENT_LISTENER_METADATA } from './decorators.constants.js';
 import { readEventListenerMetadata } from './decorators.metadata.js';
+
+/** A method decorator that only fits methods taking the payload of event K (checked at compile time). */
+export type ResqueEventListenerDecorator<K extends ResqueEventName> = <M extends (payload: ResqueEventMap[K]) => unknown>(
+  target: object,
+  key: string | symbol,
+  descriptor: TypedPropertyDescriptor<M>,
+) => void;
 
 /**
  * Makes a method of a singleton provider a `ResqueEvents.listen(name, …)` listener, registered when the
@@ -9,7 +16,7 @@ import { readEventListenerMetadata } from './decorators.metadata.js';
  * way listen() listeners do (throw the event's Do-Not error). Stackable: one method may take several
  * events. Appends to the metadata instead of SetMetadata, which would keep only the last name.
  */
-export function OnResqueEvent(name: ResqueEventName): MethodDecorator {
+export function OnResqueEvent<K extends ResqueEventName>(name: K): ResqueEventListenerDecorator<K> {
   assertEventName(name);
   return (_target, key, descriptor) => {
     const method: unknown = descriptor.value;
