@@ -164,7 +164,7 @@ export class ResqueEvents implements OnModuleInit, OnApplicationShutdown {
   /** Puts an error on errors$ (or logs it when nobody subscribes). */
   private reportError(event: ResqueEventName, error: unknown, payload: unknown): void {
     if (!this.errorSubject.observed) {
-      this.logger?.error(`a ${event} listener threw: ${describe(error)}`);
+      this.logger?.error(`a ${event} subscriber or listener threw: ${describe(error)}`);
       return;
     }
     this.errorSubject.next({ event, error, payload });
