@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import type { INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { filter, firstValueFrom, map, type Subscription } from 'rxjs';
@@ -103,31 +103,10 @@ describe('beforeEnqueue / afterEnqueue', () => {
 describe('veto (checklist 15): enqueue returns false and Redis is untouched', () => {
   const vetoes: Array<[string, () => void]> = [
     [
-      'a subscriber throws DoNotCreateError',
+      'a listener throws DoNotCreateError',
       () =>
-        subscriptions.push(
-          events.beforeEnqueue$.subscribe(() => {
-            throw new DoNotCreateError();
-          }),
-        ),
-    ],
-    ['a subscriber returns false', () => subscriptions.push(events.beforeEnqueue$.subscribe((() => false) as () => void))],
-    [
-      'an observer object throws DoNotCreateError',
-      () =>
-        subscriptions.push(
-          events.beforeEnqueue$.subscribe({
-            next: () => {
-              throw new DoNotCreateError('no');
-            },
-          }),
-        ),
-    ],
-    [
-      'a piped subscriber throws DoNotCreateError',
-      () =>
-        subscriptions.push(
-          events.beforeEnqueue$.pipe(filter((e) => e.className === 'Vetoed')).subscribe(() => {
+        removers.push(
+          events.listen('beforeEnqueue', () => {
             throw new DoNotCreateError();
           }),
         ),
@@ -142,7 +121,6 @@ describe('veto (checklist 15): enqueue returns false and Redis is untouched', ()
           }),
         ),
     ],
-    ['an async listener returns false', () => removers.push(events.listen('beforeEnqueue', async () => false))],
   ];
 
   it.each(vetoes)('%s', async (_label, install) => {
@@ -155,8 +133,25 @@ describe('veto (checklist 15): enqueue returns false and Redis is untouched', ()
     expect(afterFired).toBe(false);
   });
 
+  it('the first veto stops the later listeners', async () => {
+    const called: string[] = [];
+    removers.push(
+      events.listen('beforeEnqueue', () => {
+        called.push('first');
+        throw new DoNotCreateError();
+      }),
+    );
+    removers.push(events.listen('beforeEnqueue', () => void called.push('second')));
+    expect(await queue.enqueue('q', 'J', {})).toBe(false);
+    expect(called).toEqual(['first']);
+  });
+
   it('vetoes single jobs of a bulk enqueue', async () => {
-    subscriptions.push(events.beforeEnqueue$.subscribe((e) => (e.params as { i: number }).i !== 1));
+    removers.push(
+      events.listen('beforeEnqueue', (e) => {
+        if ((e.params as { i: number }).i === 1) throw new DoNotCreateError();
+      }),
+    );
     const ids = await queue.enqueueBulk('bulk', [0, 1, 2].map((i) => ({ job: 'B', params: { i } })));
     expect(ids[1]).toBe(false);
     expect(ids[0]).toMatch(/^[0-9a-f]{32}$/);
@@ -164,12 +159,52 @@ describe('veto (checklist 15): enqueue returns false and Redis is untouched', ()
     expect(items).toEqual([0, 2]);
   });
 
-  it('a vetoing listener is not called for other events, and removing it restores enqueue', async () => {
-    const remove = events.listen('beforeEnqueue', () => false);
+  it('removing a vetoing listener restores enqueue', async () => {
+    const remove = events.listen('beforeEnqueue', () => {
+      throw new DoNotCreateError();
+    });
     expect(await queue.enqueue('q', 'J', {})).toBe(false);
     remove();
     expect(events.hasListeners('beforeEnqueue')).toBe(false);
     expect(await queue.enqueue('q', 'J', {})).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
+
+describe('what no longer vetoes (the job is written)', () => {
+  const ignored: Array<[string, () => void]> = [
+    // A cast: ResqueEventListener's return type (void) already rejects `false` at compile time.
+    ['a listener returns false', () => removers.push(events.listen('beforeEnqueue', (() => false) as () => void))],
+    ['an async listener returns false', () => removers.push(events.listen('beforeEnqueue', (async () => false) as unknown as () => Promise<void>))],
+    ['a stream subscriber returns false', () => subscriptions.push(events.beforeEnqueue$.subscribe((() => false) as () => void))],
+    [
+      'a stream subscriber throws DoNotCreateError',
+      () =>
+        subscriptions.push(
+          events.beforeEnqueue$.subscribe(() => {
+            throw new DoNotCreateError();
+          }),
+        ),
+    ],
+    [
+      'a piped stream subscriber throws DoNotCreateError',
+      () =>
+        subscriptions.push(
+          events.beforeEnqueue$.pipe(filter((e) => e.className === 'Kept')).subscribe(() => {
+            throw new DoNotCreateError();
+          }),
+        ),
+    ],
+  ];
+
+  it.each(ignored)('%s', async (label, install) => {
+    install();
+    const errors: ResqueEventError[] = [];
+    subscriptions.push(events.errors$.subscribe((e) => errors.push(e)));
+    const id = await queue.enqueue('q', 'Kept', {});
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect((await raw.lrange('resque:queue:q', 0, -1)).map((item) => JSON.parse(item).id)).toEqual([id]);
+    // A Do-Not error from a stream subscriber is that subscriber's error, reported like any other.
+    expect(errors.map((e) => (e.error as Error).name)).toEqual(label.includes('throws') ? ['DoNotCreateError'] : []);
   });
 });
 
@@ -219,6 +254,25 @@ describe('subscriber errors never break enqueue', () => {
     expect(errors.map((e) => (e.error as Error).message)).toEqual(['in map']);
   });
 
+  it('a throwing subscriber does not break the stream: it and the others keep receiving', async () => {
+    const errors: ResqueEventError[] = [];
+    subscriptions.push(events.errors$.subscribe((e) => errors.push(e)));
+    const thrower: string[] = [];
+    const other: string[] = [];
+    subscriptions.push(
+      events.afterEnqueue$.subscribe((e) => {
+        thrower.push(e.className);
+        if (e.className === 'First') throw new Error('only the first');
+      }),
+    );
+    subscriptions.push(events.afterEnqueue$.subscribe((e) => other.push(e.className)));
+    await queue.enqueue('q', 'First', {});
+    await queue.enqueue('q', 'Second', {});
+    expect(thrower).toEqual(['First', 'Second']);
+    expect(other).toEqual(['First', 'Second']);
+    expect(errors.map((e) => (e.error as Error).message)).toEqual(['only the first']);
+  });
+
   it('an errors$ subscriber that throws is contained', async () => {
     subscriptions.push(
       events.errors$.subscribe(() => {
@@ -237,14 +291,18 @@ describe('subscriber errors never break enqueue', () => {
 describe('worker and scheduler events (declared here, emitted by them)', () => {
   const job = { workerId: 'h:1:q', queue: 'q', className: 'C', args: [], params: {}, id: null } as unknown as JobEvent;
 
-  it('emit returns false when a beforePerform subscriber throws DoNotPerformError', async () => {
-    expect(events.emit('beforePerform', job)).toBe(true); // nobody listens
-    subscriptions.push(
-      events.beforePerform$.subscribe(() => {
+  it('emitAsync returns false when a beforePerform listener throws DoNotPerformError; subscribers only observe', async () => {
+    expect(await events.emitAsync('beforePerform', job)).toBe(true); // nobody listens
+    const seen: JobEvent[] = [];
+    subscriptions.push(events.beforePerform$.subscribe((e) => seen.push(e)));
+    expect(await events.emitAsync('beforePerform', job)).toBe(true);
+    removers.push(
+      events.listen('beforePerform', async () => {
         throw new DoNotPerformError();
       }),
     );
-    expect(events.emit('beforePerform', job)).toBe(false);
+    expect(await events.emitAsync('beforePerform', job)).toBe(false);
+    expect(seen).toEqual([job, job]);
   });
 
   it('emitAsync rethrows a listener error only when asked (the worker fails the job)', async () => {
@@ -277,5 +335,38 @@ describe('worker and scheduler events (declared here, emitted by them)', () => {
       expect(events.on(name)).toBe(events[`${name}$`]);
     }
     expect(() => events.listen('nope' as never, () => undefined)).toThrow(RangeError);
+  });
+});
+
+describe('migration: an ignored old-style veto is logged once per event', () => {
+  let logged: INestApplicationContext;
+  const warnings: string[] = [];
+  // A real LoggerService for the application: Nest's Logger instances (ResqueEvents' too) write through it.
+  const collector: LoggerService = {
+    log: () => undefined,
+    error: () => undefined,
+    warn: (message: unknown) => void warnings.push(String(message)),
+  };
+
+  beforeAll(async () => {
+    @Module({ imports: [ResqueModule.forRoot({ connection: redis.url, logger: true })] })
+    class LoggedModule {}
+    logged = await NestFactory.createApplicationContext(LoggedModule, { logger: collector });
+  });
+  afterAll(async () => {
+    await logged?.close();
+  });
+
+  it('a listener returning false: warned once, with the way to veto now', async () => {
+    const loggedEvents = logged.get(ResqueEvents);
+    const loggedQueue = logged.get(ResqueQueue);
+    removers.push(loggedEvents.listen('beforeEnqueue', (() => false) as () => void));
+    removers.push(loggedEvents.listen('afterEnqueue', (() => false) as () => void)); // not vetoable: no warning
+    expect(await loggedQueue.enqueue('q', 'J', {})).toMatch(/^[0-9a-f]{32}$/);
+    expect(await loggedQueue.enqueue('q', 'J', {})).toMatch(/^[0-9a-f]{32}$/);
+    const vetoWarnings = warnings.filter((w) => w.includes('no longer vetoes'));
+    expect(vetoWarnings).toEqual([
+      'a beforeEnqueue listener returned false: that no longer vetoes beforeEnqueue; throw DoNotCreateError from a listen() listener or an @OnResqueEvent() method',
+    ]);
   });
 });

@@ -86,14 +86,14 @@ describe('ResqueTestingModule, record mode (no Redis)', () => {
 
   it('beforeEnqueue listeners can veto, as with ResqueQueue', async () => {
     const events = moduleRef.get(ResqueEvents);
-    const sub = events.beforeEnqueue$.subscribe((e) => {
+    const remove = events.listen('beforeEnqueue', (e) => {
       if (e.queue === 'blocked') throw new DoNotCreateError('blocked');
     });
     try {
       expect(await queue.enqueue('blocked', WelcomeMailJob, { to: 'x' })).toBe(false);
       expect(queue.enqueued()).toEqual([]);
     } finally {
-      sub.unsubscribe();
+      remove();
     }
   });
 });

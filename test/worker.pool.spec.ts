@@ -188,6 +188,9 @@ describe('pool worker (a real process with a reusable child)', () => {
       'parent:afterPerform:Echo',
       'child:onFailure:Fail:RangeError',
       'parent:onFailure:Fail:RangeError',
+      // @OnResqueEvent() methods: found in the child's context, and in the parent's for the bridged event.
+      'child:decorated:onFailure:Fail',
+      'parent:decorated:onFailure:Fail',
     ];
     const events = await waitFor('bridged events', async () => {
       const list = await redis.lrange('t:events', 0, -1);
@@ -196,6 +199,7 @@ describe('pool worker (a real process with a reusable child)', () => {
     // The child's own listeners had their say (awaited) before the parent heard of the event.
     expect(events).toContain('child:awaited:beforePerform:Echo');
     expect(events.indexOf('child:awaited:beforePerform:Echo')).toBeLessThan(events.indexOf('parent:beforePerform:Echo'));
+    expect(events.indexOf('child:decorated:onFailure:Fail')).toBeLessThan(events.indexOf('parent:decorated:onFailure:Fail'));
   });
 
   it('injects a fresh transient-scoped job instance per job, with the job context as REQUEST', async () => {

@@ -1,6 +1,8 @@
+import type { ResqueEventName } from '../events/events.types.js';
 import {
   RESQUE_AFTER_PERFORM_METADATA,
   RESQUE_BEFORE_PERFORM_METADATA,
+  RESQUE_EVENT_LISTENER_METADATA,
   RESQUE_JOB_METADATA,
   RESQUE_ON_FAILURE_METADATA,
   RESQUE_PERFORM_METADATA,
@@ -60,6 +62,12 @@ export function readJobMetadata(classRef: unknown): JobDefinition | null {
   if (setUp) definition.setUp = setUp;
   if (tearDown) definition.tearDown = tearDown;
   return definition;
+}
+
+/** The events an `@OnResqueEvent()` method listens to (empty for any other value). */
+export function readEventListenerMetadata(method: unknown): ResqueEventName[] {
+  if (typeof method !== 'function') return [];
+  return (Reflect.getOwnMetadata(RESQUE_EVENT_LISTENER_METADATA, method) as ResqueEventName[] | undefined) ?? [];
 }
 
 /** Instance methods up the prototype chain (nearest wins) and static methods, skipping getters. */

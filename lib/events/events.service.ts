@@ -1,9 +1,12 @@
-import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
-import type { Observable, Subscriber } from 'rxjs';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { Subject, type Observable } from 'rxjs';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
 import type { ResqueModuleOptions } from '../resque.options.js';
 import { isVetoError } from './events.errors.js';
-import { GuardedObservable, type EventGuard } from './events.stream.js';
+import { discoverEventListeners } from './events.explorer.js';
+import { assertEventName, VETO_HINTS } from './events.names.js';
+import { EventStream, type StreamGuard } from './events.stream.js';
 import {
   RESQUE_EVENT_NAMES,
   type ResqueEventError,
@@ -12,23 +15,21 @@ import {
   type ResqueEventName,
 } from './events.types.js';
 
-interface Emission {
-  vetoed: boolean;
-  payload: unknown;
-}
-
 export interface EmitAsyncOptions {
   /** Rethrow a listener's (non-veto) error instead of reporting it on errors$ (the worker fails the job). */
   rethrow?: boolean;
 }
 
+type Listener = (payload: unknown) => unknown;
+
 /**
- * Resque's lifecycle events as RxJS observables, plus php-style `listen()`. Emitting never throws
- * because of a subscriber: vetoes (Do-Not errors or `false`) make emit return false, other errors go
- * to `errors$` (logged when nobody subscribes to it).
+ * Resque's lifecycle events: read-only RxJS streams to observe them, and php-style `listen()` listeners
+ * (also `@OnResqueEvent()` methods) that are awaited in order and are the only way to veto, by throwing
+ * the event's Do-Not error. Emitting never throws because of a subscriber: its error goes to `errors$`
+ * (logged when nobody subscribes to it).
  */
 @Injectable()
-export class ResqueEvents implements OnApplicationShutdown {
+export class ResqueEvents implements OnModuleInit, OnApplicationShutdown {
   readonly beforeFirstFork$: Observable<ResqueEventMap['beforeFirstFork']>;
   readonly beforeFork$: Observable<ResqueEventMap['beforeFork']>;
   readonly afterFork$: Observable<ResqueEventMap['afterFork']>;
@@ -42,17 +43,24 @@ export class ResqueEvents implements OnApplicationShutdown {
   readonly beforeDelayedEnqueue$: Observable<ResqueEventMap['beforeDelayedEnqueue']>;
   readonly errors$: Observable<ResqueEventError>;
 
-  // Copy-on-write arrays: emit iterates a stable snapshot even if a callback unsubscribes.
-  private readonly subscribers = new Map<ResqueEventName, Array<Subscriber<unknown>>>();
-  private readonly listeners = new Map<ResqueEventName, Array<(payload: unknown) => unknown>>();
-  private errorSubscribers: Array<Subscriber<ResqueEventError>> = [];
-  private readonly current = new Map<ResqueEventName, Emission>();
+  private readonly subjects = new Map<ResqueEventName, Subject<unknown>>();
+  private readonly errorSubject = new Subject<ResqueEventError>();
+  // Copy-on-write arrays: emitAsync iterates a stable snapshot even if a listener removes itself.
+  private readonly listeners = new Map<ResqueEventName, Listener[]>();
+  /** The payload being delivered to each stream's subscribers, for the errors$ record of one that throws. */
+  private readonly delivering = new Map<ResqueEventName, unknown>();
+  private readonly warned = new Set<ResqueEventName>();
   private readonly logger: Logger | null;
+  private collected = false;
 
-  constructor(@Optional() @Inject(RESQUE_MODULE_OPTIONS) options?: ResqueModuleOptions) {
+  constructor(
+    @Optional() @Inject(RESQUE_MODULE_OPTIONS) options?: ResqueModuleOptions,
+    @Optional() private readonly discovery?: DiscoveryService,
+    @Optional() private readonly scanner?: MetadataScanner,
+  ) {
     this.logger = options?.logger === false ? null : new Logger('ResqueEvents');
     for (const name of RESQUE_EVENT_NAMES) {
-      this.subscribers.set(name, []);
+      this.subjects.set(name, new Subject<unknown>());
       this.listeners.set(name, []);
     }
     this.beforeFirstFork$ = this.stream('beforeFirstFork');
@@ -66,68 +74,53 @@ export class ResqueEvents implements OnApplicationShutdown {
     this.beforeSchedule$ = this.stream('beforeSchedule');
     this.afterSchedule$ = this.stream('afterSchedule');
     this.beforeDelayedEnqueue$ = this.stream('beforeDelayedEnqueue');
-    const errorGuard: EventGuard = {
-      handle: (error) => this.logger?.error(`an errors$ subscriber threw: ${describe(error)}`),
-      veto: () => undefined,
+    const errorGuard: StreamGuard = {
+      error: (error) => this.logger?.error(`an errors$ subscriber threw: ${describe(error)}`),
+      returnedFalse: () => undefined,
     };
-    this.errors$ = new GuardedObservable<ResqueEventError>(errorGuard, (subscriber) => {
-      this.errorSubscribers = [...this.errorSubscribers, subscriber];
-      return () => {
-        this.errorSubscribers = this.errorSubscribers.filter((s) => s !== subscriber);
-      };
-    });
+    this.errors$ = new EventStream<ResqueEventError>(errorGuard, (subscriber) => this.errorSubject.subscribe(subscriber));
   }
 
-  /** The observable of one event by name. */
+  /** Registers the `@OnResqueEvent()` methods of the application's providers (in a worker child too). */
+  onModuleInit(): void {
+    if (this.collected || !this.discovery || !this.scanner) return;
+    for (const { name, listener } of discoverEventListeners(this.discovery, this.scanner)) this.add(name, listener);
+    this.collected = true;
+  }
+
+  /** The stream of one event by name. */
   on<K extends ResqueEventName>(name: K): Observable<ResqueEventMap[K]> {
     return this[`${name}$`] as unknown as Observable<ResqueEventMap[K]>;
   }
 
-  /** True when someone subscribed or listens: lets hot paths skip building payloads. */
+  /**
+   * True when someone subscribes or listens (`@OnResqueEvent()` methods included): lets hot paths skip
+   * building payloads, and decides which child events a worker bridges to its parent.
+   */
   hasListeners(name: ResqueEventName): boolean {
-    return this.subscribers.get(name)!.length > 0 || this.listeners.get(name)!.length > 0;
-  }
-
-  /** php's Resque_Event::listen: fn may be async and may veto. Returns a function that removes it. */
-  listen<K extends ResqueEventName>(name: K, fn: ResqueEventListener<K>): () => void {
-    assertEventName(name);
-    if (typeof fn !== 'function') throw new TypeError('listener must be a function');
-    const entry = fn as (payload: unknown) => unknown;
-    this.listeners.set(name, [...this.listeners.get(name)!, entry]);
-    return () => {
-      this.listeners.set(
-        name,
-        this.listeners.get(name)!.filter((l) => l !== entry),
-      );
-    };
+    return this.subjects.get(name)!.observed || this.listeners.get(name)!.length > 0;
   }
 
   /**
-   * Delivers to the observable's subscribers synchronously. False when one vetoed; never throws for a
-   * subscriber error (reported on errors$). Listeners added with listen() are run by emitAsync only.
+   * php's Resque_Event::listen: `fn` may be async; throwing the event's Do-Not error vetoes (returning
+   * false does not). Returns a function that removes it.
    */
-  emit<K extends ResqueEventName>(name: K, payload: ResqueEventMap[K]): boolean {
-    const subscribers = this.subscribers.get(name);
-    if (!subscribers || subscribers.length === 0) return true;
-    const emission: Emission = { vetoed: false, payload };
-    const previous = this.current.get(name);
-    this.current.set(name, emission);
-    try {
-      for (const subscriber of subscribers) subscriber.next(payload);
-    } finally {
-      if (previous) this.current.set(name, previous);
-      else this.current.delete(name);
-    }
-    return !emission.vetoed;
+  listen<K extends ResqueEventName>(name: K, fn: ResqueEventListener<K>): () => void {
+    assertEventName(name);
+    if (typeof fn !== 'function') throw new TypeError('listener must be a function');
+    return this.add(name, fn as Listener);
   }
 
-  /** emit(), then awaits each listen() listener in order; the first veto stops the rest. */
+  /**
+   * Delivers to the streams' subscribers (synchronously), then awaits each listener in order. False when a
+   * listener vetoed (threw a Do-Not error): the rest are not called. Another listener error is reported on
+   * errors$, or rethrown with `rethrow` (the worker fails the job). For the library's emitters.
+   */
   async emitAsync<K extends ResqueEventName>(name: K, payload: ResqueEventMap[K], options: EmitAsyncOptions = {}): Promise<boolean> {
-    if (!this.emit(name, payload)) return false;
-    const listeners = this.listeners.get(name) ?? [];
-    for (const listener of listeners) {
+    this.publish(name, payload);
+    for (const listener of this.listeners.get(name) ?? []) {
       try {
-        if ((await listener(payload)) === false) return false;
+        if ((await listener(payload)) === false) this.warnIgnoredVeto(name, `a ${name} listener returned false`);
       } catch (error) {
         if (isVetoError(error)) return false;
         if (options.rethrow) throw error;
@@ -137,57 +130,64 @@ export class ResqueEvents implements OnApplicationShutdown {
     return true;
   }
 
-  /** Puts an error on errors$ (or logs it when nobody listens). */
-  reportError(event: ResqueEventName, error: unknown, payload: unknown): void {
-    const subscribers = this.errorSubscribers;
-    if (subscribers.length === 0) {
-      this.logger?.error(`a ${event} listener threw: ${describe(error)}`);
-      return;
-    }
-    const record: ResqueEventError = { event, error, payload };
-    for (const subscriber of subscribers) subscriber.next(record);
-  }
-
   /** Completes every stream so subscriptions end with the application. */
   onApplicationShutdown(): void {
-    for (const name of RESQUE_EVENT_NAMES) {
-      const subscribers = this.subscribers.get(name)!;
-      this.subscribers.set(name, []);
-      for (const subscriber of subscribers) subscriber.complete();
+    for (const subject of this.subjects.values()) subject.complete();
+    this.errorSubject.complete();
+  }
+
+  private add(name: ResqueEventName, listener: Listener): () => void {
+    this.listeners.set(name, [...this.listeners.get(name)!, listener]);
+    return () => {
+      this.listeners.set(
+        name,
+        this.listeners.get(name)!.filter((l) => l !== listener),
+      );
+    };
+  }
+
+  private publish(name: ResqueEventName, payload: unknown): void {
+    const subject = this.subjects.get(name)!;
+    if (!subject.observed) return;
+    // Saved and restored: a subscriber may cause a nested emission of the same event.
+    const nested = this.delivering.has(name);
+    const previous = this.delivering.get(name);
+    this.delivering.set(name, payload);
+    try {
+      subject.next(payload);
+    } finally {
+      if (nested) this.delivering.set(name, previous);
+      else this.delivering.delete(name);
     }
-    const errorSubscribers = this.errorSubscribers;
-    this.errorSubscribers = [];
-    for (const subscriber of errorSubscribers) subscriber.complete();
+  }
+
+  /** Puts an error on errors$ (or logs it when nobody subscribes). */
+  private reportError(event: ResqueEventName, error: unknown, payload: unknown): void {
+    if (!this.errorSubject.observed) {
+      this.logger?.error(`a ${event} subscriber or listener threw: ${describe(error)}`);
+      return;
+    }
+    this.errorSubject.next({ event, error, payload });
+  }
+
+  /** Once per event: an old-style veto (a `false`, or a Do-Not error thrown by a stream subscriber) was ignored. */
+  private warnIgnoredVeto(name: ResqueEventName, what: string): void {
+    const hint = VETO_HINTS[name];
+    if (!hint || this.warned.has(name)) return;
+    this.warned.add(name);
+    this.logger?.warn(`${what}: that no longer vetoes ${name}; ${hint} from a listen() listener or an @OnResqueEvent() method`);
   }
 
   private stream<K extends ResqueEventName>(name: K): Observable<ResqueEventMap[K]> {
-    const guard: EventGuard = {
-      handle: (error) => {
-        const emission = this.current.get(name);
-        if (emission && isVetoError(error)) emission.vetoed = true;
-        else this.reportError(name, error, emission?.payload);
+    const guard: StreamGuard = {
+      error: (error) => {
+        if (isVetoError(error)) this.warnIgnoredVeto(name, `a ${name}$ subscriber threw ${error.name}`);
+        this.reportError(name, error, this.delivering.get(name));
       },
-      veto: () => {
-        const emission = this.current.get(name);
-        if (emission) emission.vetoed = true;
-      },
+      returnedFalse: () => this.warnIgnoredVeto(name, `a ${name}$ subscriber returned false`),
     };
-    return new GuardedObservable<ResqueEventMap[K]>(guard, (subscriber) => {
-      const entry = subscriber as Subscriber<unknown>;
-      this.subscribers.set(name, [...this.subscribers.get(name)!, entry]);
-      return () => {
-        this.subscribers.set(
-          name,
-          this.subscribers.get(name)!.filter((s) => s !== entry),
-        );
-      };
-    });
-  }
-}
-
-function assertEventName(name: unknown): asserts name is ResqueEventName {
-  if (typeof name !== 'string' || !(RESQUE_EVENT_NAMES as readonly string[]).includes(name)) {
-    throw new RangeError(`unknown Resque event "${String(name)}"; expected one of ${RESQUE_EVENT_NAMES.join(', ')}`);
+    const subject = this.subjects.get(name)! as Subject<ResqueEventMap[K]>;
+    return new EventStream<ResqueEventMap[K]>(guard, (subscriber) => subject.subscribe(subscriber));
   }
 }
 

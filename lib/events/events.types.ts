@@ -98,7 +98,8 @@ export interface ResqueEventError {
 }
 
 /**
- * A php-style listener (Resque_Event::listen): may be async; throw a Do-Not error or return false to veto
- * a vetoable event (beforeEnqueue, beforePerform, beforeSchedule).
+ * A php-style listener (Resque_Event::listen, or an `@OnResqueEvent()` method): may be async. It vetoes by
+ * throwing the event's Do-Not error (DoNotCreateError for beforeEnqueue, DoNotPerformError for
+ * beforePerform, DoNotScheduleError for beforeSchedule); what it returns is ignored.
  */
-export type ResqueEventListener<K extends ResqueEventName> = (payload: ResqueEventMap[K]) => unknown;
+export type ResqueEventListener<K extends ResqueEventName> = (payload: ResqueEventMap[K]) => void | Promise<void>;

@@ -1,4 +1,3 @@
 export * from './events.errors.js';
 export * from './events.service.js';
-export * from './events.stream.js';
 export * from './events.types.js';

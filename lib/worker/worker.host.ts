@@ -70,9 +70,9 @@ import { WorkerRuntime } from './worker.runtime.js';
  *   unless `maxJobsPerChild: 1`, and even then the child was forked ahead of time. Listeners of both kinds
  *   (`beforeFork$` and `listen('beforeFork')`) are awaited; nothing is built when there are none.
  * - afterFork: in the child, right before beforePerform, once per job (not once per fork); inline mode
- *   fires it too (php fires it in its perform, forked or not). A listener's error (or `false`) fails the job.
+ *   fires it too (php fires it in its perform, forked or not). A listener's error fails the job.
  * - beforePerform / afterPerform / onFailure: in the child; they reach the child's own ResqueEvents first
- *   (listeners there can veto with DoNotPerformError or `false`), then the parent's ResqueEvents over IPC.
+ *   (listeners there can veto by throwing DoNotPerformError), then the parent's ResqueEvents over IPC.
  *   For a dirty exit, onFailure is emitted by the parent (the child is gone).
  */
 export class ResqueWorkerHost {

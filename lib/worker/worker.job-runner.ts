@@ -40,8 +40,8 @@ export interface JobRunOptions {
  * the testing module): afterFork → beforePerform (event, then the class's `@BeforePerform()` hooks) →
  * resolve the provider (a fresh DI context per job for request/transient scope) → SetUp → Perform(params,
  * ctx) → TearDown (also after a throwing perform) → `@AfterPerform()` hooks → afterPerform. A
- * DoNotPerformError (thrown or a `false` from a listener/hook) skips the job. Any other error runs the
- * `@OnFailure()` hooks and onFailure, and comes back as a failed outcome. Never throws.
+ * DoNotPerformError (thrown by a listener or hook) or a `false` from a `@BeforePerform()` hook skips the job.
+ * Any other error runs the `@OnFailure()` hooks and onFailure, and comes back as a failed outcome. Never throws.
  *
  * Hook arguments: `@BeforePerform()`/`@AfterPerform()` get `(params, ctx)` (after-hooks also get the
  * result as a third argument); `@OnFailure()` gets `(error, params, ctx)` like Ruby's on_failure(e, *args).

@@ -9,12 +9,15 @@ import {
   DoNotPerformError,
   Job,
   OnFailure,
+  OnResqueEvent,
   Perform,
   ResqueConnection,
   ResqueEvents,
   ResqueModule,
   SetUp,
   TearDown,
+  type FailureEvent,
+  type JobEvent,
 } from '../../lib/index.js';
 import type { ResqueJobContext } from '../../lib/worker/worker.types.js';
 
@@ -243,11 +246,20 @@ export class EventsProbe implements OnModuleInit {
     private readonly recorder: Recorder,
   ) {}
 
+  /** A decorated listener: only the child's own Nest context can veto its job. */
+  @OnResqueEvent('beforePerform')
+  async vetoVetoed(e: JobEvent): Promise<void> {
+    if (e.className === 'Vetoed') throw new DoNotPerformError();
+  }
+
+  /** Runs in the child, then in the parent for the bridged event. */
+  @OnResqueEvent('onFailure')
+  async recordFailure(e: FailureEvent): Promise<void> {
+    await this.recorder.redis.rpush('t:events', `${inChild ? 'child' : 'parent'}:decorated:onFailure:${e.className}`);
+  }
+
   onModuleInit(): void {
     const where = inChild ? 'child' : 'parent';
-    this.events.beforePerform$.subscribe((e) => {
-      if (e.className === 'Vetoed') throw new DoNotPerformError();
-    });
     // A child's listen() listener is awaited before the event is forwarded, so this write lands before the
     // parent's record of the same event (fire-and-forget writes from two processes have no order).
     if (inChild) {
