@@ -17,6 +17,7 @@ import {
   WORKER_RESYNC_SCRIPT,
   WORKER_UNREGISTER_SCRIPT,
 } from '../protocol/protocol.scripts.worker.js';
+import { WORKER_DEFAULTS } from './worker.options.js';
 
 /** A completed job's bookkeeping, folded into the next cycle (one round trip per job). */
 export interface FinishedJob {
@@ -226,15 +227,18 @@ export class WorkerStore {
   constructor(
     readonly redis: ResqueRedis,
     readonly keys: ResqueKeys,
+    /** Published beside each heartbeat: other machines' pruners judge our workers by it. */
+    readonly heartbeatIntervalSeconds: number = WORKER_DEFAULTS.heartbeatIntervalSeconds,
   ) {}
 
   async register(workerId: string, startedAt: Date, heartbeatAt: Date): Promise<void> {
     const k = this.keys;
-    await runScript(this.redis, WORKER_REGISTER_SCRIPT, [k.workers, k.workerStarted(workerId), k.heartbeats, k.claimHeartbeats], [
-      workerId,
-      rubyTimeToS(startedAt),
-      rubyHeartbeat(heartbeatAt),
-    ]);
+    await runScript(
+      this.redis,
+      WORKER_REGISTER_SCRIPT,
+      [k.workers, k.workerStarted(workerId), k.heartbeats, k.claimHeartbeats, k.heartbeatIntervals],
+      [workerId, rubyTimeToS(startedAt), rubyHeartbeat(heartbeatAt), this.heartbeatIntervalSeconds],
+    );
   }
 
   /**
@@ -256,6 +260,7 @@ export class WorkerStore {
         k.heartbeats,
         claimQueuesKey(k, workerId),
         k.claimHeartbeats,
+        k.heartbeatIntervals,
       ],
       [workerId, k.prefix, ownQueue ?? ''],
     );
@@ -263,7 +268,12 @@ export class WorkerStore {
 
   async heartbeat(workerIds: readonly string[], at: Date): Promise<void> {
     if (workerIds.length === 0) return;
-    await runScript(this.redis, WORKER_HEARTBEAT_SCRIPT, [this.keys.heartbeats, this.keys.claimHeartbeats], [rubyHeartbeat(at), ...workerIds]);
+    const k = this.keys;
+    await runScript(this.redis, WORKER_HEARTBEAT_SCRIPT, [k.heartbeats, k.claimHeartbeats, k.heartbeatIntervals], [
+      rubyHeartbeat(at),
+      this.heartbeatIntervalSeconds,
+      ...workerIds,
+    ]);
   }
 
   /** Redis TIME: heartbeats are compared against the server clock (Ruby does the same). */
