@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseResqueTime, ResqueKeys } from '../lib/protocol/index.js';
 import { WorkerPruner, type WorkerPrunerOptions } from '../lib/worker/worker.pruner.js';
 import { WorkerStore } from '../lib/worker/worker.store.js';
+import { killAllWorkers, spawnWorker } from './apps/worker-harness.js';
 import { loadKeys, readFixture } from './support/fixtures.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
@@ -39,6 +40,7 @@ beforeAll(async () => {
   await new Promise((r) => proc.once('exit', r));
 });
 afterAll(async () => {
+  await killAllWorkers();
   await server.stop();
 });
 beforeEach(async () => {
@@ -254,5 +256,14 @@ describe('WorkerPruner: requeued jobs go back to the head of their queue', () =>
     await pruner({ onDeadWorker: 'requeue' }).pruneDeadWorkers();
     expect(await redis.lrange(k('queue:qa'), 0, -1)).toEqual([a, c, 'qa-later']);
     expect(await redis.lrange(k('queue:qb'), 0, -1)).toEqual([b, d, 'qb-later']);
+  });
+});
+
+describe('unsafe prune settings', () => {
+  it('a worker started with pruneAfterSeconds under 3 heartbeats fails to start with the reason, before writing to Redis', async () => {
+    const worker = spawnWorker(server.url, { QUEUE: 'default' }, { heartbeatIntervalSeconds: 2, pruneAfterSeconds: 5 });
+    await expect(worker.ready).rejects.toThrow(/pruneAfterSeconds must be at least 3 × heartbeatIntervalSeconds \(6\), got 5/);
+    expect((await worker.exited).code).not.toBe(0);
+    expect(await redis.dbsize()).toBe(0);
   });
 });
