@@ -135,14 +135,15 @@ describe.skipIf(unavailable !== null)(`workers on several hosts (namespaces)${un
         startWorkerHost('hosta', { ...SHORT, onDeadWorker: 'requeue' }),
         startWorkerHost('hostb', { ...SHORT, onDeadWorker: 'requeue' }),
       ]);
-      await enqueue(120, 100);
-      await waitFor('hostb busy with a job and holding claimed ones', async () => {
-        const held = await Promise.all(b.ids.map(heldBy));
-        return (await redis.exists(...b.ids.map((id) => k(`worker:${id}`)))) > 0 && held.flat().length >= 2;
+      await enqueue(60, 100);
+      // hosta pauses (USR2: its claimed jobs go back to the queue, its pruner keeps running), so that once
+      // hostb is pruned the queue's head shows where hostb's jobs went.
+      a.host.signal('SIGUSR2');
+      await waitFor('hosta paused and idle, hostb busy with a job and holding claimed ones', async () => {
+        const [aHeld, bHeld] = await Promise.all([Promise.all(a.ids.map(heldBy)), Promise.all(b.ids.map(heldBy))]);
+        return aHeld.flat().length === 0 && (await redis.exists(...b.ids.map((id) => k(`worker:${id}`)))) > 0 && bHeld.flat().length >= 2;
       });
       await b.host.kill();
-      // Keep hosta from taking jobs, so the queue's head can be read once hostb is pruned.
-      await redis.set(k('pause-all-workers'), 'true');
       const held = await Promise.all(b.ids.map(heldBy));
       expect(await redis.smembers(k('workers'))).toEqual(expect.arrayContaining(b.ids)); // read before any prune
       expect(held.flat().length).toBeGreaterThan(0);
@@ -160,7 +161,7 @@ describe.skipIf(unavailable !== null)(`workers on several hosts (namespaces)${un
         expect(JSON.parse((await redis.get(k(`job:${jobId(nOf(raw))}:status`)))!)).toMatchObject({ status: 1 });
       }
 
-      await redis.del(k('pause-all-workers'));
+      a.host.signal('SIGCONT');
       const { failed } = await expectAllAccountedFor();
       expect(failed.size).toBe(0);
       await expectNonePruned([a], [a, b]);
@@ -173,7 +174,7 @@ describe.skipIf(unavailable !== null)(`workers on several hosts (namespaces)${un
     'three live hosts with short settings (1 s heartbeat, dead after 3 s) never prune each other',
     async () => {
       const hosts = await Promise.all(['hosta', 'hostb', 'hostc'].map((name) => startWorkerHost(name, SHORT)));
-      await feed(15, 100);
+      await feed(15, 100, 4);
       const { failed } = await expectAllAccountedFor();
       expect(failed.size).toBe(0);
       await expectNonePruned(hosts);
