@@ -174,7 +174,7 @@ describe.skipIf(unavailable !== null)(`workers on several hosts (namespaces)${un
     'three live hosts with short settings (1 s heartbeat, dead after 3 s) never prune each other',
     async () => {
       const hosts = await Promise.all(['hosta', 'hostb', 'hostc'].map((name) => startWorkerHost(name, SHORT)));
-      await feed(15, 100, 4);
+      await feed(12, 100, 4);
       const { failed } = await expectAllAccountedFor();
       expect(failed.size).toBe(0);
       await expectNonePruned(hosts);
