@@ -4,8 +4,10 @@ import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ResqueKeys } from '../lib/protocol/index.js';
+import { parseResqueTime, ResqueKeys } from '../lib/protocol/index.js';
 import { WorkerPruner, type WorkerPrunerOptions } from '../lib/worker/worker.pruner.js';
+import { WorkerStore } from '../lib/worker/worker.store.js';
+import { killAllWorkers, spawnWorker } from './apps/worker-harness.js';
 import { loadKeys, readFixture } from './support/fixtures.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
@@ -38,6 +40,7 @@ beforeAll(async () => {
   await new Promise((r) => proc.once('exit', r));
 });
 afterAll(async () => {
+  await killAllWorkers();
   await server.stop();
 });
 beforeEach(async () => {
@@ -178,5 +181,89 @@ describe('WorkerPruner: our workers unregistered by a peer', () => {
     await unregisteredByRuby(id, new Date(Number(now) * 1000).toISOString().replace(/\.\d+Z$/, '+00:00'));
     expect(await pruner({ hostname: 'elsewhere' }).pruneDeadWorkers()).toEqual([]);
     expect(await redis.lrange(k(`worker:${id}:claim`), 0, -1)).toEqual([JOB_A, JOB_B]);
+  });
+});
+
+describe('WorkerPruner: each worker judged by its own heartbeat interval', () => {
+  /** A registered idle worker whose last heartbeat is `ageSeconds` old (Redis TIME), publishing `interval`. */
+  async function beatAgo(id: string, ageSeconds: number, interval: number | null): Promise<void> {
+    await registerBusy(id, null);
+    const [now] = await redis.time();
+    const at = new Date((Number(now) - ageSeconds) * 1000).toISOString().replace(/\.\d+Z$/, '+00:00');
+    await redis.hset(k('workers:heartbeat'), id, at);
+    if (interval !== null) await redis.hset(k('workers:heartbeat_interval'), id, String(interval));
+  }
+
+  it("a short pruneAfterSeconds here cannot prune another host's live worker (3 × its published interval)", async () => {
+    await beatAgo('hostb:10:default', 25, 10); // 2.5 of its 10 s intervals: late, not dead
+    await beatAgo('hostb:11:default', 35, 10); // 3.5 intervals: dead
+    await beatAgo('hostc:12:default', 4, 1); // a host with 1 s heartbeats: dead after 3 s
+    const pruned = await pruner({ hostname: 'hosta', pruneAfterSeconds: 3 }).pruneDeadWorkers();
+    expect(pruned.map((p) => p.workerId).sort()).toEqual(['hostb:11:default', 'hostc:12:default']);
+    expect(await redis.smembers(k('workers'))).toEqual(['hostb:10:default']);
+    // The pruned ones' published intervals go with them; the live one's stays.
+    expect(await redis.hgetall(k('workers:heartbeat_interval'))).toEqual({ 'hostb:10:default': '10' });
+  });
+
+  it("keeps Ruby's 300 s for workers that publish no interval (Ruby and php heartbeat every 60 s)", async () => {
+    await beatAgo('rubyhost:20:default', 200, null);
+    await beatAgo('rubyhost:21:default', 301, null);
+    const pruned = await pruner({ hostname: 'hosta', pruneAfterSeconds: 3 }).pruneDeadWorkers();
+    expect(pruned.map((p) => p.workerId)).toEqual(['rubyhost:21:default']);
+    expect(await redis.smembers(k('workers'))).toEqual(['rubyhost:20:default']);
+  });
+
+  it('a patient pruner (pruneAfterSeconds above 3 intervals) waits for its own threshold', async () => {
+    await beatAgo('hostb:30:default', 35, 10);
+    expect(await pruner({ hostname: 'hosta', pruneAfterSeconds: 60 }).pruneDeadWorkers()).toEqual([]);
+    expect(await redis.sismember(k('workers'), 'hostb:30:default')).toBe(1);
+  });
+
+  it('our workers publish their interval at registration and with every heartbeat, and remove it on unregister', async () => {
+    const store = new WorkerStore(redis, keys, 2);
+    const id = 'hosta:40:default';
+    await store.register(id, new Date(), await store.serverTime());
+    expect(await redis.hget(k('workers:heartbeat_interval'), id)).toBe('2');
+    // Ruby and php read workers:heartbeat as times: nothing else goes there.
+    expect(parseResqueTime(await redis.hget(k('workers:heartbeat'), id))).toBeInstanceOf(Date);
+    await redis.hdel(k('workers:heartbeat_interval'), id);
+    await store.heartbeat([id], await store.serverTime());
+    expect(await redis.hget(k('workers:heartbeat_interval'), id)).toBe('2');
+    await store.unregister(id, 'default');
+    expect(await redis.exists(k('workers:heartbeat_interval'), k('workers:heartbeat'), k('workers:claim_heartbeat'))).toBe(0);
+  });
+});
+
+describe('WorkerPruner: requeued jobs go back to the head of their queue', () => {
+  it('in their original order: the in-flight job first, then the claim list, ahead of later jobs', async () => {
+    const id = `${hostname()}:${deadPid}:default`;
+    const [a, b, c] = [1, 2, 3].map((n) => `{"class":"Echo","args":[{"n":${n}}]}`) as [string, string, string];
+    const later = '{"class":"Echo","args":[{"n":99}]}';
+    await registerBusy(id, a, [b, c]);
+    await redis.rpush(k('queue:default'), later);
+    const pruned = await pruner({ onDeadWorker: 'requeue' }).pruneDeadWorkers();
+    expect(pruned).toEqual([{ workerId: id, reason: 'pid', jobs: [a, b, c], action: 'requeue' }]);
+    expect(await redis.lrange(k('queue:default'), 0, -1)).toEqual([a, b, c, later]);
+  });
+
+  it('each job of a several-queue worker at the head of its own queue, order kept per queue', async () => {
+    const id = `${hostname()}:${deadPid}:qa,qb`;
+    const [a, b, c, d] = [1, 2, 3, 4].map((n) => `{"class":"Echo","args":[{"n":${n}}]}`) as [string, string, string, string];
+    await registerBusy(id, null, [a, b, c, d]);
+    await redis.rpush(k(`worker:${id}:claim:queues`), 'qa', 'qb', 'qa', 'qb');
+    await redis.rpush(k('queue:qa'), 'qa-later');
+    await redis.rpush(k('queue:qb'), 'qb-later');
+    await pruner({ onDeadWorker: 'requeue' }).pruneDeadWorkers();
+    expect(await redis.lrange(k('queue:qa'), 0, -1)).toEqual([a, c, 'qa-later']);
+    expect(await redis.lrange(k('queue:qb'), 0, -1)).toEqual([b, d, 'qb-later']);
+  });
+});
+
+describe('unsafe prune settings', () => {
+  it('a worker started with pruneAfterSeconds under 3 heartbeats fails to start with the reason, before writing to Redis', async () => {
+    const worker = spawnWorker(server.url, { QUEUE: 'default' }, { heartbeatIntervalSeconds: 2, pruneAfterSeconds: 5 });
+    await expect(worker.ready).rejects.toThrow(/pruneAfterSeconds must be at least 3 × heartbeatIntervalSeconds \(6\), got 5/);
+    expect((await worker.exited).code).not.toBe(0);
+    expect(await redis.dbsize()).toBe(0);
   });
 });

@@ -40,8 +40,14 @@ describe('QueueSelection', () => {
 describe('resolveWorkerOptions', () => {
   it('merges explicit > environment > defaults', () => {
     const o = resolveWorkerOptions({ concurrency: 2 }, { concurrency: 5, queues: ['a', 'b'], interval: 0.5, blocking: true }, 'h');
-    expect(o).toMatchObject({ concurrency: 2, queues: ['a', 'b'], interval: 0.5, blocking: true, isolation: 'pool', hostname: 'h', heartbeatIntervalSeconds: 30, pruneAfterSeconds: 300, onDeadWorker: 'fail' });
+    expect(o).toMatchObject({ concurrency: 2, queues: ['a', 'b'], interval: 0.5, blocking: true, isolation: 'pool', hostname: 'h', heartbeatIntervalSeconds: 10, pruneAfterSeconds: 30, pruneIntervalSeconds: 15, onDeadWorker: 'fail' });
     expect(resolveWorkerOptions({ queues: 'x, y' }, undefined, 'h').queues).toEqual(['x', 'y']);
+  });
+
+  it('derives pruneAfterSeconds from the heartbeat interval unless given (at least 3 intervals)', () => {
+    expect(resolveWorkerOptions({ queues: ['a'], heartbeatIntervalSeconds: 1 }, {}, 'h').pruneAfterSeconds).toBe(3);
+    expect(resolveWorkerOptions({ queues: ['a'], heartbeatIntervalSeconds: 20 }, {}, 'h').pruneAfterSeconds).toBe(60);
+    expect(resolveWorkerOptions({ queues: ['a'], heartbeatIntervalSeconds: 1, pruneAfterSeconds: 3 }, {}, 'h').pruneAfterSeconds).toBe(3);
   });
 
   it('rejects bad values with the option named', () => {
@@ -49,6 +55,10 @@ describe('resolveWorkerOptions', () => {
     expect(() => resolveWorkerOptions({ queues: ['a'], concurrency: 0 }, {}, 'h')).toThrow(/concurrency must be a positive integer/);
     expect(() => resolveWorkerOptions({ queues: ['a'], interval: 0 }, {}, 'h')).toThrow(/interval/);
     expect(() => resolveWorkerOptions({ queues: ['a'], heartbeatIntervalSeconds: 61 }, {}, 'h')).toThrow(/at most 60/);
+    expect(() => resolveWorkerOptions({ queues: ['a'], pruneAfterSeconds: 5 }, {}, 'h')).toThrow(
+      /pruneAfterSeconds must be at least 3 × heartbeatIntervalSeconds \(30\), got 5/,
+    );
+    expect(() => resolveWorkerOptions({ queues: ['a'], heartbeatIntervalSeconds: 2, pruneAfterSeconds: 5.9 }, {}, 'h')).toThrow(/at least 3 ×/);
     expect(() => resolveWorkerOptions({ queues: ['a'] }, {}, 'a:b')).toThrow(/hostname/);
     expect(() => resolveWorkerOptions({ queues: ['a'], onPruned: 'ignore' as 'exit' }, {}, 'h')).toThrow(/onPruned must be 'reregister' or 'exit'/);
     expect(resolveWorkerOptions({ queues: ['a'] }, {}, 'h').onPruned).toBe('reregister');

@@ -7,7 +7,7 @@ import { WorkerPruner, type PrunedWorker } from '../worker/worker.pruner.js';
 import type { WorkerInfo, WorkerJobInfo } from './admin.types.js';
 
 export interface PruneNowOptions {
-  /** Heartbeats older than this mean dead. Default 300 (Ruby's). */
+  /** Heartbeats older than this mean dead (never sooner than 3 of the worker's own heartbeat intervals). Default 300 (Ruby's). */
   pruneAfterSeconds?: number;
   /** The in-flight job of a dead worker: 'fail' (default; retryable from the failed list) or 'requeue'. */
   onDeadWorker?: DeadWorkerPolicy;

@@ -64,6 +64,14 @@ export class ResqueKeys {
   get claimHeartbeats(): string {
     return this.key('workers:claim_heartbeat');
   }
+  /**
+   * Ours: worker id → its heartbeat interval in seconds, beside Ruby's `workers:heartbeat` (whose values
+   * Ruby and php parse as times, so nothing else can go there). A pruner judges each worker by its own
+   * interval; workers absent from it (Ruby, php) keep Ruby's thresholds.
+   */
+  get heartbeatIntervals(): string {
+    return this.key('workers:heartbeat_interval');
+  }
   get pruneLock(): string {
     return this.key('pruning_dead_workers_in_progress');
   }

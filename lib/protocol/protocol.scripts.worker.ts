@@ -251,17 +251,19 @@ return 1
 
 /**
  * Registration (§6): SADD workers, SET worker:<id>:started (Ruby Time#to_s), first heartbeat (Ruby's hash
- * and our workers:claim_heartbeat).
- * KEYS: workers, worker:<id>:started, workers:heartbeat, workers:claim_heartbeat. ARGV: id, started, heartbeat.
+ * and our workers:claim_heartbeat), and our heartbeat interval (ours: workers:heartbeat_interval).
+ * KEYS: workers, worker:<id>:started, workers:heartbeat, workers:claim_heartbeat, workers:heartbeat_interval.
+ * ARGV: id, started, heartbeat, heartbeat interval in seconds.
  */
 export const WORKER_REGISTER_SCRIPT: LuaScript = {
   name: 'resqueWorkerRegister',
-  numberOfKeys: 4,
+  numberOfKeys: 5,
   lua: `
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
 return 1
 `,
 };
@@ -272,18 +274,20 @@ return 1
  * back to the head of their queue, in their original order (see `put_back`); only then are the claim
  * lists deleted, so a job whose queue is unknown is kept, never dropped.
  * KEYS: workers, worker:<id>, worker:<id>:started, worker:<id>:claim, stat:processed:<id>, stat:failed:<id>,
- *       workers:heartbeat, worker:<id>:claim:queues, workers:claim_heartbeat. ARGV: id, namespace prefix,
- *       the worker's one queue or ''. The claim heartbeat stays while jobs are kept, so a pruner finds them.
+ *       workers:heartbeat, worker:<id>:claim:queues, workers:claim_heartbeat, workers:heartbeat_interval.
+ *       ARGV: id, namespace prefix, the worker's one queue or ''. The claim heartbeat (and the interval it is
+ *       judged by) stays while jobs are kept, so a pruner finds them.
  * Returns the number of claimed jobs put back.
  */
 export const WORKER_UNREGISTER_SCRIPT: LuaScript = {
   name: 'resqueWorkerUnregister',
-  numberOfKeys: 9,
+  numberOfKeys: 10,
   lua: `${CLAIM_HELPERS}
 local back = put_back(KEYS[4], KEYS[8], ARGV[2], ARGV[3])
 if redis.call('LLEN', KEYS[4]) == 0 then
   redis.call('DEL', KEYS[8])
   redis.call('HDEL', KEYS[9], ARGV[1])
+  redis.call('HDEL', KEYS[10], ARGV[1])
 end
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[5], KEYS[6])
@@ -294,21 +298,24 @@ return back
 
 /**
  * Heartbeat: HSET workers:heartbeat <id> <value> for each id (Ruby refreshes every 60 s; pruners drop
- * workers whose heartbeat is older than 300 s), and the same in our workers:claim_heartbeat — but only for
+ * workers whose heartbeat is older than 300 s), the same in our workers:claim_heartbeat, and our interval
+ * in workers:heartbeat_interval (re-published, so a pruner never judges us by a missing entry) — but only for
  * ids still in `workers`: a pruned worker must not look alive again. Those ids are returned (the worker
  * notices it was pruned).
- * KEYS: workers:heartbeat, workers:claim_heartbeat, workers. ARGV: value, ids...
+ * KEYS: workers:heartbeat, workers:claim_heartbeat, workers:heartbeat_interval, workers.
+ * ARGV: value, interval, ids...
  * Returns the ids that are not registered.
  */
 export const WORKER_HEARTBEAT_SCRIPT: LuaScript = {
   name: 'resqueWorkerHeartbeat',
-  numberOfKeys: 3,
+  numberOfKeys: 4,
   lua: `
 local gone = {}
-for i = 2, #ARGV do
-  if redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 1 then
+for i = 3, #ARGV do
+  if redis.call('SISMEMBER', KEYS[4], ARGV[i]) == 1 then
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
     redis.call('HSET', KEYS[2], ARGV[i], ARGV[1])
+    redis.call('HSET', KEYS[3], ARGV[i], ARGV[2])
   else
     gone[#gone + 1] = ARGV[i]
   end
@@ -320,44 +327,52 @@ return gone
 /**
  * Prunes one dead worker atomically, but only if what the pruner saw is still there: `worker:<id>` equals
  * ARGV[2] ('' = absent) and the claim list holds ARGV[3] items. Then, per in-flight job (groups of 4 ARGV
- * from ARGV[6]: queue name, raw payload, failure JSON, status key or ''): mode 'fail' RPUSHes the failure
+ * from ARGV[6], in the order the worker took them: its current job, then its claim list; each is queue
+ * name, raw payload, failure JSON, status key or ''): mode 'fail' RPUSHes the failure
  * (PruneDeadWorkerDirtyExit), INCRs the global stat:failed and stat:processed and sets FAILED (TTL 86400);
- * mode 'requeue' RPUSHes the exact payload back (SADD queues) and sets WAITING. Finally unregisters the id.
+ * mode 'requeue' puts the exact payload back at the head of its queue (SADD queues) and sets WAITING — the
+ * jobs were first in line when taken, so they are pushed newest first and end up in their original order,
+ * ahead of what was enqueued since. Finally unregisters the id.
  * KEYS: workers, worker:<id>, worker:<id>:started, worker:<id>:claim, stat:processed:<id>, stat:failed:<id>,
  *       workers:heartbeat, failed, stat:failed, stat:processed, queues, worker:<id>:claim:queues,
- *       workers:claim_heartbeat.
+ *       workers:claim_heartbeat, workers:heartbeat_interval.
  * ARGV: id, expected worker value, expected claim length, mode, now, [queue, raw, failure, statusKey]...,
  * with the namespace prefix in ARGV[#ARGV] (for queue keys).
  * Returns 1 when pruned, 0 when the worker changed meanwhile.
  */
 export const WORKER_PRUNE_SCRIPT: LuaScript = {
   name: 'resqueWorkerPrune',
-  numberOfKeys: 13,
+  numberOfKeys: 14,
   lua: `${HELPERS}
 local current = redis.call('GET', KEYS[2]) or ''
 if current ~= ARGV[2] then return 0 end
 if redis.call('LLEN', KEYS[4]) ~= tonumber(ARGV[3]) then return 0 end
 local prefix = ARGV[#ARGV]
 local now = ARGV[5]
-local i = 6
-while i + 3 < #ARGV do
-  local queue, raw, failure, skey = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  if ARGV[4] == 'requeue' then
+local jobs = (#ARGV - 6) / 4
+if ARGV[4] == 'requeue' then
+  for j = jobs - 1, 0, -1 do
+    local i = 6 + 4 * j
+    local queue, raw, skey = ARGV[i], ARGV[i + 1], ARGV[i + 3]
     redis.call('SADD', KEYS[11], queue)
-    redis.call('RPUSH', prefix .. 'queue:' .. queue, raw)
+    redis.call('LPUSH', prefix .. 'queue:' .. queue, raw)
     if skey ~= '' then status_update(skey, 1, now, '', 0) end
-  else
+  end
+else
+  for j = 0, jobs - 1 do
+    local i = 6 + 4 * j
+    local failure, skey = ARGV[i + 2], ARGV[i + 3]
     redis.call('RPUSH', KEYS[8], failure)
     redis.call('INCR', KEYS[9])
     redis.call('INCR', KEYS[10])
     if skey ~= '' then status_update(skey, 3, now, '', 86400) end
   end
-  i = i + 4
 end
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[12])
 redis.call('HDEL', KEYS[7], ARGV[1])
 redis.call('HDEL', KEYS[13], ARGV[1])
+redis.call('HDEL', KEYS[14], ARGV[1])
 return 1
 `,
 };

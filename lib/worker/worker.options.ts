@@ -47,13 +47,18 @@ export interface ResqueWorkerHostOptions {
   timeout?: number;
   /** In-flight job of a dead worker found by pruning: 'fail' (default, retryable in resque-web) or 'requeue'. */
   onDeadWorker?: DeadWorkerPolicy;
-  /** Workers whose heartbeat is older than this are dead (Ruby's prune interval). Default 300. */
+  /**
+   * A worker whose heartbeat is older than this is dead — and never sooner than 3 × *its own* published
+   * heartbeat interval (300 s for Ruby and php workers, which publish none), so a short value here cannot
+   * prune a live worker of another machine. At least 3 × heartbeatIntervalSeconds. Default
+   * 3 × heartbeatIntervalSeconds (30).
+   */
   pruneAfterSeconds?: number;
-  /** After this worker was pruned (e.g. paused past `pruneAfterSeconds`): 'reregister' (default) or 'exit'. */
+  /** After this worker was pruned (e.g. frozen past the pruners' threshold): 'reregister' (default) or 'exit'. */
   onPruned?: PrunedPolicy;
-  /** How often to prune dead workers after start-up. Default 60. */
+  /** How often to prune dead workers after start-up. Default 15. */
   pruneIntervalSeconds?: number;
-  /** How often to refresh `workers:heartbeat` (must stay under 60 for Ruby). Default 30. */
+  /** How often to refresh `workers:heartbeat` (at most 60, for Ruby); published for other pruners. Default 10. */
   heartbeatIntervalSeconds?: number;
   /** Upper bound for a graceful shutdown (jobs finishing on QUIT are not bounded by it). Default 30000 ms. */
   shutdownTimeoutMs?: number;
@@ -113,6 +118,16 @@ export interface ResolvedWorkerOptions {
   appOptions: WorkerAppOptions;
 }
 
+/**
+ * A worker is dead only after this many of its own heartbeat intervals without a heartbeat (one late beat
+ * from a loaded host or a slow Redis must not look like a death); it is also the default pruneAfterSeconds.
+ */
+export const PRUNE_HEARTBEAT_MULTIPLE = 3;
+
+/** Ruby's thresholds, kept for workers that publish no heartbeat interval (Ruby, php, older versions of ours). */
+export const RUBY_HEARTBEAT_INTERVAL_SECONDS = 60;
+export const RUBY_PRUNE_AFTER_SECONDS = 300;
+
 export const WORKER_DEFAULTS = {
   concurrency: 1,
   interval: 5,
@@ -122,10 +137,9 @@ export const WORKER_DEFAULTS = {
   maxJobsPerChild: Number.POSITIVE_INFINITY,
   maxChildMemoryMb: Number.POSITIVE_INFINITY,
   onDeadWorker: 'fail',
-  pruneAfterSeconds: 300,
   onPruned: 'reregister',
-  pruneIntervalSeconds: 60,
-  heartbeatIntervalSeconds: 30,
+  pruneIntervalSeconds: 15,
+  heartbeatIntervalSeconds: 10,
   shutdownTimeoutMs: 30_000,
   preShutdownTimeoutMs: 0,
   termTimeoutMs: 4_000,
@@ -169,15 +183,24 @@ export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: 
   if (onDeadWorker !== 'fail' && onDeadWorker !== 'requeue') {
     throw new RangeError(`onDeadWorker must be 'fail' or 'requeue', got ${String(onDeadWorker)}`);
   }
-  const pruneAfterSeconds = pick('pruneAfterSeconds') ?? WORKER_DEFAULTS.pruneAfterSeconds;
-  positiveNumber('pruneAfterSeconds', pruneAfterSeconds);
   const onPruned = pick('onPruned') ?? WORKER_DEFAULTS.onPruned;
   if (onPruned !== 'reregister' && onPruned !== 'exit') throw new RangeError(`onPruned must be 'reregister' or 'exit', got ${String(onPruned)}`);
   const pruneIntervalSeconds = pick('pruneIntervalSeconds') ?? WORKER_DEFAULTS.pruneIntervalSeconds;
   positiveNumber('pruneIntervalSeconds', pruneIntervalSeconds);
   const heartbeatIntervalSeconds = pick('heartbeatIntervalSeconds') ?? WORKER_DEFAULTS.heartbeatIntervalSeconds;
   positiveNumber('heartbeatIntervalSeconds', heartbeatIntervalSeconds);
-  if (heartbeatIntervalSeconds > 60) throw new RangeError('heartbeatIntervalSeconds must be at most 60 (Ruby workers prune staler ones)');
+  if (heartbeatIntervalSeconds > RUBY_HEARTBEAT_INTERVAL_SECONDS) {
+    throw new RangeError('heartbeatIntervalSeconds must be at most 60 (Ruby workers prune staler ones)');
+  }
+  const safePruneAfter = PRUNE_HEARTBEAT_MULTIPLE * heartbeatIntervalSeconds;
+  const pruneAfterSeconds = pick('pruneAfterSeconds') ?? safePruneAfter;
+  positiveNumber('pruneAfterSeconds', pruneAfterSeconds);
+  if (pruneAfterSeconds < safePruneAfter) {
+    throw new RangeError(
+      `pruneAfterSeconds must be at least ${PRUNE_HEARTBEAT_MULTIPLE} × heartbeatIntervalSeconds (${safePruneAfter}), got ${pruneAfterSeconds}: ` +
+        'a worker that misses one or two heartbeats (a loaded host, a slow Redis) is not dead',
+    );
+  }
   const shutdownTimeoutMs = pick('shutdownTimeoutMs') ?? WORKER_DEFAULTS.shutdownTimeoutMs;
   positiveNumber('shutdownTimeoutMs', shutdownTimeoutMs);
   const preShutdownTimeoutMs = pick('preShutdownTimeoutMs') ?? WORKER_DEFAULTS.preShutdownTimeoutMs;

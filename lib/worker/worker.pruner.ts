@@ -9,7 +9,7 @@ import {
   type ResqueKeys,
 } from '../protocol/index.js';
 import { WORKER_PRUNE_SCRIPT, WORKER_PRUNE_UNLOCK_SCRIPT } from '../protocol/protocol.scripts.worker.js';
-import type { DeadWorkerPolicy } from './worker.options.js';
+import { PRUNE_HEARTBEAT_MULTIPLE, RUBY_PRUNE_AFTER_SECONDS, type DeadWorkerPolicy } from './worker.options.js';
 import { claimQueuesKey, statusKeyOfRaw } from './worker.store.js';
 
 /** Ruby's lock TTL: one pruner at a time across Ruby workers and ours. */
@@ -22,7 +22,10 @@ export interface WorkerPrunerOptions {
   ownIds?: () => readonly string[];
   /** Default `os.hostname()`. */
   hostname: string;
-  /** Heartbeats older than this mean dead (Ruby: 300). */
+  /**
+   * Heartbeats older than this mean dead — but never sooner than PRUNE_HEARTBEAT_MULTIPLE × the worker's own
+   * published heartbeat interval, or Ruby's 300 s for a worker that publishes none.
+   */
   pruneAfterSeconds: number;
   onDeadWorker: DeadWorkerPolicy;
   /** Tests may inject; default `process.kill(pid, 0)` (ESRCH = gone). */
@@ -42,7 +45,11 @@ export interface PrunedWorker {
  * Finds dead workers and cleans up after them (resque-protocol.md §6, §12.1): under Ruby's
  * `pruning_dead_workers_in_progress` lock (SET NX EX 60, value = our id; released when done), a worker is
  * dead when its heartbeat is older than `pruneAfterSeconds`, or when it is on this host and its pid is not
- * running. A worker without a heartbeat on another host (php-resque writes none) is never touched. A dead
+ * running. The age that means dead is the worker's own: at least PRUNE_HEARTBEAT_MULTIPLE times the
+ * heartbeat interval it published in `workers:heartbeat_interval`, and 300 s (Ruby's) for Ruby and php
+ * workers, which publish none; so no setting of this host can prune a live worker of another host, and
+ * `pruneAfterSeconds` only makes the pruner more patient. A worker without a heartbeat on another host
+ * (php-resque writes none) is never touched. A dead
  * worker's in-flight jobs — `worker:<id>` and its claim list (the prefetched job: it may have begun, since
  * a slot starts performing a round trip before `worker:<id>` names it) — are failed as
  * `Resque::PruneDeadWorkerDirtyExit` (or re-enqueued byte for byte with onDeadWorker 'requeue'); its keys
@@ -60,13 +67,20 @@ export class WorkerPruner {
     const locked = await redis.set(keys.pruneLock, options.selfId, 'EX', PRUNE_LOCK_SECONDS, 'NX');
     if (locked !== 'OK') return [];
     try {
-      const [ids, heartbeats, time] = await Promise.all([redis.smembers(keys.workers), redis.hgetall(keys.heartbeats), redis.time()]);
+      const [ids, heartbeats, intervals, time] = await Promise.all([
+        redis.smembers(keys.workers),
+        redis.hgetall(keys.heartbeats),
+        redis.hgetall(keys.heartbeatIntervals),
+        redis.time(),
+      ]);
       const nowMs = Number(time[0]) * 1000;
+      const expired = (id: string, at: string) => this.expired(at, this.deadAfterSeconds(intervals[id]), nowMs);
       const own = new Set([options.selfId, ...(options.ownIds?.() ?? [])]);
       const pruned: PrunedWorker[] = [];
       for (const id of ids) {
         if (own.has(id)) continue;
-        const reason = this.deathReason(id, heartbeats[id], nowMs);
+        const heartbeat = heartbeats[id];
+        const reason = heartbeat !== undefined && expired(id, heartbeat) ? 'heartbeat' : this.deadOnThisHost(id) ? 'pid' : null;
         if (!reason) continue;
         const result = await this.pruneOne(id, reason);
         if (result) pruned.push(result);
@@ -77,13 +91,13 @@ export class WorkerPruner {
       const claimHeartbeats = await redis.hgetall(keys.claimHeartbeats);
       for (const [id, at] of Object.entries(claimHeartbeats)) {
         if (registered.has(id) || own.has(id)) continue;
-        if (!this.expired(at, nowMs) && !this.deadOnThisHost(id)) continue;
+        if (!expired(id, at) && !this.deadOnThisHost(id)) continue;
         const result = await this.pruneOne(id, 'unregistered');
         if (result && result.jobs.length > 0) pruned.push(result);
       }
       // Heartbeats of ids no longer registered (a crash between steps of a peer's unregister).
       const orphans = Object.entries(heartbeats)
-        .filter(([id, at]) => !registered.has(id) && !own.has(id) && this.expired(at, nowMs))
+        .filter(([id, at]) => !registered.has(id) && !own.has(id) && expired(id, at))
         .map(([id]) => id);
       if (orphans.length > 0) await redis.hdel(keys.heartbeats, ...orphans);
       return pruned;
@@ -92,9 +106,14 @@ export class WorkerPruner {
     }
   }
 
-  private deathReason(id: string, heartbeat: string | undefined, nowMs: number): PrunedWorker['reason'] | null {
-    if (heartbeat !== undefined && this.expired(heartbeat, nowMs)) return 'heartbeat';
-    return this.deadOnThisHost(id) ? 'pid' : null;
+  /**
+   * How old a worker's heartbeat must be before it is dead: judged by the worker's own published interval
+   * (another machine's settings may differ from ours), by Ruby's 300 s when it published none.
+   */
+  private deadAfterSeconds(publishedInterval: string | undefined): number {
+    const interval = publishedInterval === undefined ? Number.NaN : Number(publishedInterval);
+    const floor = Number.isFinite(interval) && interval > 0 ? PRUNE_HEARTBEAT_MULTIPLE * interval : RUBY_PRUNE_AFTER_SECONDS;
+    return Math.max(this.options.pruneAfterSeconds, floor);
   }
 
   /** On this host with a pid that is not running (the only death a process check can prove). */
@@ -104,9 +123,9 @@ export class WorkerPruner {
     return !this.isPidAlive(parts.pid);
   }
 
-  private expired(heartbeat: string, nowMs: number): boolean {
+  private expired(heartbeat: string, deadAfterSeconds: number, nowMs: number): boolean {
     const at = parseResqueTime(heartbeat);
-    return at !== null && nowMs - at.getTime() > this.options.pruneAfterSeconds * 1000;
+    return at !== null && nowMs - at.getTime() > deadAfterSeconds * 1000;
   }
 
   private isPidAlive(pid: number): boolean {
@@ -169,6 +188,7 @@ export class WorkerPruner {
           keys.queues,
           claimQueuesKey(keys, id),
           keys.claimHeartbeats,
+          keys.heartbeatIntervals,
         ],
         args,
       );

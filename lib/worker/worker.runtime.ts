@@ -102,7 +102,7 @@ export class WorkerRuntime {
     await connection.connect();
     const events = app.get(ResqueEvents, { strict: false });
     const runner = JobRunner.fromContext(app);
-    const store = new WorkerStore(connection.client, connection.keys);
+    const store = new WorkerStore(connection.client, connection.keys, options.heartbeatIntervalSeconds);
     const selection = new QueueSelection(options.queues);
     const blockingCapable = options.blocking && selection.isLiteral && selection.configured.length === 1;
     if (options.isolation === 'inline') {

@@ -15,7 +15,7 @@ import {
 import type { SlotExecutor } from './worker.executor.js';
 import { WorkerPrunedError } from './worker.errors.js';
 import { failed, type JobRunner } from './worker.job-runner.js';
-import type { ResolvedWorkerOptions } from './worker.options.js';
+import { PRUNE_HEARTBEAT_MULTIPLE, type ResolvedWorkerOptions } from './worker.options.js';
 import type { QueueSelection } from './worker.queues.js';
 import {
   isJsonObject,
@@ -540,11 +540,12 @@ export class WorkerSlot {
 
   /**
    * True while no pruner can have found this worker's heartbeat stale: the last heartbeat (or registration)
-   * that found it registered was sent less than half of `pruneAfterSeconds` ago. Pruners with a shorter
-   * threshold than ours are not covered (the scripts still fence their outcomes).
+   * that found it registered was sent less than half of the shortest threshold any pruner applies to it
+   * (PRUNE_HEARTBEAT_MULTIPLE of its published heartbeat interval) ago.
    */
   private leaseHolds(): boolean {
-    return performance.now() - this.confirmedAt < this.deps.options.pruneAfterSeconds * 500;
+    const shortestDeathMs = PRUNE_HEARTBEAT_MULTIPLE * this.deps.options.heartbeatIntervalSeconds * 1000;
+    return performance.now() - this.confirmedAt < shortestDeathMs / 2;
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   WORKER_RESYNC_SCRIPT,
   WORKER_UNREGISTER_SCRIPT,
 } from '../protocol/protocol.scripts.worker.js';
+import { WORKER_DEFAULTS } from './worker.options.js';
 
 /** A completed job's bookkeeping, folded into the next cycle (one round trip per job). */
 export interface FinishedJob {
@@ -269,15 +270,18 @@ export class WorkerStore {
   constructor(
     readonly redis: ResqueRedis,
     readonly keys: ResqueKeys,
+    /** Published beside each heartbeat: other machines' pruners judge our workers by it. */
+    readonly heartbeatIntervalSeconds: number = WORKER_DEFAULTS.heartbeatIntervalSeconds,
   ) {}
 
   async register(workerId: string, startedAt: Date, heartbeatAt: Date): Promise<void> {
     const k = this.keys;
-    await runScript(this.redis, WORKER_REGISTER_SCRIPT, [k.workers, k.workerStarted(workerId), k.heartbeats, k.claimHeartbeats], [
-      workerId,
-      rubyTimeToS(startedAt),
-      rubyHeartbeat(heartbeatAt),
-    ]);
+    await runScript(
+      this.redis,
+      WORKER_REGISTER_SCRIPT,
+      [k.workers, k.workerStarted(workerId), k.heartbeats, k.claimHeartbeats, k.heartbeatIntervals],
+      [workerId, rubyTimeToS(startedAt), rubyHeartbeat(heartbeatAt), this.heartbeatIntervalSeconds],
+    );
   }
 
   /**
@@ -299,6 +303,7 @@ export class WorkerStore {
         k.heartbeats,
         claimQueuesKey(k, workerId),
         k.claimHeartbeats,
+        k.heartbeatIntervals,
       ],
       [workerId, k.prefix, ownQueue ?? ''],
     );
@@ -307,8 +312,10 @@ export class WorkerStore {
   /** Refreshes the heartbeats of the ids still registered; resolves with the ids that are not (pruned). */
   async heartbeat(workerIds: readonly string[], at: Date): Promise<string[]> {
     if (workerIds.length === 0) return [];
-    return runScript<string[]>(this.redis, WORKER_HEARTBEAT_SCRIPT, [this.keys.heartbeats, this.keys.claimHeartbeats, this.keys.workers], [
+    const k = this.keys;
+    return runScript<string[]>(this.redis, WORKER_HEARTBEAT_SCRIPT, [k.heartbeats, k.claimHeartbeats, k.heartbeatIntervals, k.workers], [
       rubyHeartbeat(at),
+      this.heartbeatIntervalSeconds,
       ...workerIds,
     ]);
   }
