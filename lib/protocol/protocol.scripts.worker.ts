@@ -1,4 +1,5 @@
 import type { LuaScript } from './protocol.lua.js';
+import { PUSH_JOB } from './protocol.scripts.queue.js';
 
 /**
  * Worker Lua scripts (resque-protocol.md §4, §6–§8). Status keys of jobs are computed by the caller from the
@@ -281,7 +282,7 @@ return #ARGV - 1
 export const WORKER_PRUNE_SCRIPT: LuaScript = {
   name: 'resqueWorkerPrune',
   numberOfKeys: 13,
-  lua: `${HELPERS}
+  lua: `${HELPERS}${PUSH_JOB}
 local current = redis.call('GET', KEYS[2]) or ''
 if current ~= ARGV[2] then return 0 end
 if redis.call('LLEN', KEYS[4]) ~= tonumber(ARGV[3]) then return 0 end
@@ -291,8 +292,7 @@ local i = 6
 while i + 3 < #ARGV do
   local queue, raw, failure, skey = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if ARGV[4] == 'requeue' then
-    redis.call('SADD', KEYS[11], queue)
-    redis.call('RPUSH', prefix .. 'queue:' .. queue, raw)
+    push_job(KEYS[11], prefix .. 'queue:' .. queue, queue, raw)
     if skey ~= '' then status_update(skey, 1, now, '', 0) end
   else
     redis.call('RPUSH', KEYS[8], failure)
