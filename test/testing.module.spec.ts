@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DoNotCreateError, JobStatus, ResqueDelayedJobs, ResqueEvents, ResqueModule, ResqueQueue } from '../lib/index.js';
+import { DoNotCreateError, JobStatus, ResqueDelayedJobs, ResqueEvents, ResqueFailures, ResqueModule, ResqueQueue, ResqueWorkers } from '../lib/index.js';
 import { ResqueTestingModule, ResqueTestingQueue } from '../lib/testing/index.js';
 import { FailingJob, Mailer, OnboardJob, SignupService, WelcomeMailJob } from './apps/testing-jobs.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
@@ -82,6 +82,29 @@ describe('ResqueTestingModule, record mode (no Redis)', () => {
     expect(ran!.outcome).toMatchObject({ kind: 'failed', exception: 'RangeError', error: 'nope' });
     expect(queue.failures().map((f) => f.id)).toEqual([id]);
     expect((await queue.status(id))?.status).toBe(JobStatus.FAILED); // tracked by @Job({ track: true })
+  });
+
+  it('ResqueFailures lists the failure records of failed jobs, and requeue/remove work on them; no workers are registered', async () => {
+    const failures = moduleRef.get(ResqueFailures);
+    const id = (await queue.enqueue('q', FailingJob, { why: 'again' })) as string;
+    await queue.runAll();
+    expect(await failures.count()).toBe(1);
+    const [entry] = await failures.list();
+    expect(entry).toMatchObject({ index: 0, className: 'AlwaysFails', record: { exception: 'RangeError', error: 'again', queue: 'q' } });
+    expect((entry!.record!.payload as { id: string }).id).toBe(id);
+    expect(entry!.record!.worker).toMatch(/^testing:\d+:q$/);
+
+    expect(await failures.requeue(entry!)).toBe('q');
+    expect(queue.jobs('q').map((j) => j.id)).toEqual([id]);
+    expect((await queue.status(id))?.status).toBe(JobStatus.WAITING);
+    expect((await failures.get(0))?.retriedAt).toBeInstanceOf(Date);
+    await queue.runAll();
+    expect(await failures.count()).toBe(2);
+    expect(await failures.removeWhere({ class: 'AlwaysFails' })).toBe(2);
+    expect(await failures.count()).toBe(0);
+
+    expect(await moduleRef.get(ResqueWorkers).list()).toEqual([]);
+    expect(await moduleRef.get(ResqueWorkers).pruneNow()).toEqual([]);
   });
 
   it('beforeEnqueue listeners can veto, as with ResqueQueue', async () => {

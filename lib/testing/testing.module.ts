@@ -1,5 +1,7 @@
 import { Module, Optional, type DynamicModule, type OnModuleInit, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { ResqueFailures } from '../admin/admin.failures.js';
+import { ResqueWorkers } from '../admin/admin.workers.js';
 import { ResqueConnection } from '../connection/connection.service.js';
 import { ResqueEvents } from '../events/events.service.js';
 import { ResqueJobRegistry } from '../jobs/job.registry.js';
@@ -8,6 +10,7 @@ import { ResqueQueue } from '../queue/queue.service.js';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
 import type { ResqueModuleOptions } from '../resque.options.js';
 import { RESQUE_TESTING_OPTIONS } from './testing.constants.js';
+import { NoWorkers } from './testing.failures.js';
 import { ResqueTestingQueue } from './testing.queue.js';
 import type { ResqueTestingOptions } from './testing.types.js';
 
@@ -26,7 +29,8 @@ import type { ResqueTestingOptions } from './testing.types.js';
  *     await queue.runAll();                          // performs them with DI; see performed()/failures()
  *
  * `mode: 'inline'` performs each job inside `enqueue` instead. Global, like ResqueModule. Provides
- * ResqueQueue, ResqueTestingQueue, ResqueDelayedJobs (the testing queue's, in memory), ResqueEvents
+ * ResqueQueue, ResqueTestingQueue, ResqueDelayedJobs (the testing queue's), ResqueFailures (the failure
+ * records of the jobs it performed), ResqueWorkers (none: nothing forks), all in memory, plus ResqueEvents
  * (subscribe to job events as usual) and ResqueJobRegistry; with `connection` also a real ResqueConnection
  * (connected at init, closed with the module).
  */
@@ -56,8 +60,10 @@ export class ResqueTestingModule implements OnModuleInit {
       ResqueTestingQueue,
       { provide: ResqueQueue, useExisting: ResqueTestingQueue },
       { provide: ResqueDelayedJobs, useFactory: (queue: ResqueTestingQueue) => queue.delayed, inject: [ResqueTestingQueue] },
+      { provide: ResqueFailures, useFactory: (queue: ResqueTestingQueue) => new ResqueFailures(queue.connection, queue.failedList), inject: [ResqueTestingQueue] },
+      { provide: ResqueWorkers, useFactory: (queue: ResqueTestingQueue) => new NoWorkers(queue.connection), inject: [ResqueTestingQueue] },
     ];
-    const exports: DynamicModule['exports'] = [ResqueEvents, ResqueJobRegistry, ResqueTestingQueue, ResqueQueue, ResqueDelayedJobs];
+    const exports: DynamicModule['exports'] = [ResqueEvents, ResqueJobRegistry, ResqueTestingQueue, ResqueQueue, ResqueDelayedJobs, ResqueFailures, ResqueWorkers];
     if (options.connection !== undefined) {
       providers.push(ResqueConnection);
       exports.push(ResqueConnection);

@@ -6,6 +6,8 @@ import { ResqueJobRegistry } from '../jobs/job.registry.js';
 import {
   JobStatus,
   assertSelectors,
+  buildFailure,
+  encodeFailure,
   decodeDelayedItem,
   decodePayload,
   delayedTimestampOf,
@@ -21,6 +23,7 @@ import { assertIndex, assertJobId, assertQueueName } from '../queue/queue.valida
 import { JobRunner } from '../worker/worker.job-runner.js';
 import { RESQUE_TESTING_OPTIONS } from './testing.constants.js';
 import { MemoryDelayedStore } from './testing.delayed.js';
+import { MemoryFailedList } from './testing.failures.js';
 import type { DelayedJob, PerformedJob, RecordedJob, ResqueTestingOptions } from './testing.types.js';
 
 /** Guards against a job that keeps enqueueing itself during runAll(). */
@@ -42,6 +45,8 @@ const RUN_ALL_LIMIT = 10_000;
  */
 @Injectable()
 export class ResqueTestingQueue extends ResqueQueue {
+  /** The `failed` list ResqueFailures reads in the testing module (records of the jobs that failed here). */
+  readonly failedList: MemoryFailedList;
   private readonly memory: MemoryJobs;
   private readonly delayedStore: MemoryDelayedStore;
 
@@ -52,11 +57,13 @@ export class ResqueTestingQueue extends ResqueQueue {
     events: ResqueEvents,
     @Optional() connection?: ResqueConnection,
   ) {
-    const memory = new MemoryJobs(options.mode, () => new JobRunner({ moduleRef, registry, events }));
+    const failedList: MemoryFailedList = new MemoryFailedList((queue, job): Promise<void> => memory.requeue(queue, job));
+    const memory: MemoryJobs = new MemoryJobs(options.mode, () => new JobRunner({ moduleRef, registry, events }), failedList);
     const delayedStore = new MemoryDelayedStore();
     super(connection ?? noRedis(), events, { jobs: memory, delayed: delayedStore });
     this.memory = memory;
     this.delayedStore = delayedStore;
+    this.failedList = failedList;
   }
 
   get mode(): ResqueTestingOptions['mode'] {
@@ -169,10 +176,11 @@ export class ResqueTestingQueue extends ResqueQueue {
     }
   }
 
-  /** Forgets every recorded, delayed and performed job and every status. */
+  /** Forgets every recorded, delayed and performed job, every status and every failure record. */
   clear(): void {
     this.memory.clear();
     this.delayedStore.clear();
+    void this.failedList.clear();
   }
 }
 
@@ -188,15 +196,33 @@ class MemoryJobs implements JobSink {
   constructor(
     readonly mode: ResqueTestingOptions['mode'],
     private readonly newRunner: () => JobRunner,
+    private readonly failed: MemoryFailedList,
   ) {}
 
   async push(job: PreparedJob): Promise<void> {
     const { id, queue, className, params, payload: raw, tracked } = job;
-    const recorded: RecordedJob = { id, queue, className, params, args: [params], raw, tracked };
+    this.record({ id, queue, className, params, args: [params], raw, tracked });
+  }
+
+  /** A failure requeued by ResqueFailures: its exact payload back in its queue, an existing status back to WAITING. */
+  async requeue(queue: string, raw: string): Promise<void> {
+    const decoded = decodePayload(raw);
+    const id = decoded.id ?? '';
+    const tracked = id !== '' && this.statuses.has(id);
+    const recorded = this.record({ id, queue, className: decoded.className, params: decoded.params, args: decoded.args, raw, tracked });
+    if (this.mode === 'inline') {
+      this.recorded.delete(id);
+      await this.perform(recorded);
+    }
+  }
+
+  private record(recorded: RecordedJob): RecordedJob {
+    const { id, queue, tracked } = recorded;
     this.history.push(recorded);
     if (this.mode === 'record') this.waiting.push(recorded);
     else this.recorded.set(id, recorded);
     if (tracked) this.setStatus(id, JobStatus.WAITING, null);
+    return recorded;
   }
 
   async pushBulk(_queue: string, jobs: readonly PreparedJob[]): Promise<void> {
@@ -215,7 +241,12 @@ class MemoryJobs implements JobSink {
   async perform(job: RecordedJob): Promise<PerformedJob> {
     this.runner ??= this.newRunner();
     if (job.tracked) this.setStatus(job.id, JobStatus.RUNNING, null);
-    const outcome = await this.runner.run({ raw: job.raw, queue: job.queue, workerId: `testing:${process.pid}:${job.queue}` }, { afterFork: false });
+    const workerId = `testing:${process.pid}:${job.queue}`;
+    const outcome = await this.runner.run({ raw: job.raw, queue: job.queue, workerId }, { afterFork: false });
+    if (outcome.kind === 'failed') {
+      const { exception, error, backtrace } = outcome;
+      this.failed.append(encodeFailure(buildFailure({ rawPayload: job.raw, exception, error, backtrace, worker: workerId, queue: job.queue })));
+    }
     const result = outcome.kind === 'complete' ? (JSON.parse(outcome.resultJson) as unknown) : undefined;
     if (job.tracked) this.setStatus(job.id, outcome.kind === 'failed' ? JobStatus.FAILED : JobStatus.COMPLETE, result ?? null);
     const performed: PerformedJob = { ...job, outcome, result };
