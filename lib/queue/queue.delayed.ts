@@ -3,7 +3,7 @@ import type { ResqueEvents } from '../events/events.service.js';
 import { delayedItemMatches, delayedTimestampOf, encodeDelayedItem, type DelayedItem } from '../protocol/index.js';
 import type { DelayedStorage, DelayedTimestamp } from './queue.delayed.store.js';
 import type { JobEnqueuer } from './queue.enqueue.js';
-import { assertQueueName, normalizeParams } from './queue.validation.js';
+import { normalizeParams } from './queue.validation.js';
 
 /** Params that mean "no params" across peers: our null, php's `array()` (`[]`), Ruby's no args. */
 function isEmptyArgs(args: readonly unknown[]): boolean {

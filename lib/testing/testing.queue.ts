@@ -217,7 +217,7 @@ class MemoryJobs implements JobSink {
   }
 
   private record(recorded: RecordedJob): RecordedJob {
-    const { id, queue, tracked } = recorded;
+    const { id, tracked } = recorded;
     this.history.push(recorded);
     if (this.mode === 'record') this.waiting.push(recorded);
     else this.recorded.set(id, recorded);
