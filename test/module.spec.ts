@@ -219,7 +219,7 @@ describe('ResqueJobRegistry', () => {
       @Perform() perform(): void {}
     }
     const admin = redis.client();
-    const clients = async () => (await admin.client('LIST')).split('\n').filter(Boolean).length;
+    const clients = async () => String(await admin.client('LIST')).split('\n').filter(Boolean).length;
     const before = await clients();
     const error = await boot([ResqueModule.forRoot({ connection: redis.url })], [First, Second]).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/two job classes are named 'Same': First and Second/);
