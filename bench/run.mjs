@@ -8,7 +8,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path';
 import { cpus as osCpus, loadavg } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { startRedis, which } from './lib/redis-server.mjs';
+import { startRedis, which } from '../scripts/redis-server.mjs';
 import { runMeasured, killActive } from './lib/measured.mjs';
 import { printTable, jsonLine } from './lib/report.mjs';
 
@@ -153,6 +153,7 @@ async function main() {
   }
 
   const redis = await startRedis({ cpu: pin.redis, taskset: pin.taskset });
+  const admin = redis.client(); // the harness's own client (closed by redis.stop())
   let stopped = null;
   const stopAll = () =>
     (stopped ??= (async () => {
@@ -211,7 +212,7 @@ async function main() {
             continue;
           }
           const wall0 = Date.now();
-          await redis.client.flushall();
+          await admin.flushall();
           if (run.role === 'work') await sys.mod.prefill({ port: redis.port, n: s.n });
           const timeoutMs = s.timeoutMs ?? (s.kind === 'delayed' ? 60_000 : 180_000);
           const opts = { ...s, ...run, system: sys.id, port: redis.port, timeoutMs };

@@ -3,35 +3,23 @@
 // the HTTP app, a worker with pooled children, and the scheduler — drives a short demo through HTTP,
 // prints what happened, then stays up until Ctrl-C, which shuts everything down cleanly.
 // SAMPLE_EXIT_AFTER_DEMO=1 exits after the demo (the test suite runs it that way).
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync, mkdtempSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, startRedis, which } from '../scripts/redis-server.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sampleSrc = join(root, 'sample', 'src');
 const sampleDist = join(root, 'sample', 'dist');
 const exitAfterDemo = process.env.SAMPLE_EXIT_AFTER_DEMO === '1';
 const children = [];
-let redisProc = null;
-let redisDir = null;
+let redisServer = null;
 let shuttingDown = false;
 
 const color = (code, text) => (process.stdout.isTTY ? `\x1b[${code}m${text}\x1b[0m` : text);
 const say = (text) => console.log(color('1;36', '[sample]'), text);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A raw RESP PING, so the check needs nothing but node itself. */
 function redisAnswers(url) {
@@ -55,19 +43,13 @@ async function ensureRedis() {
     say(`using the Redis that answers on ${url}`);
     return url;
   }
-  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
-  if (found.status !== 0 || !found.stdout.trim()) {
+  if (!which('redis-server')) {
     console.error(`Nothing answers on ${url} and redis-server is not installed.`);
     console.error('Install it (Debian/Ubuntu: sudo apt-get install -y redis-server) or set REDIS_URL.');
     process.exit(1);
   }
-  const port = await freePort();
-  redisDir = mkdtempSync(join(tmpdir(), 'nestjs-resque-sample-'));
-  redisProc = spawn(found.stdout.trim(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir], {
-    stdio: 'ignore',
-  });
-  const privateUrl = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100 && !(await redisAnswers(privateUrl)); i++) await sleep(50);
+  redisServer = await startRedis();
+  const privateUrl = redisServer.url;
   say(`nothing answered on ${url}: started a private redis-server on ${privateUrl}`);
   return privateUrl;
 }
@@ -259,13 +241,7 @@ async function shutdown(code) {
         }),
     ),
   );
-  if (redisProc) {
-    await new Promise((resolve) => {
-      redisProc.once('exit', resolve);
-      redisProc.kill('SIGTERM');
-    });
-    rmSync(redisDir, { recursive: true, force: true });
-  }
+  if (redisServer) await redisServer.stop();
   say('bye');
   process.exit(code);
 }

@@ -9,7 +9,7 @@ import type { ScheduleEvent } from '../lib/events/events.types.js';
 import { decodePayload } from '../lib/protocol/index.js';
 import { decodeDelayedItem } from '../lib/protocol/protocol.delayed.js';
 import { ResqueModule } from '../lib/resque.module.js';
-import { ResqueDelayedJobs } from '../lib/scheduler/scheduler.delayed.js';
+import { ResqueDelayedJobs } from '../lib/queue/queue.delayed.js';
 import { dumpKeys, loadKeys, readFixture } from './support/fixtures.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
@@ -40,7 +40,7 @@ describe('delayed jobs (resque-scheduler layout)', () => {
     client = redis.client();
     app = await Test.createTestingModule({
       imports: [ResqueModule.forRoot({ connection: redis.url, logger: false })],
-      providers: [ResqueDelayedJobs, DelayedReport],
+      providers: [DelayedReport],
     }).compile();
     await app.init();
     delayed = app.get(ResqueDelayedJobs);
@@ -114,7 +114,7 @@ describe('delayed jobs (resque-scheduler layout)', () => {
     await expect(delayed.enqueueIn(10, 'q', '')).rejects.toThrow(/job/);
     await expect(delayed.enqueueIn(10, 'q', 'C', { f: () => 1 })).rejects.toThrow(/params\.f/);
     await expect(delayed.enqueueIn(10, 'q', 'C', { n: 10n })).rejects.toThrow(TypeError);
-    await expect(delayed.enqueueIn(10, 'q', class NotAJob {})).rejects.toThrow(/without @Job/);
+    await expect(delayed.enqueueIn(10, 'q', class NotAJob {})).rejects.toThrow(/class NotAJob has no @Job/);
     expect(await client.dbsize()).toBe(0);
   });
 

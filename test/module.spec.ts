@@ -218,8 +218,13 @@ describe('ResqueJobRegistry', () => {
     class Second {
       @Perform() perform(): void {}
     }
+    const admin = redis.client();
+    const clients = async () => String(await admin.client('LIST')).split('\n').filter(Boolean).length;
+    const before = await clients();
     const error = await boot([ResqueModule.forRoot({ connection: redis.url })], [First, Second]).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/two job classes are named 'Same': First and Second/);
+    // The jobs are checked before the module connects: the failed bootstrap left no connection open.
+    expect(await clients()).toBe(before);
   });
 
   it('fails bootstrap for a @Job without @Perform()', async () => {

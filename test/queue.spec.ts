@@ -292,6 +292,22 @@ describe('without Nest', () => {
       await connection.close();
     }
   });
+
+  it('its delayed methods work too (the README recipe), on a fresh connection that connects on first use', async () => {
+    const connection = ResqueConnection.create(redis.url, 'plain2');
+    const plain = new ResqueQueue(connection);
+    try {
+      expect(await plain.enqueueIn(3600, 'mail', RemoteOnlyJob, { to: 'y' })).toBe(true);
+      const at = await plain.delayed.nextDelayedTimestamp();
+      expect(JSON.parse((await raw.lindex(`plain2:delayed:${at}`, 0))!)).toEqual({ class: 'RemoteOnly', args: [{ to: 'y' }], queue: 'mail' });
+      expect(await plain.enqueueAt(new Date(0), 'mail', RemoteOnlyJob, { to: 'z' })).toBe(true);
+      expect(await plain.size('mail')).toBe(1);
+      expect(await plain.removeDelayed('mail', RemoteOnlyJob, { to: 'y' })).toBe(1);
+      expect(await plain.delayedQueueScheduleSize()).toBe(0);
+    } finally {
+      await connection.close();
+    }
+  });
 });
 
 describe('delayed jobs through ResqueQueue (delegated to ResqueDelayedJobs)', () => {

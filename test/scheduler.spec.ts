@@ -10,7 +10,7 @@ import { ResqueEvents } from '../lib/events/events.service.js';
 import type { DelayedEnqueueEvent } from '../lib/events/events.types.js';
 import { decodeFailure, decodePayload, parseResqueTime, ResqueKeys } from '../lib/protocol/index.js';
 import { ResqueModule } from '../lib/resque.module.js';
-import { ResqueDelayedJobs } from '../lib/scheduler/scheduler.delayed.js';
+import { ResqueDelayedJobs } from '../lib/queue/queue.delayed.js';
 import { SchedulerEngine } from '../lib/scheduler/scheduler.engine.js';
 import { defaultLockTtl, SchedulerLock } from '../lib/scheduler/scheduler.lock.js';
 import { promoteDue } from '../lib/scheduler/scheduler.promote.js';

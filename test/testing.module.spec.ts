@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DoNotCreateError, JobStatus, ResqueEvents, ResqueModule, ResqueQueue } from '../lib/index.js';
+import { DoNotCreateError, JobStatus, ResqueDelayedJobs, ResqueEvents, ResqueFailures, ResqueModule, ResqueQueue, ResqueWorkers } from '../lib/index.js';
 import { ResqueTestingModule, ResqueTestingQueue } from '../lib/testing/index.js';
 import { FailingJob, Mailer, OnboardJob, SignupService, WelcomeMailJob } from './apps/testing-jobs.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
@@ -84,6 +84,29 @@ describe('ResqueTestingModule, record mode (no Redis)', () => {
     expect((await queue.status(id))?.status).toBe(JobStatus.FAILED); // tracked by @Job({ track: true })
   });
 
+  it('ResqueFailures lists the failure records of failed jobs, and requeue/remove work on them; no workers are registered', async () => {
+    const failures = moduleRef.get(ResqueFailures);
+    const id = (await queue.enqueue('q', FailingJob, { why: 'again' })) as string;
+    await queue.runAll();
+    expect(await failures.count()).toBe(1);
+    const [entry] = await failures.list();
+    expect(entry).toMatchObject({ index: 0, className: 'AlwaysFails', record: { exception: 'RangeError', error: 'again', queue: 'q' } });
+    expect((entry!.record!.payload as { id: string }).id).toBe(id);
+    expect(entry!.record!.worker).toMatch(/^testing:\d+:q$/);
+
+    expect(await failures.requeue(entry!)).toBe('q');
+    expect(queue.jobs('q').map((j) => j.id)).toEqual([id]);
+    expect((await queue.status(id))?.status).toBe(JobStatus.WAITING);
+    expect((await failures.get(0))?.retriedAt).toBeInstanceOf(Date);
+    await queue.runAll();
+    expect(await failures.count()).toBe(2);
+    expect(await failures.removeWhere({ class: 'AlwaysFails' })).toBe(2);
+    expect(await failures.count()).toBe(0);
+
+    expect(await moduleRef.get(ResqueWorkers).list()).toEqual([]);
+    expect(await moduleRef.get(ResqueWorkers).pruneNow()).toEqual([]);
+  });
+
   it('beforeEnqueue listeners can veto, as with ResqueQueue', async () => {
     const events = moduleRef.get(ResqueEvents);
     const remove = events.listen('beforeEnqueue', (e) => {
@@ -95,6 +118,75 @@ describe('ResqueTestingModule, record mode (no Redis)', () => {
     } finally {
       remove();
     }
+  });
+});
+
+describe('ResqueTestingModule, delayed jobs in memory', () => {
+  let moduleRef: TestingModule;
+  let queue: ResqueTestingQueue;
+  beforeAll(async () => {
+    moduleRef = await build('record');
+    queue = moduleRef.get(ResqueTestingQueue);
+  });
+  afterAll(async () => {
+    await moduleRef.close();
+  });
+  afterEach(() => queue.clear());
+
+  it('enqueueIn/enqueueAt record delayed jobs; the size, peek and remove methods see them', async () => {
+    const delayed = moduleRef.get(ResqueDelayedJobs);
+    expect(delayed).toBe(queue.delayed);
+    const at = 1_900_000_000;
+    expect(await queue.enqueueAt(at, 'mail', WelcomeMailJob, { to: 'gus' })).toBe(true);
+    expect(await queue.enqueueAt(new Date(at * 1000), 'mail', 'WelcomeMail', { to: 'hal' })).toBe(true);
+    expect(await queue.enqueueIn(3600, 'mail', WelcomeMailJob, { to: 'ida' })).toBe(true);
+    expect(queue.jobs()).toEqual([]);
+    expect(queue.delayedJobs().map((j) => [j.className, j.params])).toEqual([
+      ['WelcomeMail', { to: 'ida' }],
+      ['WelcomeMail', { to: 'gus' }],
+      ['WelcomeMail', { to: 'hal' }],
+    ]);
+    expect(JSON.parse(queue.delayedJobs().at(-1)!.raw)).toEqual({ class: 'WelcomeMail', args: [{ to: 'hal' }], queue: 'mail' });
+    expect(await queue.delayedQueueScheduleSize()).toBe(2);
+    expect(await queue.delayedTimestampSize(at)).toBe(2);
+    expect(await delayed.nextDelayedTimestamp()).toBeLessThan(at);
+    expect(await delayed.scheduledAt('mail', WelcomeMailJob, { to: 'gus' })).toEqual([at]);
+    expect((await delayed.peekDelayed(1, 1))[0]).toMatchObject({ at, items: [{ className: 'WelcomeMail' }, { className: 'WelcomeMail' }] });
+
+    expect(await queue.removeDelayed('mail', WelcomeMailJob, { to: 'gus' })).toBe(1);
+    expect(await queue.removeDelayedJobFromTimestamp(at, 'mail', 'WelcomeMail', { to: 'hal' })).toBe(1);
+    expect(await queue.delayedQueueScheduleSize()).toBe(1);
+    expect(await delayed.scheduledAt('mail', WelcomeMailJob, { to: 'gus' })).toEqual([]);
+  });
+
+  it('a time already past is enqueued at once; enqueueDelayed moves the due ones to their queues', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(await queue.enqueueAt(now - 10, 'mail', WelcomeMailJob, { to: 'jo' })).toBe(true);
+    expect(queue.jobs('mail').map((j) => [j.params, j.tracked])).toEqual([[{ to: 'jo' }, false]]);
+    await queue.enqueueAt(now + 100, 'mail', WelcomeMailJob, { to: 'kim' });
+    await queue.enqueueAt(now + 10_000, 'mail', WelcomeMailJob, { to: 'lu' });
+    const ids = await queue.enqueueDelayed(now + 100);
+    expect(ids).toHaveLength(1);
+    expect(queue.jobs('mail').map((j) => j.params)).toEqual([{ to: 'jo' }, { to: 'kim' }]);
+    expect(queue.delayedJobs().map((j) => j.params)).toEqual([{ to: 'lu' }]);
+    await queue.enqueueDelayed();
+    expect(queue.delayedJobs()).toEqual([]);
+    expect((await queue.runAll()).map((j) => j.outcome.kind)).toEqual(['complete', 'complete', 'complete']);
+  });
+
+  it('beforeSchedule listeners can veto; bad arguments throw before anything is recorded', async () => {
+    const events = moduleRef.get(ResqueEvents);
+    const sub = events.beforeSchedule$.subscribe((e) => {
+      if (e.queue === 'blocked') throw new DoNotCreateError('blocked');
+    });
+    try {
+      expect(await queue.enqueueIn(60, 'blocked', WelcomeMailJob, { to: 'x' })).toBe(false);
+    } finally {
+      sub.unsubscribe();
+    }
+    await expect(queue.enqueueIn(-1, 'mail', 'WelcomeMail')).rejects.toThrow(/seconds must not be negative/);
+    await expect(queue.enqueueAt(1_900_000_000, 'mail', class NotAJob {})).rejects.toThrow(/class NotAJob has no @Job/);
+    expect(queue.delayedJobs()).toEqual([]);
   });
 });
 
@@ -124,6 +216,12 @@ describe('ResqueTestingModule, inline mode', () => {
     await queue.enqueueBulk('q', [{ job: FailingJob, params: { why: 'bulk' } }, { job: 'WelcomeMail', params: { to: 'fay' } }]);
     expect(queue.failures().map((f) => f.outcome)).toMatchObject([{ kind: 'failed', error: 'bulk' }]);
     expect(moduleRef.get(Mailer).sent).toContain('fay');
+  });
+
+  it('a delayed job already due is performed at once', async () => {
+    moduleRef.get(Mailer).sent.length = 0;
+    expect(await queue.enqueueAt(new Date(0), 'mail', WelcomeMailJob, { to: 'max' })).toBe(true);
+    expect(moduleRef.get(Mailer).sent).toEqual(['max']);
   });
 
   it('an unknown job name fails like on a worker', async () => {

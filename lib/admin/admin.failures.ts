@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ResqueConnection } from '../connection/connection.service.js';
+import type { ResqueRedis } from '../connection/connection.types.js';
 import {
   decodeFailure,
   decodePayload,
@@ -17,6 +18,9 @@ import { FAILURE_CLEAR_SCRIPT, FAILURE_REMOVE_SCRIPT, FAILURE_REQUEUE_SCRIPT } f
 import type { FailureEntry, FailureFilter, FailureListOptions, RequeueOptions } from './admin.types.js';
 
 const SCAN_PAGE = 500;
+
+/** Injection token of a FailedList for ResqueFailures (unset: the connection's Redis). */
+export const FAILED_LIST = Symbol('RESQUE_FAILED_LIST');
 
 /**
  * The `failed` list, as Ruby's failure backend and resque-web use it (resque-protocol.md §7). Reads entries
@@ -37,52 +41,39 @@ const SCAN_PAGE = 500;
  */
 @Injectable()
 export class ResqueFailures {
-  constructor(private readonly connection: ResqueConnection) {}
+  private readonly failed: FailedList;
 
-  /** The commands client, connected first so a connection error names the Redis address. */
-  private get redis() {
-    return this.connection.client;
-  }
-
-  private async connect(): Promise<void> {
-    if (!this.connection.isConnected) await this.connection.connect();
-  }
-
-  private get key(): string {
-    return this.connection.keys.failed;
+  /** `list` defaults to the connection's Redis `failed` list (the testing module passes one in memory). */
+  constructor(connection: ResqueConnection, @Optional() @Inject(FAILED_LIST) list?: FailedList) {
+    this.failed = list ?? new RedisFailedList(connection);
   }
 
   async count(): Promise<number> {
-    await this.connect();
-    return this.redis.llen(this.key);
+    return this.failed.length();
   }
 
   async list(start = 0, count = 20, options: FailureListOptions = {}): Promise<FailureEntry[]> {
-    await this.connect();
     assertIndex(start, 'start');
     if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${String(count)}`);
     if (count === 0) return [];
     const order = options.order ?? 'list';
     if (order !== 'list' && order !== 'newest') throw new RangeError(`order must be 'list' or 'newest', got ${String(order)}`);
     if (order === 'list') {
-      const raws = await this.redis.lrange(this.key, start, start + count - 1);
+      const raws = await this.failed.range(start, start + count - 1);
       return raws.map((raw, i) => toEntry(start + i, raw));
     }
-    // Newest first: negative ranges from the tail, then reversed; indexes computed from the length read in the same MULTI.
-    const reply = await this.redis.multi().llen(this.key).lrange(this.key, -(start + count), -(start + 1)).exec();
-    const length = Number(reply?.[0]?.[1] ?? 0);
-    const raws = (reply?.[1]?.[1] as string[] | undefined) ?? [];
+    // Newest first: read from the tail, then reversed; indexes computed from the length read with it.
+    const { length, raws } = await this.failed.fromTail(start, count);
     const first = Math.max(0, length - start - count);
     return raws.map((raw, i) => toEntry(first + i, raw)).reverse();
   }
 
   /** Every entry (paged reads); with a filter, only the matching ones. */
   async all(filter?: FailureFilter): Promise<FailureEntry[]> {
-    await this.connect();
     if (filter !== undefined) assertFilter(filter);
     const out: FailureEntry[] = [];
     for (let start = 0; ; start += SCAN_PAGE) {
-      const raws = await this.redis.lrange(this.key, start, start + SCAN_PAGE - 1);
+      const raws = await this.failed.range(start, start + SCAN_PAGE - 1);
       for (const [i, raw] of raws.entries()) {
         const entry = toEntry(start + i, raw);
         if (!filter || matches(entry, filter)) out.push(entry);
@@ -92,9 +83,8 @@ export class ResqueFailures {
   }
 
   async get(index: number): Promise<FailureEntry | null> {
-    await this.connect();
     assertIndex(index, 'index');
-    const raw = await this.redis.lindex(this.key, index);
+    const raw = await this.failed.at(index);
     return raw === null ? null : toEntry(index, raw);
   }
 
@@ -122,17 +112,10 @@ export class ResqueFailures {
 
   /** Removes one failure; returns false when there was no such entry. */
   async remove(target: number | FailureEntry): Promise<boolean> {
-    await this.connect();
     const byEntry = typeof target !== 'number';
     const index = byEntry ? target.index : target;
     assertIndex(index, 'index');
-    const result = await runScript<number>(this.redis, FAILURE_REMOVE_SCRIPT, [this.key], [
-      index,
-      byEntry ? target.raw : '',
-      sentinel(),
-      byEntry ? '1' : '0',
-    ]);
-    return result >= 0;
+    return (await this.failed.remove(index, byEntry ? target.raw : null)) >= 0;
   }
 
   /** Removes every matching failure; returns how many were removed. */
@@ -140,16 +123,13 @@ export class ResqueFailures {
     assertFilter(filter);
     const raws = (await this.all(filter)).map((entry) => entry.raw);
     let removed = 0;
-    for (let i = 0; i < raws.length; i += SCAN_PAGE) {
-      removed += await runScript<number>(this.redis, REMOVE_PAYLOADS_SCRIPT, [this.key], raws.slice(i, i + SCAN_PAGE));
-    }
+    for (let i = 0; i < raws.length; i += SCAN_PAGE) removed += await this.failed.removeEach(raws.slice(i, i + SCAN_PAGE));
     return removed;
   }
 
   /** Deletes the whole list (Ruby's `clear`); returns how many entries it held. */
   async clear(): Promise<number> {
-    await this.connect();
-    return runScript<number>(this.redis, FAILURE_CLEAR_SCRIPT, [this.key], []);
+    return this.failed.clear();
   }
 
   private async resolve(target: number | FailureEntry): Promise<FailureEntry | null> {
@@ -162,7 +142,6 @@ export class ResqueFailures {
   }
 
   private async requeueEntry(entry: FailureEntry, options: RequeueOptions): Promise<string | null> {
-    await this.connect();
     if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue === '')) {
       throw new TypeError('options.queue must be a non-empty queue name');
     }
@@ -173,19 +152,104 @@ export class ResqueFailures {
     if (!queue) throw new Error(`failure #${entry.index} names no queue (pass options.queue)`);
     const payload = requeuedPayload(record.payload, queue, entry.index);
     const job = JSON.stringify(payload);
-    const decoded = decodePayload(job);
     const now = new Date();
-    const keys = this.connection.keys;
-    const statusKey = decoded.id ? keys.status(decoded.id, decoded.prefix) : null;
-    const packet = statusKey ? encodeStatus({ status: JobStatus.WAITING, updated: unixSeconds(now), started: unixSeconds(now) }) : '';
-    const replacement = options.remove ? '' : withRetriedAt(entry.raw, rubyFailedAt(now));
-    const index = await runScript<number>(
-      this.redis,
-      FAILURE_REQUEUE_SCRIPT,
-      [this.key, keys.queues, keys.queue(queue), statusKey ?? this.key],
-      [entry.index, entry.raw, replacement, queue, job, packet, sentinel()],
-    );
+    const replacement = options.remove ? null : withRetriedAt(entry.raw, rubyFailedAt(now));
+    const index = await this.failed.requeue({ index: entry.index, expected: entry.raw, replacement, queue, job, now });
     return index >= 0 ? queue : null;
+  }
+}
+
+/** One requeue, as FailedList.requeue applies it in one step. */
+export interface FailureRequeue {
+  /** Where the entry was read, and its exact string (found again if the list shifted). */
+  readonly index: number;
+  readonly expected: string;
+  /** The entry rewritten with `retried_at`, or null to remove it. */
+  readonly replacement: string | null;
+  readonly queue: string;
+  /** The payload to push. */
+  readonly job: string;
+  readonly now: Date;
+}
+
+/**
+ * The `failed` list, index-addressed like Ruby's failure backend: Redis (RedisFailedList) or the testing
+ * module's memory. Each write is atomic and finds its entry again if the list shifted (-1 when it is gone).
+ */
+export interface FailedList {
+  length(): Promise<number>;
+  /** Entries start..stop (inclusive), LRANGE-style. */
+  range(start: number, stop: number): Promise<string[]>;
+  /** The `count` entries ending `start` from the tail, in list order, with the length read at the same moment. */
+  fromTail(start: number, count: number): Promise<{ length: number; raws: string[] }>;
+  at(index: number): Promise<string | null>;
+  /** Rewrites or removes the entry, pushes the job (SADD queues + RPUSH) and puts an existing status back to WAITING; its index or -1. */
+  requeue(request: FailureRequeue): Promise<number>;
+  /** Removes the entry at `index` (found by `expected` when given and the list shifted); its index or -1. */
+  remove(index: number, expected: string | null): Promise<number>;
+  /** Removes one occurrence of each string; how many were removed. */
+  removeEach(raws: readonly string[]): Promise<number>;
+  /** Empties the list; how many entries it held. */
+  clear(): Promise<number>;
+}
+
+/** The `failed` list in Redis; every write is one Lua script, so concurrent admin actions are safe. */
+export class RedisFailedList implements FailedList {
+  constructor(private readonly connection: ResqueConnection) {}
+
+  /** The commands client, connected first so a connection error names the Redis address. */
+  private async redis(): Promise<ResqueRedis> {
+    if (!this.connection.isConnected) await this.connection.connect();
+    return this.connection.client;
+  }
+
+  private get key(): string {
+    return this.connection.keys.failed;
+  }
+
+  async length(): Promise<number> {
+    return (await this.redis()).llen(this.key);
+  }
+
+  async range(start: number, stop: number): Promise<string[]> {
+    return (await this.redis()).lrange(this.key, start, stop);
+  }
+
+  async fromTail(start: number, count: number): Promise<{ length: number; raws: string[] }> {
+    // Negative ranges from the tail; the length comes from the same MULTI so the indexes are right.
+    const reply = await (await this.redis()).multi().llen(this.key).lrange(this.key, -(start + count), -(start + 1)).exec();
+    return { length: Number(reply?.[0]?.[1] ?? 0), raws: (reply?.[1]?.[1] as string[] | undefined) ?? [] };
+  }
+
+  async at(index: number): Promise<string | null> {
+    return (await this.redis()).lindex(this.key, index);
+  }
+
+  async requeue(request: FailureRequeue): Promise<number> {
+    const redis = await this.redis();
+    const keys = this.connection.keys;
+    const decoded = decodePayload(request.job);
+    const statusKey = decoded.id ? keys.status(decoded.id, decoded.prefix) : null;
+    const seconds = unixSeconds(request.now);
+    const packet = statusKey ? encodeStatus({ status: JobStatus.WAITING, updated: seconds, started: seconds }) : '';
+    return runScript<number>(
+      redis,
+      FAILURE_REQUEUE_SCRIPT,
+      [this.key, keys.queues, keys.queue(request.queue), statusKey ?? this.key],
+      [request.index, request.expected, request.replacement ?? '', request.queue, request.job, packet, sentinel()],
+    );
+  }
+
+  async remove(index: number, expected: string | null): Promise<number> {
+    return runScript<number>(await this.redis(), FAILURE_REMOVE_SCRIPT, [this.key], [index, expected ?? '', sentinel(), expected === null ? '0' : '1']);
+  }
+
+  async removeEach(raws: readonly string[]): Promise<number> {
+    return runScript<number>(await this.redis(), REMOVE_PAYLOADS_SCRIPT, [this.key], raws);
+  }
+
+  async clear(): Promise<number> {
+    return runScript<number>(await this.redis(), FAILURE_CLEAR_SCRIPT, [this.key], []);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { LuaScript } from '../protocol/index.js';
+import { PUSH_JOB, type LuaScript } from '../protocol/index.js';
 
 /*
  * Failure-list edits in one script each, so concurrent admin actions (ours, resque-web's, another process's)
@@ -26,15 +26,14 @@ end
 export const FAILURE_REQUEUE_SCRIPT: LuaScript = {
   name: 'resqueFailureRequeue',
   numberOfKeys: 4,
-  lua: `${LOCATE}
+  lua: `${LOCATE}${PUSH_JOB}
 if ARGV[3] == '' then
   redis.call('LSET', KEYS[1], i, ARGV[7])
   redis.call('LREM', KEYS[1], 1, ARGV[7])
 else
   redis.call('LSET', KEYS[1], i, ARGV[3])
 end
-redis.call('SADD', KEYS[2], ARGV[4])
-redis.call('RPUSH', KEYS[3], ARGV[5])
+push_job(KEYS[2], KEYS[3], ARGV[4], ARGV[5])
 if ARGV[6] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then
   redis.call('SET', KEYS[4], ARGV[6])
 end

@@ -1,3 +1,3 @@
-export * from './admin.failures.js';
+export { ResqueFailures } from './admin.failures.js';
 export * from './admin.types.js';
 export * from './admin.workers.js';

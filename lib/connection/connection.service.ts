@@ -1,7 +1,6 @@
-import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { ResqueKeys } from '../protocol/index.js';
-import { ResqueJobRegistry } from '../jobs/job.registry.js';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
 import type { ResqueConnectionInput, ResqueModuleOptions } from '../resque.options.js';
 import { envNamespace } from '../env/env.common.js';
@@ -15,13 +14,13 @@ const FIRST_CONNECT_ATTEMPTS = 3;
 const FIRST_CONNECT_BACKOFF_MS = 150;
 
 /**
- * The Redis connection(s) of one ResqueModule: a commands client (connected in onModuleInit, or on first
- * use outside Nest) plus any duplicates (blocking pops), all closed on application shutdown. A client the
- * user passed in is used as is and never closed. The client is a Redis or, for Redis Cluster, a Cluster
+ * The Redis connection(s) of one ResqueModule: a commands client (connected by the module at bootstrap, once
+ * its jobs are checked, or on first use outside Nest) plus any duplicates (blocking pops), all closed on
+ * application shutdown. A client the user passed in is used as is and never closed. The client is a Redis or, for Redis Cluster, a Cluster
  * (then the namespace must be hash-tagged, checked here).
  */
 @Injectable()
-export class ResqueConnection implements OnModuleInit, OnApplicationShutdown {
+export class ResqueConnection implements OnApplicationShutdown {
   readonly client: ResqueRedis;
   readonly keys: ResqueKeys;
   /** e.g. `127.0.0.1:6379/0` or `cluster 127.0.0.1:7000,127.0.0.1:7001`: named in connection errors. */
@@ -44,8 +43,6 @@ export class ResqueConnection implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @Inject(RESQUE_MODULE_OPTIONS) options: ResqueModuleOptions = {},
-    // Only for ordering: jobs are validated before we open a connection, so a failed bootstrap leaves none open.
-    @Optional() private readonly registry?: ResqueJobRegistry,
   ) {
     // What the module leaves unset comes from php-resque's variables, so a worker or scheduler started with
     // REDIS_BACKEND/PREFIX and the module it boots agree on where the data is.
@@ -110,11 +107,6 @@ export class ResqueConnection implements OnModuleInit, OnApplicationShutdown {
   /** True once the commands client has been connected (cheap check for the hot path). */
   get isConnected(): boolean {
     return this.everReady;
-  }
-
-  async onModuleInit(): Promise<void> {
-    this.registry?.collect();
-    await this.connect();
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,1 +1,2 @@
+export * from './job.name.js';
 export * from './job.registry.js';

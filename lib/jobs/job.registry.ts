@@ -1,7 +1,8 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { readJobMetadata, readJobName } from '../decorators/decorators.metadata.js';
+import { readJobMetadata } from '../decorators/decorators.metadata.js';
 import type { JobDefinition } from '../decorators/decorators.types.js';
+import { resolveJobName } from './job.name.js';
 
 /** Nest's InstanceWrapper, without a deep import of Nest internals. */
 export type ProviderWrapper = ReturnType<DiscoveryService['getProviders']>[number];
@@ -69,17 +70,11 @@ export class ResqueJobRegistry implements OnModuleInit {
 
   /**
    * The job name of a `@Job` class, registered as a provider or not (producers may enqueue jobs they do
-   * not run). TypeError for anything else.
+   * not run). TypeError for anything else, a name string included.
    */
   nameOf(classRef: unknown): string {
-    if (typeof classRef === 'function') {
-      const registered = this.byClass.get(classRef);
-      if (registered) return registered.name;
-      const meta = readJobName(classRef);
-      if (meta) return meta.name;
-    }
-    const what = typeof classRef === 'function' ? `class ${classRef.name || '<anonymous>'}` : typeof classRef;
-    throw new TypeError(`job must be a job name string or a @Job() class; got ${what} without @Job()`);
+    if (typeof classRef !== 'function') throw new TypeError(`job must be a @Job() class, got ${typeof classRef}`);
+    return resolveJobName(classRef).className;
   }
 }
 

@@ -1,15 +1,26 @@
 import type { LuaScript } from './protocol.lua.js';
 
 /**
+ * Lua fragment: the one way a job reaches a queue, `push_job(queues, queue_key, queue, payload)` =
+ * SADD queues + RPUSH (what every peer's enqueue writes); returns the list's new length. Composed into
+ * every script that pushes a job (enqueue, promotion, recurring ticks, prune requeue, failure retry).
+ */
+export const PUSH_JOB = `
+local function push_job(queues, queue_key, queue, payload)
+  redis.call('SADD', queues, queue)
+  return redis.call('RPUSH', queue_key, payload)
+end
+`;
+
+/**
  * Enqueue in one round trip: SADD queues + RPUSH (+ the WAITING status packet when tracked).
  * KEYS: queues set, queue list, status key. ARGV: queue name, payload, status packet or ''.
  */
 export const ENQUEUE_SCRIPT: LuaScript = {
   name: 'resqueEnqueue',
   numberOfKeys: 3,
-  lua: `
-redis.call('SADD', KEYS[1], ARGV[1])
-local length = redis.call('RPUSH', KEYS[2], ARGV[2])
+  lua: `${PUSH_JOB}
+local length = push_job(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
 return length
 `,

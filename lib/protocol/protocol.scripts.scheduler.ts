@@ -1,4 +1,5 @@
 import type { LuaScript } from './protocol.lua.js';
+import { PUSH_JOB } from './protocol.scripts.queue.js';
 
 /*
  * The scheduler's Lua scripts (resque-protocol.md §10, §12.3–4). Keys built inside a script
@@ -41,7 +42,7 @@ end
 export const PROMOTE_DELAYED_SCRIPT: LuaScript = {
   name: 'resquePromoteDelayed',
   numberOfKeys: 5,
-  lua: `
+  lua: `${PUSH_JOB}
 if ARGV[3] ~= '' then
   if redis.call('GET', KEYS[4]) ~= ARGV[3] then return {0} end
   if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[4], ARGV[4]) end
@@ -55,8 +56,7 @@ for i = 5, #ARGV, 3 do
     if queue == '' then
       redis.call('RPUSH', KEYS[5], payload)
     else
-      redis.call('SADD', KEYS[3], queue)
-      redis.call('RPUSH', prefix .. 'queue:' .. queue, payload)
+      push_job(KEYS[3], prefix .. 'queue:' .. queue, queue, payload)
     end
     -- As Ruby does: identical items of one second share one index member, dropped with the first.
     redis.call('SREM', prefix .. 'timestamps:' .. item, member)
@@ -131,14 +131,13 @@ return 0
 export const SCHEDULE_TICK_SCRIPT: LuaScript = {
   name: 'resqueScheduleTick',
   numberOfKeys: 5,
-  lua: `
+  lua: `${PUSH_JOB}
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local last = redis.call('HGET', KEYS[2], ARGV[2])
 if last and tonumber(last) >= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
-redis.call('SADD', KEYS[4], ARGV[5])
-redis.call('RPUSH', KEYS[5], ARGV[6])
+push_job(KEYS[4], KEYS[5], ARGV[5], ARGV[6])
 return 1
 `,
 };

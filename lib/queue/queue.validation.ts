@@ -1,3 +1,4 @@
+import { typeName } from '../jobs/job.name.js';
 import { assertJsonSafe } from '../protocol/index.js';
 
 /** A queue name: a non-empty string without ',' (worker QUEUE lists are comma-separated). */
@@ -5,12 +6,6 @@ export function assertQueueName(queue: unknown, argumentName = 'queue'): asserts
   if (typeof queue !== 'string') throw new TypeError(`${argumentName} must be a string, got ${typeName(queue)}`);
   if (queue.trim() === '') throw new RangeError(`${argumentName} must be a non-empty queue name`);
   if (queue.includes(',')) throw new RangeError(`${argumentName} "${queue}" must not contain ',' (workers split queue lists on it)`);
-}
-
-/** A job class name as it goes in `class`: a non-empty string. */
-export function assertJobName(name: unknown, argumentName = 'job'): asserts name is string {
-  if (typeof name !== 'string') throw new TypeError(`${argumentName} must be a job name string or a @Job() class, got ${typeName(name)}`);
-  if (name.trim() === '') throw new RangeError(`${argumentName} must be a non-empty job name`);
 }
 
 /** Params as stored in `args[0]`: omitted/undefined becomes null (php's default), the rest must survive JSON. */
@@ -37,11 +32,4 @@ export function assertOptions(options: unknown, argumentName = 'options'): void 
 export function assertIndex(value: unknown, argumentName: string, min: number): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${argumentName} must be an integer, got ${typeName(value)}`);
   if (value < min) throw new RangeError(`${argumentName} must be >= ${min}, got ${value}`);
-}
-
-export function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
-  return typeof value;
 }

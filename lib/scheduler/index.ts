@@ -1,5 +1,3 @@
-export { ResqueDelayedJobs, type ImmediateEnqueue } from './scheduler.delayed.js';
-export type { DelayedTimestamp, UnreadableDelayedItem } from './scheduler.delayed.store.js';
 export { ResqueScheduler } from './scheduler.service.js';
 export { ResqueSchedules } from './scheduler.schedules.service.js';
 export type { ScheduleInfo } from './scheduler.schedules.store.js';

@@ -1,3 +1,4 @@
+import { resolveJobName } from '../jobs/job.name.js';
 import { assertJsonSafe } from '../protocol/index.js';
 import { cronTiming, everyTiming, parseEvery, splitCronZone, type ScheduleTiming } from './scheduler.cron.js';
 import type { JobClassRef, RecurringScheduleConfig } from './scheduler.types.js';
@@ -22,9 +23,10 @@ export interface ResolvedSchedule {
   readonly fingerprint: string;
 }
 
+/** A name string as is, or a class named by its @Job (with its declared queue): resolveJobName. */
 export const nameOnlyResolver: JobNameResolver = (job, what) => {
-  if (typeof job === 'string') return { name: job };
-  throw new TypeError(`${what}: a job class needs the Nest module (use the job name instead)`);
+  const { className, options } = resolveJobName(job, `${what}: job`);
+  return { name: className, queue: options?.queue };
 };
 
 /**

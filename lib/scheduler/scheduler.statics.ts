@@ -1,23 +1,13 @@
 import type { JobClass } from '../decorators/decorators.types.js';
-import { readJobName } from '../decorators/decorators.metadata.js';
 import type { ResqueJobRegistry } from '../jobs/job.registry.js';
-import { resolveSchedule, type JobNameResolver, type ResolvedSchedule } from './scheduler.schedules.js';
+import { nameOnlyResolver, resolveSchedule, type JobNameResolver, type ResolvedSchedule } from './scheduler.schedules.js';
 import type { JobClassRef, RecurringScheduleConfig } from './scheduler.types.js';
 
-/** Resolves `job` members through the registry (or the @Job metadata of an unregistered class). */
+/** Names `job` members (the one resolution, resolveJobName); a name string takes its registered job's queue. */
 export function registryResolver(registry: ResqueJobRegistry | undefined): JobNameResolver {
   return (job: string | JobClassRef, what: string) => {
-    if (typeof job === 'string') {
-      if (job === '') throw new TypeError(`${what}: job must be a non-empty job name`);
-      return { name: job, queue: registry?.get(job)?.options.queue };
-    }
-    const meta = readJobName(job);
-    if (!meta) {
-      const name = registry ? registry.nameOf(job) : null;
-      if (!name) throw new TypeError(`${what}: job must be a job name or a @Job() class`);
-      return { name };
-    }
-    return { name: meta.name, queue: meta.options.queue };
+    const resolved = nameOnlyResolver(job, what);
+    return typeof job === 'string' ? { name: resolved.name, queue: registry?.get(job)?.options.queue } : resolved;
   };
 }
 

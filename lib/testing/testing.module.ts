@@ -1,12 +1,16 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Module, Optional, type DynamicModule, type OnModuleInit, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { ResqueFailures } from '../admin/admin.failures.js';
+import { ResqueWorkers } from '../admin/admin.workers.js';
 import { ResqueConnection } from '../connection/connection.service.js';
 import { ResqueEvents } from '../events/events.service.js';
 import { ResqueJobRegistry } from '../jobs/job.registry.js';
+import { ResqueDelayedJobs } from '../queue/queue.delayed.js';
 import { ResqueQueue } from '../queue/queue.service.js';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
 import type { ResqueModuleOptions } from '../resque.options.js';
 import { RESQUE_TESTING_OPTIONS } from './testing.constants.js';
+import { NoWorkers } from './testing.failures.js';
 import { ResqueTestingQueue } from './testing.queue.js';
 import type { ResqueTestingOptions } from './testing.types.js';
 
@@ -25,11 +29,24 @@ import type { ResqueTestingOptions } from './testing.types.js';
  *     await queue.runAll();                          // performs them with DI; see performed()/failures()
  *
  * `mode: 'inline'` performs each job inside `enqueue` instead. Global, like ResqueModule. Provides
- * ResqueQueue, ResqueTestingQueue, ResqueEvents (subscribe to job events as usual) and ResqueJobRegistry;
- * with `connection` also a real ResqueConnection (closed with the module).
+ * ResqueQueue, ResqueTestingQueue, ResqueDelayedJobs (the testing queue's), ResqueFailures (the failure
+ * records of the jobs it performed), ResqueWorkers (none: nothing forks), all in memory, plus ResqueEvents
+ * (subscribe to job events as usual) and ResqueJobRegistry; with `connection` also a real ResqueConnection
+ * (connected at init, closed with the module).
  */
 @Module({})
-export class ResqueTestingModule {
+export class ResqueTestingModule implements OnModuleInit {
+  constructor(
+    private readonly registry: ResqueJobRegistry,
+    @Optional() private readonly connection?: ResqueConnection,
+  ) {}
+
+  /** As ResqueModule: jobs are checked before the (optional) connection opens. */
+  async onModuleInit(): Promise<void> {
+    this.registry.collect();
+    await this.connection?.connect();
+  }
+
   static forRoot(options: ResqueTestingOptions): DynamicModule {
     if (!options || (options.mode !== 'inline' && options.mode !== 'record')) {
       throw new TypeError(`ResqueTestingModule.forRoot: options.mode must be 'inline' or 'record', got ${JSON.stringify(options?.mode)}`);
@@ -42,8 +59,11 @@ export class ResqueTestingModule {
       ResqueJobRegistry,
       ResqueTestingQueue,
       { provide: ResqueQueue, useExisting: ResqueTestingQueue },
+      { provide: ResqueDelayedJobs, useFactory: (queue: ResqueTestingQueue) => queue.delayed, inject: [ResqueTestingQueue] },
+      { provide: ResqueFailures, useFactory: (queue: ResqueTestingQueue) => new ResqueFailures(queue.connection, queue.failedList), inject: [ResqueTestingQueue] },
+      { provide: ResqueWorkers, useFactory: (queue: ResqueTestingQueue) => new NoWorkers(queue.connection), inject: [ResqueTestingQueue] },
     ];
-    const exports: DynamicModule['exports'] = [ResqueEvents, ResqueJobRegistry, ResqueTestingQueue, ResqueQueue];
+    const exports: DynamicModule['exports'] = [ResqueEvents, ResqueJobRegistry, ResqueTestingQueue, ResqueQueue, ResqueDelayedJobs, ResqueFailures, ResqueWorkers];
     if (options.connection !== undefined) {
       providers.push(ResqueConnection);
       exports.push(ResqueConnection);

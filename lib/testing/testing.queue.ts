@@ -1,39 +1,43 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { ResqueConnection } from '../connection/connection.service.js';
-import { readJobName } from '../decorators/decorators.metadata.js';
-import type { JobClass, JobParamsOf } from '../decorators/decorators.types.js';
 import { ResqueEvents } from '../events/events.service.js';
-import type { EnqueueEvent } from '../events/events.types.js';
 import { ResqueJobRegistry } from '../jobs/job.registry.js';
 import {
-  assertSelectors,
-  decodePayload,
-  encodePayload,
   JobStatus,
+  assertSelectors,
+  buildFailure,
+  encodeFailure,
+  decodeDelayedItem,
+  decodePayload,
+  delayedTimestampOf,
   matchesAnySelector,
-  newJobId,
-  queueTimeNow,
   unixSeconds,
   type DequeueSelector,
   type JobStatusInfo,
 } from '../protocol/index.js';
+import type { JobSink, PreparedJob } from '../queue/queue.enqueue.js';
 import { ResqueQueue } from '../queue/queue.service.js';
-import type { BulkJob, EnqueueOptions, PeekedJob } from '../queue/queue.types.js';
-import { assertIndex, assertJobId, assertOptions, assertQueueName, normalizeParams, typeName } from '../queue/queue.validation.js';
+import type { PeekedJob } from '../queue/queue.types.js';
+import { assertIndex, assertJobId, assertQueueName } from '../queue/queue.validation.js';
 import { JobRunner } from '../worker/worker.job-runner.js';
 import { RESQUE_TESTING_OPTIONS } from './testing.constants.js';
-import type { PerformedJob, RecordedJob, ResqueTestingOptions } from './testing.types.js';
+import { MemoryDelayedStore } from './testing.delayed.js';
+import { MemoryFailedList } from './testing.failures.js';
+import type { DelayedJob, PerformedJob, RecordedJob, ResqueTestingOptions } from './testing.types.js';
 
 /** Guards against a job that keeps enqueueing itself during runAll(). */
 const RUN_ALL_LIMIT = 10_000;
 
 /**
- * ResqueQueue for tests, without Redis (see ResqueTestingModule). It is a ResqueQueue (same methods, same
- * argument validation and error messages, same beforeEnqueue/afterEnqueue events), but jobs live in memory:
+ * ResqueQueue for tests, without Redis (see ResqueTestingModule). It is a ResqueQueue whose jobs and delayed
+ * jobs land in memory instead of Redis: enqueue, enqueueBulk and the delayed methods take the very same path
+ * (argument checks, beforeEnqueue/afterEnqueue, beforeSchedule/afterSchedule), only the storage differs.
  * - `'record'` mode: `enqueue` records; `jobs(queue?)` lists the waiting ones; `runAll(queue?)` performs them
  *   (and any they enqueue) in order; `clear()` forgets everything.
  * - `'inline'` mode: `enqueue` performs the job before resolving and returns its id.
+ * - Delayed jobs are kept in resque-scheduler's layout in memory: `delayedJobs()` lists them,
+ *   `enqueueDelayed(until?)` moves the due ones (all by default) to their queues, as the scheduler would.
  * Jobs are performed by the worker's JobRunner in this Nest context: your providers are injected, SetUp →
  * Perform → TearDown and the per-job hooks run, beforePerform/afterPerform/onFailure are emitted (afterFork is
  * not: nothing forks). A failing job does not throw from enqueue: see `failures()` and `status(id)`.
@@ -41,81 +45,55 @@ const RUN_ALL_LIMIT = 10_000;
  */
 @Injectable()
 export class ResqueTestingQueue extends ResqueQueue {
-  private waiting: RecordedJob[] = [];
-  private history: RecordedJob[] = [];
-  private done: PerformedJob[] = [];
-  private statuses = new Map<string, JobStatusInfo>();
-  private runner: JobRunner | null = null;
-  private readonly jobRegistry: ResqueJobRegistry;
-  private readonly jobEvents: ResqueEvents;
+  /** The `failed` list ResqueFailures reads in the testing module (records of the jobs that failed here). */
+  readonly failedList: MemoryFailedList;
+  private readonly memory: MemoryJobs;
+  private readonly delayedStore: MemoryDelayedStore;
 
   constructor(
-    @Inject(RESQUE_TESTING_OPTIONS) private readonly testingOptions: ResqueTestingOptions,
-    private readonly moduleRef: ModuleRef,
+    @Inject(RESQUE_TESTING_OPTIONS) options: ResqueTestingOptions,
+    moduleRef: ModuleRef,
     registry: ResqueJobRegistry,
     events: ResqueEvents,
     @Optional() connection?: ResqueConnection,
   ) {
-    super(connection ?? noRedis(), registry, events);
-    this.jobRegistry = registry;
-    this.jobEvents = events;
+    const failedList: MemoryFailedList = new MemoryFailedList((queue, job): Promise<void> => memory.requeue(queue, job));
+    const memory: MemoryJobs = new MemoryJobs(options.mode, () => new JobRunner({ moduleRef, registry, events }), failedList);
+    const delayedStore = new MemoryDelayedStore();
+    super(connection ?? noRedis(), events, { jobs: memory, delayed: delayedStore });
+    this.memory = memory;
+    this.delayedStore = delayedStore;
+    this.failedList = failedList;
   }
 
   get mode(): ResqueTestingOptions['mode'] {
-    return this.testingOptions.mode;
+    return this.memory.mode;
   }
 
-  // --- the ResqueQueue surface, in memory -------------------------------------------------------
-
-  override enqueue<C extends JobClass>(queue: string, job: C, params?: JobParamsOf<C>, options?: EnqueueOptions): Promise<string | false>;
-  override enqueue(queue: string, job: string, params?: unknown, options?: EnqueueOptions): Promise<string | false>;
-  override async enqueue(queue: string, job: string | JobClass, params?: unknown, options?: EnqueueOptions): Promise<string | false> {
-    // The same checks, in the same order, with the same messages as ResqueQueue.enqueue.
-    assertQueueName(queue, 'queue');
-    const className = this.resolveJobName(job, 'job');
-    const value = normalizeParams(params, 'params');
-    assertOptions(options, 'options');
-    const recorded = await this.record(queue, job, className, value, options);
-    if (recorded === false) return false;
-    if (this.mode === 'inline') await this.perform(recorded);
-    return recorded.id;
-  }
-
-  override async enqueueBulk(queue: string, jobs: readonly BulkJob[], options?: EnqueueOptions): Promise<Array<string | false>> {
-    assertQueueName(queue, 'queue');
-    if (!Array.isArray(jobs)) throw new TypeError(`jobs must be an array of { job, params }, got ${typeName(jobs)}`);
-    assertOptions(options, 'options');
-    const checked = jobs.map((entry: BulkJob | undefined, i) => {
-      if (!entry || typeof entry !== 'object') throw new TypeError(`jobs[${i}] must be an object { job, params }, got ${typeName(entry)}`);
-      return { job: entry.job, className: this.resolveJobName(entry.job, `jobs[${i}].job`), params: normalizeParams(entry.params, `jobs[${i}].params`) };
-    });
-    const recorded: Array<RecordedJob | false> = [];
-    for (const c of checked) recorded.push(await this.record(queue, c.job, c.className, c.params, options));
-    if (this.mode === 'inline') for (const r of recorded) if (r) await this.perform(r);
-    return recorded.map((r) => (r ? r.id : false));
-  }
+  // --- the rest of the ResqueQueue surface, in memory -----------------------------------------
 
   override async dequeue(queue: string, selectors?: readonly DequeueSelector[]): Promise<number> {
     assertQueueName(queue, 'queue');
     if (selectors !== undefined) assertSelectors(selectors, 'selectors');
-    const before = this.waiting.length;
-    this.waiting = this.waiting.filter((j) => {
+    const memory = this.memory;
+    const before = memory.waiting.length;
+    memory.waiting = memory.waiting.filter((j) => {
       if (j.queue !== queue) return true;
       if (selectors === undefined) return false;
       return !matchesAnySelector(decodePayload(j.raw), selectors);
     });
-    return before - this.waiting.length;
+    return before - memory.waiting.length;
   }
 
   override async status(id: string, prefix?: string): Promise<JobStatusInfo | null> {
     assertJobId(id, 'id');
     if (prefix !== undefined && typeof prefix !== 'string') throw new TypeError('prefix must be a string');
-    const status = this.statuses.get(id);
+    const status = this.memory.statuses.get(id);
     return status ? { ...status } : null;
   }
 
   override async queues(): Promise<string[]> {
-    return [...new Set(this.history.map((j) => j.queue))].sort();
+    return [...new Set(this.memory.history.map((j) => j.queue))].sort();
   }
 
   override async size(queue: string): Promise<number> {
@@ -135,7 +113,7 @@ export class ResqueTestingQueue extends ResqueQueue {
   override async removeQueue(queue: string): Promise<number> {
     assertQueueName(queue, 'queue');
     const removed = await this.dequeue(queue);
-    this.history = this.history.filter((j) => j.queue !== queue);
+    this.memory.history = this.memory.history.filter((j) => j.queue !== queue);
     return removed;
   }
 
@@ -143,74 +121,132 @@ export class ResqueTestingQueue extends ResqueQueue {
 
   /** Jobs waiting to be performed (record mode), oldest first; only those of `queue` when given. */
   jobs(queue?: string): RecordedJob[] {
-    return this.waiting.filter((j) => queue === undefined || j.queue === queue);
+    return this.memory.waiting.filter((j) => queue === undefined || j.queue === queue);
   }
 
   /** Every job enqueued since the last clear(), performed or not, oldest first. */
   enqueued(queue?: string): RecordedJob[] {
-    return this.history.filter((j) => queue === undefined || j.queue === queue);
+    return this.memory.history.filter((j) => queue === undefined || j.queue === queue);
   }
 
   /** Jobs performed since the last clear(), in the order they finished. */
   performed(): PerformedJob[] {
-    return [...this.done];
+    return [...this.memory.done];
   }
 
   /** Performed jobs that failed (the outcome holds exception, error and backtrace). */
   failures(): PerformedJob[] {
-    return this.done.filter((j) => j.outcome.kind === 'failed');
+    return this.memory.done.filter((j) => j.outcome.kind === 'failed');
+  }
+
+  /** Delayed jobs not yet moved to their queue, soonest first (only those of `queue` when given). */
+  delayedJobs(queue?: string): DelayedJob[] {
+    return this.delayedStore
+      .all()
+      .map(({ at, item }) => toDelayedJob(at, item))
+      .filter((j) => queue === undefined || j.queue === queue);
+  }
+
+  /**
+   * Moves the delayed jobs due at or before `until` (a Date or unix seconds; default: all of them) to their
+   * queues through enqueue, soonest first, as the scheduler would; returns their ids (false where a
+   * beforeEnqueue listener vetoed). In inline mode they are performed as they are enqueued.
+   */
+  async enqueueDelayed(until?: Date | number): Promise<Array<string | false>> {
+    const limit = until === undefined ? Number.POSITIVE_INFINITY : delayedTimestampOf(until, 'until');
+    const ids: Array<string | false> = [];
+    for (const { at, item } of this.delayedStore.takeDue(limit)) {
+      const job = toDelayedJob(at, item);
+      ids.push(await this.enqueue(job.queue, job.className, job.params));
+    }
+    return ids;
   }
 
   /** Performs the waiting jobs (of `queue`, or all) in order, including jobs they enqueue; returns what ran. */
   async runAll(queue?: string): Promise<PerformedJob[]> {
     if (queue !== undefined) assertQueueName(queue, 'queue');
+    const memory = this.memory;
     const ran: PerformedJob[] = [];
     for (let n = 0; ; n++) {
-      const next = this.waiting.find((j) => queue === undefined || j.queue === queue);
+      const next = memory.waiting.find((j) => queue === undefined || j.queue === queue);
       if (!next) return ran;
       if (n >= RUN_ALL_LIMIT) throw new Error(`runAll() stopped after ${RUN_ALL_LIMIT} jobs: a job keeps enqueueing more`);
-      this.waiting.splice(this.waiting.indexOf(next), 1);
-      ran.push(await this.perform(next));
+      memory.waiting.splice(memory.waiting.indexOf(next), 1);
+      ran.push(await memory.perform(next));
     }
   }
 
-  /** Forgets every recorded and performed job and every status. */
+  /** Forgets every recorded, delayed and performed job, every status and every failure record. */
   clear(): void {
-    this.waiting = [];
-    this.history = [];
-    this.done = [];
-    this.statuses.clear();
+    this.memory.clear();
+    this.delayedStore.clear();
+    void this.failedList.clear();
+  }
+}
+
+/** The testing queue's JobSink: jobs are recorded (and, inline, performed once enqueue's events ran). */
+class MemoryJobs implements JobSink {
+  waiting: RecordedJob[] = [];
+  history: RecordedJob[] = [];
+  done: PerformedJob[] = [];
+  readonly statuses = new Map<string, JobStatusInfo>();
+  private runner: JobRunner | null = null;
+  private readonly recorded = new Map<string, RecordedJob>();
+
+  constructor(
+    readonly mode: ResqueTestingOptions['mode'],
+    private readonly newRunner: () => JobRunner,
+    private readonly failed: MemoryFailedList,
+  ) {}
+
+  async push(job: PreparedJob): Promise<void> {
+    const { id, queue, className, params, payload: raw, tracked } = job;
+    this.record({ id, queue, className, params, args: [params], raw, tracked });
   }
 
-  // --- internals -----------------------------------------------------------------------------
-
-  private async record(queue: string, job: string | JobClass, className: string, params: unknown, options?: EnqueueOptions): Promise<RecordedJob | false> {
-    const tracked = options?.track ?? (typeof job === 'function' && readJobName(job)?.options.track === true);
-    const id = newJobId();
-    const args = [params];
-    if (this.jobEvents.hasListeners('beforeEnqueue') || this.jobEvents.hasListeners('afterEnqueue')) {
-      const event: EnqueueEvent = { className, args, queue, id, params, jobClass: typeof job === 'function' ? job : null, tracked };
-      if (this.jobEvents.hasListeners('beforeEnqueue') && !(await this.jobEvents.emitAsync('beforeEnqueue', event))) return false;
-      const recorded = this.store(queue, className, id, params, tracked);
-      if (this.jobEvents.hasListeners('afterEnqueue')) await this.jobEvents.emitAsync('afterEnqueue', event);
-      return recorded;
+  /** A failure requeued by ResqueFailures: its exact payload back in its queue, an existing status back to WAITING. */
+  async requeue(queue: string, raw: string): Promise<void> {
+    const decoded = decodePayload(raw);
+    const id = decoded.id ?? '';
+    const tracked = id !== '' && this.statuses.has(id);
+    const recorded = this.record({ id, queue, className: decoded.className, params: decoded.params, args: decoded.args, raw, tracked });
+    if (this.mode === 'inline') {
+      this.recorded.delete(id);
+      await this.perform(recorded);
     }
-    return this.store(queue, className, id, params, tracked);
   }
 
-  private store(queue: string, className: string, id: string, params: unknown, tracked: boolean): RecordedJob {
-    const raw = encodePayload(className, params, { id, queueTime: queueTimeNow() });
-    const recorded: RecordedJob = { id, queue, className, params, args: [params], raw, tracked };
+  private record(recorded: RecordedJob): RecordedJob {
+    const { id, tracked } = recorded;
     this.history.push(recorded);
     if (this.mode === 'record') this.waiting.push(recorded);
+    else this.recorded.set(id, recorded);
     if (tracked) this.setStatus(id, JobStatus.WAITING, null);
     return recorded;
   }
 
-  private async perform(job: RecordedJob): Promise<PerformedJob> {
-    this.runner ??= new JobRunner({ moduleRef: this.moduleRef, registry: this.jobRegistry, events: this.jobEvents });
+  async pushBulk(_queue: string, jobs: readonly PreparedJob[]): Promise<void> {
+    for (const job of jobs) await this.push(job);
+  }
+
+  async delivered(jobs: readonly PreparedJob[]): Promise<void> {
+    if (this.mode !== 'inline') return;
+    for (const job of jobs) {
+      const recorded = this.recorded.get(job.id);
+      this.recorded.delete(job.id);
+      if (recorded) await this.perform(recorded);
+    }
+  }
+
+  async perform(job: RecordedJob): Promise<PerformedJob> {
+    this.runner ??= this.newRunner();
     if (job.tracked) this.setStatus(job.id, JobStatus.RUNNING, null);
-    const outcome = await this.runner.run({ raw: job.raw, queue: job.queue, workerId: `testing:${process.pid}:${job.queue}` }, { afterFork: false });
+    const workerId = `testing:${process.pid}:${job.queue}`;
+    const outcome = await this.runner.run({ raw: job.raw, queue: job.queue, workerId }, { afterFork: false });
+    if (outcome.kind === 'failed') {
+      const { exception, error, backtrace } = outcome;
+      this.failed.append(encodeFailure(buildFailure({ rawPayload: job.raw, exception, error, backtrace, worker: workerId, queue: job.queue })));
+    }
     const result = outcome.kind === 'complete' ? (JSON.parse(outcome.resultJson) as unknown) : undefined;
     if (job.tracked) this.setStatus(job.id, outcome.kind === 'failed' ? JobStatus.FAILED : JobStatus.COMPLETE, result ?? null);
     const performed: PerformedJob = { ...job, outcome, result };
@@ -218,11 +254,24 @@ export class ResqueTestingQueue extends ResqueQueue {
     return performed;
   }
 
+  clear(): void {
+    this.waiting = [];
+    this.history = [];
+    this.done = [];
+    this.statuses.clear();
+    this.recorded.clear();
+  }
+
   private setStatus(id: string, status: JobStatus, result: unknown): void {
     const now = unixSeconds();
     const started = this.statuses.get(id)?.started ?? now;
     this.statuses.set(id, { status, updated: now, started, result });
   }
+}
+
+function toDelayedJob(at: number, item: string): DelayedJob {
+  const decoded = decodeDelayedItem(item);
+  return { at, queue: decoded.queue, className: decoded.className, args: decoded.args, params: decoded.args[0] ?? null, raw: item };
 }
 
 /** Stands in for the Redis connection: any ResqueQueue method not replaced here says what is missing. */

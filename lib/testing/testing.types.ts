@@ -36,3 +36,16 @@ export interface PerformedJob extends RecordedJob {
   /** What perform returned (through JSON, as the status packet stores it); undefined unless complete. */
   readonly result: unknown;
 }
+
+/** A delayed job held by the testing queue (enqueueIn / enqueueAt), not yet moved to its queue. */
+export interface DelayedJob {
+  /** Unix seconds it is due. */
+  readonly at: number;
+  readonly queue: string;
+  readonly className: string;
+  readonly params: unknown;
+  /** The item's `args` (`[params]`). */
+  readonly args: unknown[];
+  /** The exact delayed item string (resque-scheduler's `{"class","args","queue"}`). */
+  readonly raw: string;
+}

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { DynamicModule } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { ResqueDelayedJobs } from '../../lib/scheduler/scheduler.delayed.js';
 import { ResqueSchedules } from '../../lib/scheduler/scheduler.schedules.service.js';
 import { ResqueScheduler } from '../../lib/scheduler/scheduler.service.js';
 import type { FixtureKeys } from '../support/fixtures.js';
@@ -96,7 +95,7 @@ export async function pushDueItems(redis: Redis, namespace: string, count: numbe
  * lib/resque.module.ts (so they can inject the module options), for tests that run before that lands.
  */
 export function withSchedulerProviders(module: DynamicModule): DynamicModule {
-  const extra = [ResqueDelayedJobs, ResqueScheduler, ResqueSchedules];
+  const extra = [ResqueScheduler, ResqueSchedules];
   const providers = [...(module.providers ?? [])];
   const exports = [...(module.exports ?? [])];
   for (const provider of extra) {

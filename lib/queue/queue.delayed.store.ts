@@ -1,7 +1,6 @@
-import { runScript } from '../protocol/index.js';
-import { tryDecodeDelayedItem, type DelayedItem } from '../protocol/protocol.delayed.js';
-import { REMOVE_DELAYED_SCRIPT, SCHEDULE_DELAYED_SCRIPT } from '../protocol/protocol.scripts.scheduler.js';
-import type { SchedulerRedis } from './scheduler.types.js';
+import type { ResqueConnection } from '../connection/connection.service.js';
+import type { ResqueRedis } from '../connection/connection.types.js';
+import { REMOVE_DELAYED_SCRIPT, SCHEDULE_DELAYED_SCRIPT, runScript, tryDecodeDelayedItem, type DelayedItem, type ResqueKeys } from '../protocol/index.js';
 
 /** Timestamps per ZRANGEBYSCORE page and items per LRANGE page while walking the schedule. */
 const WALK_PAGE = 500;
@@ -21,15 +20,46 @@ export interface DelayedTimestamp {
 export type DelayedMatcher = (item: DelayedItem) => boolean;
 
 /**
- * The delayed queue in resque-scheduler's layout (`delayed_queue_schedule`, `delayed:<ts>`,
- * `timestamps:<item>`), Nest-free. Every write is one Lua script; reads never use KEYS or SCAN.
+ * Where delayed items live, as exact item strings per unix-second timestamp: Redis (DelayedStore) or the
+ * testing module's memory. ResqueDelayedJobs validates, matches and emits events on top of it.
  */
-export class DelayedStore {
-  constructor(private readonly redis: SchedulerRedis) {}
+export interface DelayedStorage {
+  /** Adds one copy of `item` due at `at`. */
+  schedule(at: number, item: string): Promise<void>;
+  /** Every copy of this exact string at every timestamp its index names (Ruby's remove_delayed). */
+  removeIndexed(item: string): Promise<number>;
+  /** Every item the matcher accepts, at any timestamp. */
+  removeMatching(matches: DelayedMatcher): Promise<number>;
+  /** The matching items of one timestamp. */
+  removeFromTimestamp(ts: string, matches: DelayedMatcher): Promise<number>;
+  /** How many timestamps hold items. */
+  scheduleSize(): Promise<number>;
+  /** How many items are due at that second. */
+  timestampSize(at: number): Promise<number>;
+  /** The earliest timestamp, or null. */
+  nextTimestamp(): Promise<number | null>;
+  /** Timestamps `start..start+count-1` in order with their items. */
+  peek(start: number, count: number): Promise<DelayedTimestamp[]>;
+  /** Timestamps this exact item is indexed at. */
+  scheduledAt(item: string): Promise<number[]>;
+}
+
+/**
+ * The delayed queue in resque-scheduler's layout (`delayed_queue_schedule`, `delayed:<ts>`,
+ * `timestamps:<item>`), Nest-free. Every write is one Lua script; reads never use KEYS or SCAN. Connects
+ * on first use, like ResqueQueue.
+ */
+export class DelayedStore implements DelayedStorage {
+  constructor(private readonly connection: ResqueConnection) {}
+
+  private async redis(): Promise<{ client: ResqueRedis; keys: ResqueKeys }> {
+    if (!this.connection.isConnected) await this.connection.connect();
+    return this.connection;
+  }
 
   /** RPUSH + ZADD + SADD timestamps in one script (what Ruby writes, atomically). */
   async schedule(at: number, item: string): Promise<void> {
-    const { client, keys } = this.redis;
+    const { client, keys } = await this.redis();
     await runScript(client, SCHEDULE_DELAYED_SCRIPT, [keys.delayed(at), keys.delayedSchedule, keys.timestamps(item)], [
       item,
       at,
@@ -39,7 +69,7 @@ export class DelayedStore {
 
   /** Every copy of this exact string at every timestamp its `timestamps:` index names (Ruby's remove_delayed). */
   async removeIndexed(item: string): Promise<number> {
-    const { client, keys } = this.redis;
+    const { client, keys } = await this.redis();
     const members = await client.smembers(keys.timestamps(item));
     let removed = 0;
     for (const member of members) {
@@ -58,7 +88,7 @@ export class DelayedStore {
    * item the matcher accepts: how items written by php-resque-scheduler, which keeps no index, are found.
    */
   async removeMatching(matches: DelayedMatcher): Promise<number> {
-    const { client, keys } = this.redis;
+    const { client, keys } = await this.redis();
     let removed = 0;
     let from = '-inf';
     for (;;) {
@@ -72,7 +102,7 @@ export class DelayedStore {
 
   /** Removes the matching items of one timestamp (every occurrence), with full cleanup. */
   async removeFromTimestamp(ts: string, matches: DelayedMatcher): Promise<number> {
-    const { client, keys } = this.redis;
+    const { client, keys } = await this.redis();
     const found: string[] = [];
     for (let start = 0; ; start += WALK_PAGE) {
       const items = await client.lrange(keys.delayed(ts), start, start + WALK_PAGE - 1);
@@ -88,30 +118,32 @@ export class DelayedStore {
 
   /** LREM count for each string, SREM of the index once no copy is left, DEL + ZREM once empty. */
   private async removeExact(ts: string, items: string[], count: 0 | 1): Promise<number> {
-    const { client, keys } = this.redis;
+    const { client, keys } = await this.redis();
     return runScript<number>(client, REMOVE_DELAYED_SCRIPT, [keys.delayed(ts), keys.delayedSchedule], [ts, keys.prefix, count, ...items]);
   }
 
   /** ZCARD: timestamps, not jobs (php's getDelayedQueueScheduleSize). */
   async scheduleSize(): Promise<number> {
-    return this.redis.client.zcard(this.redis.keys.delayedSchedule);
+    const { client, keys } = await this.redis();
+    return client.zcard(keys.delayedSchedule);
   }
 
   /** LLEN delayed:<ts>: jobs due at that second. */
   async timestampSize(at: number): Promise<number> {
-    return this.redis.client.llen(this.redis.keys.delayed(at));
+    const { client, keys } = await this.redis();
+    return client.llen(keys.delayed(at));
   }
 
   /** The earliest scheduled timestamp (unix seconds), optionally only one at or before `dueBy`. */
   async nextTimestamp(dueBy?: number): Promise<number | null> {
-    const { client, keys } = this.redis;
+    const { client, keys } = await this.redis();
     const first = await client.zrangebyscore(keys.delayedSchedule, '-inf', dueBy ?? '+inf', 'LIMIT', 0, 1);
     return first[0] === undefined ? null : Number(first[0]);
   }
 
   /** Timestamps `start..start+count-1` in order, each with its items decoded (Ruby's delayed_queue_peek). */
   async peek(start: number, count: number): Promise<DelayedTimestamp[]> {
-    const { client, keys } = this.redis;
+    const { client, keys } = await this.redis();
     if (count <= 0) return [];
     const members = await client.zrange(keys.delayedSchedule, String(start), String(start + count - 1));
     const out: DelayedTimestamp[] = [];
@@ -127,7 +159,8 @@ export class DelayedStore {
 
   /** Timestamps this exact item is indexed at (Ruby's scheduled_at; php items have no index). */
   async scheduledAt(item: string): Promise<number[]> {
-    const members = await this.redis.client.smembers(this.redis.keys.timestamps(item));
+    const { client, keys } = await this.redis();
+    const members = await client.smembers(keys.timestamps(item));
     return members
       .map((m) => Number(m.slice('delayed:'.length)))
       .filter((n) => Number.isFinite(n))

@@ -1,16 +1,9 @@
-import { Injectable, Optional } from '@nestjs/common';
-import { ResqueConnection } from '../connection/connection.service.js';
-import type { JobClass } from '../decorators/decorators.types.js';
-import { ResqueEvents } from '../events/events.service.js';
-import { ResqueJobRegistry } from '../jobs/job.registry.js';
-import { ENQUEUE_SCRIPT } from '../protocol/protocol.scripts.queue.js';
-import { encodePayload, newJobId, queueTimeNow, runScript } from '../protocol/index.js';
-import { delayedItemMatches, delayedTimestampOf, encodeDelayedItem, type DelayedItem } from '../protocol/protocol.delayed.js';
-import { assertJobName, assertQueueName, normalizeParams } from '../queue/queue.validation.js';
-import { DelayedStore, type DelayedTimestamp } from './scheduler.delayed.store.js';
-
-/** What a due-now enqueueAt goes through: ResqueQueue.enqueue (bound by the queue, see bindEnqueue). */
-export type ImmediateEnqueue = (queue: string, job: string | JobClass, params?: unknown) => Promise<string | false>;
+import type { JobClass, JobParamsOf } from '../decorators/decorators.types.js';
+import type { ResqueEvents } from '../events/events.service.js';
+import { delayedItemMatches, delayedTimestampOf, encodeDelayedItem, type DelayedItem } from '../protocol/index.js';
+import type { DelayedStorage, DelayedTimestamp } from './queue.delayed.store.js';
+import type { JobEnqueuer } from './queue.enqueue.js';
+import { normalizeParams } from './queue.validation.js';
 
 /** Params that mean "no params" across peers: our null, php's `array()` (`[]`), Ruby's no args. */
 function isEmptyArgs(args: readonly unknown[]): boolean {
@@ -24,36 +17,28 @@ function isEmptyArgs(args: readonly unknown[]): boolean {
 
 /**
  * Delayed jobs (resque-protocol.md §10) in resque-scheduler's layout, so Ruby's and php's schedulers,
- * resque-web's Delayed tab and Ruby's remove_delayed/scheduled_at all work on our items. ResqueQueue
- * delegates its enqueueIn/enqueueAt/removeDelayed/... methods here.
+ * resque-web's Delayed tab and Ruby's remove_delayed/scheduled_at all work on our items. Each ResqueQueue
+ * owns one (its enqueueIn/enqueueAt/removeDelayed/… methods are these), sharing the queue's enqueue path for
+ * a job already due; ResqueModule provides it as `ResqueDelayedJobs` for the methods ResqueQueue lacks.
  */
-@Injectable()
 export class ResqueDelayedJobs {
-  private readonly store: DelayedStore;
-  private immediate: ImmediateEnqueue | null = null;
-
   constructor(
-    private readonly connection: ResqueConnection,
+    private readonly store: DelayedStorage,
+    private readonly enqueuer: JobEnqueuer,
     private readonly events: ResqueEvents,
-    @Optional() private readonly registry?: ResqueJobRegistry,
-  ) {
-    this.store = new DelayedStore(connection);
-  }
-
-  /** ResqueQueue registers its enqueue here so a time already past takes the normal enqueue path. */
-  bindEnqueue(enqueue: ImmediateEnqueue): void {
-    this.immediate = enqueue;
-  }
+  ) {}
 
   /**
    * Runs the job `seconds` from now (fractions are floored to whole seconds at the due time, as peers
    * store them). Returns false when a beforeSchedule (or, when due at once, beforeEnqueue) listener vetoed.
    */
+  enqueueIn<C extends JobClass>(seconds: number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean>;
+  enqueueIn(seconds: number, queue: string, job: string, params?: unknown): Promise<boolean>;
   async enqueueIn(seconds: number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean> {
     if (typeof seconds !== 'number') throw new TypeError(`seconds must be a number, got ${typeof seconds}`);
     if (!Number.isFinite(seconds)) throw new RangeError(`seconds must be a finite number, got ${seconds}`);
     if (seconds < 0) throw new RangeError(`seconds must not be negative, got ${seconds}`);
-    return this.enqueueAt((Date.now() + seconds * 1000) / 1000, queue, job, params);
+    return this.enqueueAt((Date.now() + seconds * 1000) / 1000, queue, job as string, params);
   }
 
   /**
@@ -61,16 +46,17 @@ export class ResqueDelayedJobs {
    * member and the `timestamps:<item>` index in one script. A time already past is enqueued at once
    * (Ruby's rule). Validates everything before any write.
    */
+  enqueueAt<C extends JobClass>(when: Date | number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean>;
+  enqueueAt(when: Date | number, queue: string, job: string, params?: unknown): Promise<boolean>;
   async enqueueAt(when: Date | number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean> {
     const at = delayedTimestampOf(when, 'when');
-    assertQueueName(queue);
-    const className = this.jobName(job);
-    const stored = normalizeParams(params);
+    const checked = this.enqueuer.check(queue, job, params);
+    const { className, params: stored } = checked;
     const args = [stored];
     const event = { at, queue, className, args, params: stored };
     if (!(await this.events.emitAsync('beforeSchedule', event))) return false;
     if (at <= Math.floor(Date.now() / 1000)) {
-      if ((await this.enqueueNow(queue, job, className, stored)) === false) return false;
+      if ((await this.enqueuer.enqueue(checked)) === false) return false;
     } else {
       await this.store.schedule(at, encodeDelayedItem(className, queue, stored));
     }
@@ -120,48 +106,17 @@ export class ResqueDelayedJobs {
 
   /** Timestamps our exact item for this job is indexed at (Ruby's scheduled_at). */
   async scheduledAt(queue: string, job: string | JobClass, params?: unknown): Promise<number[]> {
-    assertQueueName(queue);
-    return this.store.scheduledAt(encodeDelayedItem(this.jobName(job), queue, normalizeParams(params)));
+    const { className, params: stored } = this.enqueuer.check(queue, job, params);
+    return this.store.scheduledAt(encodeDelayedItem(className, queue, stored));
   }
 
   private matcher(queue: string, job: string | JobClass, params: unknown): { className: string; matches: (item: DelayedItem) => boolean } {
-    assertQueueName(queue);
-    const className = this.jobName(job);
-    const args = [normalizeParams(params)];
+    const { className, params: stored } = this.enqueuer.check(queue, job, params);
+    const args = [stored];
     // No params matches every peer's "no args" spelling: [null], php's [[]], Ruby's [], and [{}].
     if (isEmptyArgs(args)) {
       return { className, matches: (item) => item.className === className && item.queue === queue && isEmptyArgs(item.args) };
     }
     return { className, matches: (item) => delayedItemMatches(item, className, queue, args) };
-  }
-
-  private jobName(job: string | JobClass): string {
-    if (typeof job === 'function') {
-      if (!this.registry) throw new TypeError('job classes need ResqueJobRegistry (pass the job name instead)');
-      return this.registry.nameOf(job);
-    }
-    assertJobName(job);
-    return job;
-  }
-
-  /** Through ResqueQueue when bound; otherwise the same script and events, without status tracking. */
-  private async enqueueNow(queue: string, job: string | JobClass, className: string, params: unknown): Promise<string | false> {
-    if (this.immediate) return this.immediate(queue, job, params);
-    const id = newJobId();
-    const event = {
-      className,
-      args: [params],
-      queue,
-      id,
-      params,
-      jobClass: typeof job === 'function' ? job : null,
-      tracked: false,
-    };
-    if (!(await this.events.emitAsync('beforeEnqueue', event))) return false;
-    const { client, keys } = this.connection;
-    const payload = encodePayload(className, params, { id, queueTime: queueTimeNow() });
-    await runScript(client, ENQUEUE_SCRIPT, [keys.queues, keys.queue(queue), keys.status(id)], [queue, payload, '']);
-    await this.events.emitAsync('afterEnqueue', event);
-    return id;
   }
 }

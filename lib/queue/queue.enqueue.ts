@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import type { JobClass } from '../decorators/decorators.types.js';
+import type { ResqueEvents } from '../events/events.service.js';
+import type { EnqueueEvent } from '../events/events.types.js';
+import { resolveJobName, typeName } from '../jobs/job.name.js';
+import { encodePayload, queueTimeNow } from '../protocol/index.js';
+import type { BulkJob, EnqueueOptions } from './queue.types.js';
+import { assertOptions, assertQueueName, normalizeParams } from './queue.validation.js';
+
+/** A job that passed every check: what enqueue announces and pushes. */
+export interface CheckedJob {
+  readonly queue: string;
+  readonly className: string;
+  readonly jobClass: JobClass | null;
+  /** Params as stored in `args[0]` (undefined became null). */
+  readonly params: unknown;
+  /** Whether a WAITING status packet is written: the option, else the @Job's `track`, else false. */
+  readonly tracked: boolean;
+}
+
+/** A checked job with its id and payload, ready to land. */
+export interface PreparedJob extends CheckedJob {
+  readonly id: string;
+  /** The payload string, php-resque's `{"class","args":[params],"id","queue_time"}`. */
+  readonly payload: string;
+  /** Date.now() when the payload was stamped (queue_time, and the status packet's times). */
+  readonly stampedAt: number;
+}
+
+/** Where enqueued jobs land: Redis for ResqueQueue, memory for ResqueTestingQueue. */
+export interface JobSink {
+  /** One job (enqueue, or a delayed job already due). */
+  push(job: PreparedJob): Promise<void>;
+  /** Several jobs of one queue, in order (enqueueBulk). */
+  pushBulk(queue: string, jobs: readonly PreparedJob[]): Promise<void>;
+  /** Runs once the afterEnqueue listeners ran for these jobs (the testing queue's inline mode performs them here). */
+  delivered?(jobs: readonly PreparedJob[]): Promise<void>;
+}
+
+/**
+ * The one enqueue path (enqueue, enqueueBulk, a delayed job already due; Redis or the testing module's
+ * memory): validate → beforeEnqueue (may veto) → push → afterEnqueue. Arguments are checked before any
+ * listener runs or anything is written.
+ */
+export class JobEnqueuer {
+  constructor(
+    private readonly events: ResqueEvents,
+    private readonly sink: JobSink,
+  ) {}
+
+  /** The checks of enqueue, in this order: queue, job, params, options. Throws TypeError/RangeError. */
+  check(queue: unknown, job: unknown, params: unknown, options?: unknown, names = { job: 'job', params: 'params' }): CheckedJob {
+    assertQueueName(queue, 'queue');
+    const resolved = resolveJobName(job, names.job);
+    const value = normalizeParams(params, names.params);
+    assertOptions(options, 'options');
+    const track = (options as EnqueueOptions | undefined)?.track;
+    return { queue, className: resolved.className, jobClass: resolved.jobClass, params: value, tracked: track ?? resolved.options?.track === true };
+  }
+
+  /** Pushes one checked job; its id (32 hex), or false when a beforeEnqueue listener vetoed it. */
+  async enqueue(job: CheckedJob): Promise<string | false> {
+    const id = newIds(1)[0]!;
+    const event = this.listened() ? enqueueEvent(job, id) : null;
+    if (event && this.events.hasListeners('beforeEnqueue') && !(await this.events.emitAsync('beforeEnqueue', event))) return false;
+    const prepared = prepare(job, id, Date.now());
+    await this.sink.push(prepared);
+    if (event && this.events.hasListeners('afterEnqueue')) await this.events.emitAsync('afterEnqueue', event);
+    await this.sink.delivered?.([prepared]);
+    return id;
+  }
+
+  /** Checks every entry, then pushes the jobs no beforeEnqueue listener vetoed; ids or false, in input order. */
+  async enqueueBulk(queue: unknown, jobs: unknown, options?: unknown): Promise<Array<string | false>> {
+    assertQueueName(queue, 'queue');
+    if (!Array.isArray(jobs)) throw new TypeError(`jobs must be an array of { job, params }, got ${typeName(jobs)}`);
+    assertOptions(options, 'options');
+    const checked = (jobs as readonly unknown[]).map((entry, i) => {
+      if (!entry || typeof entry !== 'object') throw new TypeError(`jobs[${i}] must be an object { job, params }, got ${typeName(entry)}`);
+      const { job, params } = entry as BulkJob;
+      return this.check(queue, job, params, options, { job: `jobs[${i}].job`, params: `jobs[${i}].params` });
+    });
+    if (checked.length === 0) return [];
+
+    const ids = newIds(checked.length);
+    const result: Array<string | false> = ids.slice();
+    const events: Array<EnqueueEvent | null> = new Array(checked.length).fill(null);
+    if (this.listened()) {
+      for (let i = 0; i < checked.length; i++) {
+        const event = enqueueEvent(checked[i]!, ids[i]!);
+        if (this.events.hasListeners('beforeEnqueue') && !(await this.events.emitAsync('beforeEnqueue', event))) result[i] = false;
+        else events[i] = event;
+      }
+    }
+    const now = Date.now();
+    const prepared: PreparedJob[] = [];
+    for (let i = 0; i < checked.length; i++) if (result[i] !== false) prepared.push(prepare(checked[i]!, ids[i]!, now));
+    if (prepared.length > 0) await this.sink.pushBulk(queue, prepared);
+    if (this.events.hasListeners('afterEnqueue')) {
+      for (const event of events) if (event) await this.events.emitAsync('afterEnqueue', event);
+    }
+    if (prepared.length > 0) await this.sink.delivered?.(prepared);
+    return result;
+  }
+
+  private listened(): boolean {
+    return this.events.hasListeners('beforeEnqueue') || this.events.hasListeners('afterEnqueue');
+  }
+}
+
+function enqueueEvent(job: CheckedJob, id: string): EnqueueEvent {
+  const { className, queue, params, jobClass, tracked } = job;
+  return { className, args: [params], queue, id, params, jobClass, tracked };
+}
+
+function prepare(job: CheckedJob, id: string, now: number): PreparedJob {
+  return { ...job, id, payload: encodePayload(job.className, job.params, { id, queueTime: queueTimeNow(now) }), stampedAt: now };
+}
+
+/** 32-hex ids like php-resque's, drawn from one randomBytes call for the whole batch. */
+function newIds(count: number): string[] {
+  const hex = randomBytes(16 * count).toString('hex');
+  const ids = new Array<string>(count);
+  for (let i = 0; i < count; i++) ids[i] = hex.slice(32 * i, 32 * i + 32);
+  return ids;
+}
