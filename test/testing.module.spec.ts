@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DoNotCreateError, JobStatus, ResqueDelayedJobs, ResqueEvents, ResqueFailures, ResqueModule, ResqueQueue, ResqueWorkers } from '../lib/index.js';
+import { DoNotCreateError, DoNotScheduleError, JobStatus, ResqueDelayedJobs, ResqueEvents, ResqueFailures, ResqueModule, ResqueQueue, ResqueWorkers } from '../lib/index.js';
 import { ResqueTestingModule, ResqueTestingQueue } from '../lib/testing/index.js';
 import { FailingJob, Mailer, OnboardJob, SignupService, WelcomeMailJob } from './apps/testing-jobs.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
@@ -176,13 +176,13 @@ describe('ResqueTestingModule, delayed jobs in memory', () => {
 
   it('beforeSchedule listeners can veto; bad arguments throw before anything is recorded', async () => {
     const events = moduleRef.get(ResqueEvents);
-    const sub = events.beforeSchedule$.subscribe((e) => {
-      if (e.queue === 'blocked') throw new DoNotCreateError('blocked');
+    const stop = events.listen('beforeSchedule', (e) => {
+      if (e.queue === 'blocked') throw new DoNotScheduleError('blocked');
     });
     try {
       expect(await queue.enqueueIn(60, 'blocked', WelcomeMailJob, { to: 'x' })).toBe(false);
     } finally {
-      sub.unsubscribe();
+      stop();
     }
     await expect(queue.enqueueIn(-1, 'mail', 'WelcomeMail')).rejects.toThrow(/seconds must not be negative/);
     await expect(queue.enqueueAt(1_900_000_000, 'mail', class NotAJob {})).rejects.toThrow(/class NotAJob has no @Job/);
