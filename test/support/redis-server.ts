@@ -11,9 +11,20 @@ export interface TestRedis {
   readonly host: string;
   /** redis://127.0.0.1:<port> */
   readonly url: string;
+  /** The current redis-server process (a new one after restart()). */
+  readonly pid: number;
   /** A new ioredis client to this server (closed by stop()). */
   client(db?: number): Redis;
+  /** SHUTDOWN (the server saves its AOF/RDB if configured), then start it again on the same port and dir. */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** Extra redis-server arguments, after ours (so `--appendonly yes` wins over the default `no`). */
+  args?: string[];
+  /** Extra environment for the redis-server process. */
+  env?: Record<string, string>;
 }
 
 export async function freePort(): Promise<number> {
@@ -41,20 +52,24 @@ function redisServerBinary(): string {
   return path;
 }
 
-export async function startRedis(): Promise<TestRedis> {
+function spawnServer(binary: string, port: number, dir: string, options: StartRedisOptions): ChildProcess {
+  return spawn(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', ...(options.args ?? [])],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
+  );
+}
+
+export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
   const binary = redisServerBinary();
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-resque-redis-'));
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const proc = spawn(
-      binary,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const proc = spawnServer(binary, port, dir, options);
     try {
       await waitForPing(port, proc);
-      return makeHandle(port, proc, dir);
+      return makeHandle(port, proc, dir, () => spawnServer(binary, port, dir, options));
     } catch (error) {
       lastError = error;
       proc.kill('SIGKILL');
@@ -85,16 +100,32 @@ async function waitForPing(port: number, proc: ChildProcess): Promise<void> {
   throw new Error(`redis-server did not answer on port ${port}`);
 }
 
-function makeHandle(port: number, proc: ChildProcess, dir: string): TestRedis {
+function makeHandle(port: number, first: ChildProcess, dir: string, respawn: () => ChildProcess): TestRedis {
   const clients: Redis[] = [];
+  let proc = first;
   return {
     port,
     host: '127.0.0.1',
     url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return proc.pid!;
+    },
     client(db = 0) {
       const c = new Redis({ port, host: '127.0.0.1', db });
       clients.push(c);
       return c;
+    },
+    async restart(downMs = 0) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      const admin = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      admin.on('error', () => undefined);
+      // SHUTDOWN closes the connection instead of replying.
+      await admin.call('SHUTDOWN').catch(() => undefined);
+      admin.disconnect();
+      await exited;
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      proc = respawn();
+      await waitForPing(port, proc);
     },
     async stop() {
       await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
