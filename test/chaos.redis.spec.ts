@@ -6,6 +6,7 @@ import { formatResult, type ScenarioResult } from './chaos/chaos.kit.js';
 import { oomScenario, redisRestartScenario, schedulerScenario } from './chaos/chaos.scenarios.js';
 
 function check(result: ScenarioResult): void {
+  console.log(formatResult(result));
   expect(result.failures, formatResult(result)).toEqual([]);
   expect(result.figures.jobs).toBeGreaterThan(0);
 }

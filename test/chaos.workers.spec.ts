@@ -7,6 +7,7 @@ import { formatResult, type ScenarioResult } from './chaos/chaos.kit.js';
 import { killScenario, pausedScenario, rollingScenario } from './chaos/chaos.scenarios.js';
 
 function check(result: ScenarioResult): void {
+  console.log(formatResult(result));
   expect(result.failures, formatResult(result)).toEqual([]);
   expect(result.figures.jobs).toBeGreaterThan(0);
 }

@@ -48,6 +48,11 @@ export class ChaosRun {
     this.client.on('error', () => undefined);
   }
 
+  /** CHAOS_DEBUG=1: where the time goes, on stderr. */
+  phase(what: string): void {
+    if (process.env['CHAOS_DEBUG']) process.stderr.write(`[chaos ${this.name} +${((Date.now() - this.started) / 1000).toFixed(1)} s] ${what}\n`);
+  }
+
   fail(line: string): void {
     this.failures.push(`${this.name}: ${line}`);
   }
@@ -59,6 +64,7 @@ export class ChaosRun {
 
   /** Polls Redis until no job waits in a queue, claim list, worker key or delayed list (twice in a row). */
   async drain(timeoutMs: number): Promise<boolean> {
+    this.phase('draining');
     const deadline = Date.now() + timeoutMs;
     let calm = 0;
     while (Date.now() < deadline) {
@@ -94,6 +100,7 @@ export class ChaosRun {
    * parents included); any still there is reported as an orphan and SIGKILLed.
    */
   async finish(figures: Figures, notes: string): Promise<ScenarioResult> {
+    this.phase('finishing');
     await this.redis.stop();
     const orphans = await leftovers(this.token, 5_000);
     for (const orphan of orphans) {
@@ -102,6 +109,7 @@ export class ChaosRun {
       signal(orphan.pid, 'SIGKILL');
     }
     rmSync(this.dir, { recursive: true, force: true });
+    this.phase('done');
     return { name: this.name, figures, notes, seconds: (Date.now() - this.started) / 1000, failures: this.failures };
   }
 
@@ -143,6 +151,8 @@ export class Fleet {
   supervise = true;
   /** Exits we did not cause (a crash, or death by another's hand). */
   restarts = 0;
+  /** How each of those ended: `code 1: <last stderr line>` (for the report). */
+  readonly crashes: string[] = [];
   onSpawn: ((member: Member) => void) | null = null;
   private readonly expected = new Set<number>();
 
@@ -178,9 +188,14 @@ export class Fleet {
       },
       () => undefined,
     );
-    void worker.exited.then(async () => {
+    void worker.exited.then(async ({ code, signal: sig }) => {
       if (member.worker !== worker) return;
-      if (!this.expected.delete(worker.pid)) this.restarts++;
+      if (!this.expected.delete(worker.pid)) {
+        this.restarts++;
+        const lastLine = worker.output().stderr.trim().split('\n').pop() ?? '';
+        this.crashes.push(`${sig ?? `code ${code}`}: ${lastLine.slice(0, 160)}`);
+        this.run.phase(`host ${worker.pid} exited on its own (${this.crashes.at(-1)})`);
+      }
       if (!this.supervise) return;
       await sleep(between(0, 300));
       if (this.supervise && member.worker === worker) this.spawn(member);
@@ -217,6 +232,7 @@ export class Fleet {
 
   /** Every host printed ready (bounded). */
   async ready(timeoutMs: number): Promise<boolean> {
+    this.run.phase('waiting for the worker hosts');
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.members.every((m) => m.readyAt !== null)) return true;
@@ -228,6 +244,7 @@ export class Fleet {
 
   /** Supervision off, QUIT to every host (finish the current job, exit), bounded; SIGKILL after it. */
   async stop(timeoutMs = 15_000): Promise<void> {
+    this.run.phase('stopping the worker hosts');
     this.supervise = false;
     await Promise.all(
       this.live().map(async (m) => {

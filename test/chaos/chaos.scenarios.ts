@@ -63,6 +63,7 @@ export function killScenario(o: KillOptions): Promise<ScenarioResult> {
     const enqueuer = new Enqueuer(run, 'k', () => ({ ms: between(...o.jobMs) }));
     enqueuer.start(o.rate);
 
+    run.phase('kills begin');
     const children = (): number[] => fleet.live().flatMap((m) => descendantsOf(m.worker.pid));
     const until = Date.now() + o.seconds * 1000;
     while (Date.now() < until) {
@@ -99,6 +100,7 @@ export function killScenario(o: KillOptions): Promise<ScenarioResult> {
       }
     }
     killNextBoot = false;
+    run.phase('kills over');
     await enqueuer.close();
     await fleet.ready(60_000);
     await run.drain(o.drainMs);
