@@ -17,10 +17,10 @@ describe('chaos (short): Redis and the scheduler', () => {
   }, 120_000);
 
   it('maxmemory + noeviction until enqueue is refused, then memory freed', async () => {
-    check(await oomScenario({ parents: 1, concurrency: 2, headroomMb: 1, ballastMb: 2, padBytes: 1000, holdMs: 1000, jobMs: [5, 20], drainMs: 20_000 }));
+    check(await oomScenario({ parents: 1, concurrency: 2, headroomMb: 1, ballastMb: 2, padBytes: 4000, holdMs: 1000, jobMs: [1, 5], drainMs: 20_000 }));
   }, 120_000);
 
   it('two schedulers, the master SIGSTOPped then SIGKILLed mid-promotion: every due job queued once', async () => {
-    check(await schedulerScenario({ total: 3000, batchSize: 10, waitMs: 30_000 }));
+    check(await schedulerScenario({ total: 5000, batchSize: 5, waitMs: 30_000 }));
   }, 120_000);
 });

@@ -204,9 +204,9 @@ export interface SchedulerOptions {
 }
 
 /**
- * Two schedulers (lock TTL 1 s) promoting `total` due jobs: the master is SIGSTOPped mid-promotion (the
- * other takes over), SIGCONTed, then the master of the moment is SIGKILLed and a scheduler restarted. Every
- * job must end up queued exactly once.
+ * Two schedulers (lock TTL 1 s) promoting `total` due jobs: the master is SIGKILLed mid-promotion and a
+ * scheduler started in its place; the next master is SIGSTOPped mid-promotion until another took over, then
+ * SIGCONTed. Every job must end up queued exactly once.
  */
 export function schedulerScenario(o: SchedulerOptions): Promise<ScenarioResult> {
   return scenario('scheduler', async (run) => {
@@ -233,36 +233,42 @@ export function schedulerScenario(o: SchedulerOptions): Promise<ScenarioResult> 
       const deadline = Date.now() + o.waitMs;
       while (Date.now() < deadline) {
         if (await check()) return true;
-        await sleep(20);
+        await sleep(5);
       }
       run.fail(`timed out (${o.waitMs / 1000} s) waiting for ${what}`);
       return false;
     };
     const notes: string[] = [];
+    const schedule = `${prefix}:delayed_queue_schedule`;
+    // 1. SIGKILL the master as soon as it has promoted something; a new scheduler is started in its place.
     await until('promotion to begin', async () => (await run.client.llen(queueKey)) > 0);
-    const stopped = await masterPid();
-    const atStop = await run.client.llen(queueKey);
-    if (stopped === null || atStop >= o.total) {
-      run.fail(`promotion finished before the master was stopped (${atStop}/${o.total} queued): the fault was not injected`);
-    } else {
-      signal(stopped, 'SIGSTOP');
-      notes.push(`SIGSTOP master at ${atStop}`);
-      const tookOver = await until('the other scheduler to take over', async () => {
-        const pid = await masterPid();
-        return pid !== null && pid !== stopped && (await run.client.llen(queueKey)) > atStop;
-      });
-      if (tookOver) notes.push(`taken over by ${await masterPid()}`);
-      signal(stopped, 'SIGCONT');
-      await sleep(300);
-    }
-    const atKill = await run.client.llen(queueKey);
     const killed = await masterPid();
-    if (killed === null || (await run.client.exists(`${prefix}:delayed_queue_schedule`)) === 0) {
+    const atKill = await run.client.llen(queueKey);
+    if (killed === null || (await run.client.exists(schedule)) === 0) {
       run.fail(`promotion finished before the master was SIGKILLed (${atKill}/${o.total} queued): the fault was not injected`);
     } else {
       signal(killed, 'SIGKILL');
       notes.push(`SIGKILL master at ${atKill}`);
       schedulers.push(startSchedulerProcess(env));
+    }
+    // 2. SIGSTOP the next master once it promotes; SIGCONT it after another one took over (lock TTL 1 s).
+    await until('a new master to promote', async () => {
+      const pid = await masterPid();
+      return pid !== null && pid !== killed && (await run.client.llen(queueKey)) > atKill;
+    });
+    const stopped = await masterPid();
+    const atStop = await run.client.llen(queueKey);
+    if (stopped === null || stopped === killed || (await run.client.exists(schedule)) === 0) {
+      run.fail(`promotion finished before the master was SIGSTOPped (${atStop}/${o.total} queued): the fault was not injected`);
+    } else {
+      signal(stopped, 'SIGSTOP');
+      notes.push(`SIGSTOP master at ${atStop}`);
+      const tookOver = await until('another scheduler to take over from the stopped one', async () => {
+        const pid = await masterPid();
+        return pid !== null && pid !== stopped && (await run.client.llen(queueKey)) > atStop;
+      });
+      if (tookOver) notes.push(`taken over at ${await run.client.llen(queueKey)}`);
+      signal(stopped, 'SIGCONT');
     }
     await until('every due job to be promoted', async () => (await run.client.exists(`${prefix}:delayed_queue_schedule`)) === 0);
     for (const s of schedulers) {
