@@ -25,6 +25,8 @@ export interface Figures {
   once: number;
   more: number;
   failed: number;
+  /** Jobs that ran to the end and are in `failed` too (their worker died before recording the outcome). */
+  ranAndFailed: number;
   /** Failed entries (not jobs) whose exception or error is empty. */
   failedWithoutCause: number;
   /** Failed entries by exception class. */
@@ -121,7 +123,7 @@ export function pending(placement: Placement): number {
  * ran (or was promoted, for the scheduler). A job is lost when it ran zero times and Redis holds it nowhere.
  */
 export function account(jobs: Iterable<string>, runs: Map<string, number>, placement: Placement): Figures {
-  const figures: Figures = { jobs: 0, once: 0, more: 0, failed: 0, failedWithoutCause: 0, failedBy: {}, queued: 0, lost: 0, lostIds: [] };
+  const figures: Figures = { jobs: 0, once: 0, more: 0, failed: 0, ranAndFailed: 0, failedWithoutCause: 0, failedBy: {}, queued: 0, lost: 0, lostIds: [] };
   for (const id of jobs) {
     figures.jobs++;
     const ran = runs.get(id) ?? 0;
@@ -130,6 +132,7 @@ export function account(jobs: Iterable<string>, runs: Map<string, number>, place
     const failed = placement.failed.get(id);
     if (failed) {
       figures.failed++;
+      if (ran > 0) figures.ranAndFailed++;
       for (const entry of failed) {
         figures.failedBy[entry.exception || '(none)'] = (figures.failedBy[entry.exception || '(none)'] ?? 0) + 1;
         if (!entry.exception || !entry.error) figures.failedWithoutCause++;

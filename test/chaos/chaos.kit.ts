@@ -348,7 +348,7 @@ export function formatResult(result: ScenarioResult): string {
     .map(([exception, count]) => `${exception.replace(/^Resque::/, '')}:${count}`)
     .join(',');
   return (
-    `${result.name.padEnd(20)} jobs=${f.jobs} once=${f.once} more=${f.more} failed=${f.failed}${causes ? `[${causes}]` : ''} ` +
+    `${result.name.padEnd(20)} jobs=${f.jobs} once=${f.once} more=${f.more} failed=${f.failed}${causes ? `[${causes}]` : ''} ran+failed=${f.ranAndFailed} ` +
     `queued=${f.queued} lost=${f.lost} | ${result.notes} | ${result.seconds.toFixed(1)} s ${result.failures.length === 0 ? 'ok' : 'FAIL'}`
   );
 }
