@@ -192,8 +192,10 @@ export class Fleet {
       if (member.worker !== worker) return;
       if (!this.expected.delete(worker.pid)) {
         this.restarts++;
-        const lastLine = worker.output().stderr.trim().split('\n').pop() ?? '';
-        this.crashes.push(`${sig ?? `code ${code}`}: ${lastLine.slice(0, 160)}`);
+        // The error line of a crash, not Node's trailing version banner.
+        const tail = worker.output().stderr.trim().split('\n').slice(-40);
+        const line = tail.find((l) => /^\w*(Error|Exception)\b|^Error:|Unhandled|uncaught/i.test(l.trim())) ?? tail.at(-1) ?? '';
+        this.crashes.push(`${sig ?? `code ${code}`}: ${line.trim().slice(0, 200)}`);
         this.run.phase(`host ${worker.pid} exited on its own (${this.crashes.at(-1)})`);
       }
       if (!this.supervise) return;
