@@ -5,12 +5,12 @@ import { formatResult, type ScenarioResult } from './chaos.kit.js';
 import { killScenario, oomScenario, pausedScenario, redisRestartScenario, rollingScenario, schedulerScenario } from './chaos.scenarios.js';
 
 const FULL: Array<[string, () => Promise<ScenarioResult>]> = [
-  ['kill/fail', () => killScenario({ mode: 'fail', parents: 3, concurrency: 2, seconds: 30, rate: 40, jobMs: [5, 80], pauseMs: [300, 1200], drainMs: 40_000 })],
-  ['kill/requeue', () => killScenario({ mode: 'requeue', parents: 3, concurrency: 2, seconds: 30, rate: 40, jobMs: [5, 80], pauseMs: [300, 1200], drainMs: 40_000 })],
+  ['kill/fail', () => killScenario({ mode: 'fail', parents: 2, concurrency: 2, seconds: 30, rate: 40, jobMs: [5, 80], pauseMs: [300, 1200], drainMs: 40_000 })],
+  ['kill/requeue', () => killScenario({ mode: 'requeue', parents: 2, concurrency: 2, seconds: 30, rate: 40, jobMs: [5, 80], pauseMs: [300, 1200], drainMs: 40_000 })],
   ['redis-restart', () => redisRestartScenario({ parents: 2, concurrency: 2, phaseSeconds: 5, downMs: 1500, rate: 50, jobMs: [5, 50], drainMs: 30_000 })],
   ['oom', () => oomScenario({ parents: 2, concurrency: 2, headroomMb: 4, ballastMb: 8, padBytes: 8000, holdMs: 3000, jobMs: [1, 10], drainMs: 40_000 })],
   ['scheduler', () => schedulerScenario({ total: 20_000, batchSize: 20, waitMs: 60_000 })],
-  ['rolling-restart', () => rollingScenario({ rounds: 2, jobMs: 2000, rate: 3, preShutdownSeconds: 5, termSeconds: 3, drainMs: 30_000 })],
+  ['rolling-restart', () => rollingScenario({ rounds: 2, jobMs: 2000, rate: 1, preShutdownSeconds: 5, termSeconds: 3, drainMs: 30_000 })],
   ['paused-host/fail', () => pausedScenario({ mode: 'fail', rate: 10, jobMs: 300, afterSeconds: 3, drainMs: 30_000 })],
   ['paused-host/requeue', () => pausedScenario({ mode: 'requeue', rate: 10, jobMs: 300, afterSeconds: 3, drainMs: 30_000 })],
 ];

@@ -49,8 +49,8 @@ export function processesOfRun(token: string): ProcInfo[] {
   return found;
 }
 
-/** Every live descendant of `root` (children, grandchildren, ...) by ppid. */
-export function descendantsOf(root: number): number[] {
+/** Every live descendant (children, grandchildren, ...) of any of `roots`, by ppid, from one read of /proc. */
+export function descendantsOf(...roots: number[]): number[] {
   const children = new Map<number, number[]>();
   for (const pid of allPids()) {
     const stat = readStat(pid);
@@ -60,7 +60,7 @@ export function descendantsOf(root: number): number[] {
     children.set(stat.ppid, list);
   }
   const out: number[] = [];
-  const todo = [...(children.get(root) ?? [])];
+  const todo = roots.flatMap((root) => children.get(root) ?? []);
   while (todo.length > 0) {
     const pid = todo.pop()!;
     out.push(pid);

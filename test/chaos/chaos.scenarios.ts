@@ -59,16 +59,17 @@ export function killScenario(o: KillOptions): Promise<ScenarioResult> {
       }, between(50, 1500));
     };
     fleet.start();
-    await fleet.ready(60_000);
+    await fleet.ready(120_000);
     const enqueuer = new Enqueuer(run, 'k', () => ({ ms: between(...o.jobMs) }));
     enqueuer.start(o.rate);
 
     run.phase('kills begin');
-    const children = (): number[] => fleet.live().flatMap((m) => descendantsOf(m.worker.pid));
+    const children = (): number[] => descendantsOf(...fleet.live().map((m) => m.worker.pid));
     const until = Date.now() + o.seconds * 1000;
     while (Date.now() < until) {
-      const wait = between(...o.pauseMs);
-      for (let waited = 0; waited < wait; waited += 100) {
+      // Children are sampled every 100 ms while waiting, so "booting" means first seen under a second ago.
+      const next = Date.now() + between(...o.pauseMs);
+      while (Date.now() < next) {
         const now = Date.now();
         for (const pid of children()) if (!firstSeen.has(pid)) firstSeen.set(pid, now);
         await sleep(100);
@@ -102,7 +103,7 @@ export function killScenario(o: KillOptions): Promise<ScenarioResult> {
     killNextBoot = false;
     run.phase('kills over');
     await enqueuer.close();
-    await fleet.ready(60_000);
+    await fleet.ready(120_000);
     await run.drain(o.drainMs);
     await fleet.stop();
     const figures = await run.account(enqueuer);
@@ -131,7 +132,7 @@ export function redisRestartScenario(o: RedisRestartOptions): Promise<ScenarioRe
     await run.start({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
     const fleet = new Fleet(run, { parents: o.parents, concurrency: o.concurrency, options: { ...FAST_PRUNE, onDeadWorker: 'fail' } });
     fleet.start();
-    await fleet.ready(60_000);
+    await fleet.ready(120_000);
     const enqueuer = new Enqueuer(run, 'r', () => ({ ms: between(...o.jobMs) }));
     enqueuer.start(o.rate);
     for (let restart = 0; restart < 2; restart++) {
@@ -168,7 +169,7 @@ export function oomScenario(o: OomOptions): Promise<ScenarioResult> {
     await run.start();
     const fleet = new Fleet(run, { parents: o.parents, concurrency: o.concurrency, options: { ...FAST_PRUNE, onDeadWorker: 'fail' } });
     fleet.start();
-    await fleet.ready(60_000);
+    await fleet.ready(120_000);
     await run.client.set('chaos:ballast', 'x'.repeat(o.ballastMb * 1024 * 1024));
     const used = Number(/used_memory:(\d+)/.exec(await run.client.info('memory'))?.[1] ?? 0);
     await run.client.config('SET', 'maxmemory-policy', 'noeviction');
@@ -322,7 +323,7 @@ export function rollingScenario(o: RollingOptions): Promise<ScenarioResult> {
     });
     fleet.supervise = false;
     fleet.start();
-    await fleet.ready(60_000);
+    await fleet.ready(120_000);
     const enqueuer = new Enqueuer(run, 'g', () => ({ ms: o.jobMs }));
     enqueuer.start(o.rate);
     const exits: number[] = [];
@@ -337,7 +338,7 @@ export function rollingScenario(o: RollingOptions): Promise<ScenarioResult> {
           await sleep(50);
         }
         exits.push(await fleet.replace(member, 'SIGTERM', bound));
-        await fleet.ready(60_000);
+        await fleet.ready(120_000);
       }
     }
     await enqueuer.close();
@@ -371,7 +372,7 @@ export function pausedScenario(o: PausedOptions): Promise<ScenarioResult> {
     const options = { heartbeatIntervalSeconds: 1, pruneIntervalSeconds: 1, pruneAfterSeconds: 3, onDeadWorker: o.mode };
     const fleet = new Fleet(run, { parents: 2, concurrency: 1, options });
     fleet.start();
-    await fleet.ready(60_000);
+    await fleet.ready(120_000);
     const enqueuer = new Enqueuer(run, 'p', () => ({ ms: o.jobMs }));
     enqueuer.start(o.rate);
     const paused = fleet.members[0]!;
