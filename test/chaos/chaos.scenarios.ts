@@ -5,7 +5,7 @@ import { pushDueItems, startSchedulerProcess, type SchedulerProcess } from '../a
 import { type DeadWorkerPolicy } from '../../lib/worker/worker.options.js';
 import { account, type Figures } from './chaos.accounting.js';
 import { between, ChaosRun, Enqueuer, Fleet, NS, sleep, type Member, type ScenarioResult } from './chaos.kit.js';
-import { descendantsOf, isRunning, signal } from './chaos.processes.js';
+import { cmdline, descendantsOf, isRunning, signal } from './chaos.processes.js';
 
 /** Pruner settings short enough for a scenario to drain in seconds (dead pids on this host are found at once). */
 const FAST_PRUNE = { heartbeatIntervalSeconds: 1, pruneIntervalSeconds: 1, pruneAfterSeconds: 10 };
@@ -67,7 +67,7 @@ export function killScenario(o: KillOptions): Promise<ScenarioResult> {
     const children = (): number[] => descendantsOf(...fleet.live().map((m) => m.worker.pid));
     const until = Date.now() + o.seconds * 1000;
     while (Date.now() < until) {
-      // Children are sampled every 100 ms while waiting, so "booting" means first seen under a second ago.
+      // Children are sampled every 100 ms while waiting, to know when each was first seen.
       const next = Date.now() + between(...o.pauseMs);
       while (Date.now() < next) {
         const now = Date.now();
@@ -76,7 +76,8 @@ export function killScenario(o: KillOptions): Promise<ScenarioResult> {
       }
       const roll = Math.random();
       const all = children();
-      const booting = all.filter((pid) => Date.now() - (firstSeen.get(pid) ?? 0) < 1000);
+      // Booting: still loading code (no resque title yet), or seen for the first time under a second ago.
+      const booting = all.filter((pid) => !cmdline(pid).startsWith('resque-') || Date.now() - (firstSeen.get(pid) ?? 0) < 1000);
       if (roll < 0.4 && all.length > 0) {
         signal(all[between(0, all.length - 1)]!, 'SIGKILL');
         kills.child++;
