@@ -37,8 +37,9 @@ export interface KillOptions {
 }
 
 /**
- * Random SIGKILLs of worker hosts and of their children — children mid-job, children still booting, hosts
- * mid-boot — with the hosts restarted, while jobs are enqueued.
+ * SIGKILLs of worker hosts and of their children — children mid-job, children still booting, hosts mid-job
+ * and mid-boot (each kind once on purpose, then at random for `seconds`) — with the hosts restarted, while
+ * jobs are enqueued.
  */
 export function killScenario(o: KillOptions): Promise<ScenarioResult> {
   return scenario(`kill/${o.mode}`, async (run) => {
@@ -65,6 +66,37 @@ export function killScenario(o: KillOptions): Promise<ScenarioResult> {
 
     run.phase('kills begin');
     const children = (): number[] => descendantsOf(...fleet.live().map((m) => m.worker.pid));
+    const loading = (pid: number): boolean => !cmdline(pid).startsWith('resque-');
+    const processing = (pid: number): boolean => cmdline(pid).includes(': Processing ');
+    /** Polls (bounded) for a process to kill; a miss is a failure: that fault was not injected. */
+    const aim = async <T>(what: string, find: () => T | undefined): Promise<T | undefined> => {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const found = find();
+        if (found !== undefined) return found;
+        await sleep(10);
+      }
+      run.fail(`found no ${what} to SIGKILL within 60 s: that fault was not injected`);
+      return undefined;
+    };
+    // First every kind of kill once, on purpose; then random ones.
+    const busyChild = await aim('child in the middle of a job', () => children().find(processing));
+    if (busyChild !== undefined && signal(busyChild, 'SIGKILL')) kills.child++;
+    const busyHost = await aim('host in the middle of a job', () => fleet.live().find((m) => m.readyAt !== null && processing(m.worker.pid)));
+    if (busyHost) {
+      fleet.kill(busyHost);
+      kills.parent++;
+    }
+    // Its replacement, killed while it boots and its children are still loading code.
+    const bootingHost = await aim('booting host with children still loading', () =>
+      fleet.live().find((m) => m.readyAt === null && descendantsOf(m.worker.pid).some(loading)),
+    );
+    if (bootingHost) {
+      fleet.kill(bootingHost);
+      kills.bootingParent++;
+    }
+    const loadingChild = await aim('child still loading code', () => children().find(loading));
+    if (loadingChild !== undefined && signal(loadingChild, 'SIGKILL')) kills.bootingChild++;
     const until = Date.now() + o.seconds * 1000;
     while (Date.now() < until) {
       // Children are sampled every 100 ms while waiting, to know when each was first seen.
