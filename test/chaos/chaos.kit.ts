@@ -78,6 +78,21 @@ export class ChaosRun {
   }
 
   /**
+   * What is still registered once every host has exited: worker ids in `workers`, `worker:*` keys and
+   * heartbeat entries (ours and Ruby's). Empty after a clean run: dead hosts were pruned, live ones unregistered.
+   */
+  async noRegistrationsLeft(): Promise<void> {
+    const [ids, keys, beats, claimBeats] = await Promise.all([
+      this.client.smembers(`${NS}:workers`),
+      this.client.keys(`${NS}:worker:*`),
+      this.client.hkeys(`${NS}:workers:heartbeat`),
+      this.client.hkeys(`${NS}:workers:claim_heartbeat`),
+    ]);
+    const left = [...ids.map((id) => `workers ${id}`), ...keys, ...beats.map((id) => `heartbeat ${id}`), ...claimBeats.map((id) => `claim heartbeat ${id}`)];
+    if (left.length > 0) this.fail(`${left.length} registration(s) left after every host exited: ${left.slice(0, 5).join(', ')}`);
+  }
+
+  /**
    * Figures for the jobs (an enqueuer's, or ids) from the perform log and Redis, with the lost-job and
    * failure-cause assertions.
    */

@@ -139,6 +139,7 @@ export function killScenario(o: KillOptions): Promise<ScenarioResult> {
     await fleet.ready(120_000);
     await run.drain(o.drainMs);
     await fleet.stop();
+    await run.noRegistrationsLeft();
     const figures = await run.account(enqueuer);
     return run.finish(
       figures,
@@ -176,6 +177,7 @@ export function redisRestartScenario(o: RedisRestartOptions): Promise<ScenarioRe
     await enqueuer.close();
     await run.drain(o.drainMs);
     await fleet.stop();
+    await run.noRegistrationsLeft();
     const figures = await run.account(enqueuer);
     return run.finish(figures, `redis restarts=2 (down ${o.downMs} ms each) host exits=${fleet.restarts} enqueue unknown=${enqueuer.uncertain.length}`);
   });
@@ -224,6 +226,7 @@ export function oomScenario(o: OomOptions): Promise<ScenarioResult> {
     await enqueuer.close();
     await run.drain(o.drainMs);
     await fleet.stop();
+    await run.noRegistrationsLeft();
     const figures = await run.account(enqueuer);
     return run.finish(figures, `accepted before refusal=${refusedAt} refused=${enqueuer.refused} enqueue unknown=${enqueuer.uncertain.length} host exits=${fleet.restarts}`);
   });
@@ -377,6 +380,7 @@ export function rollingScenario(o: RollingOptions): Promise<ScenarioResult> {
     await enqueuer.close();
     await run.drain(o.drainMs);
     await fleet.stop();
+    await run.noRegistrationsLeft();
     const figures = await run.account(enqueuer);
     if (figures.failed > 0) {
       run.fail(`${figures.failed} job(s) failed although RESQUE_PRE_SHUTDOWN_TIMEOUT (${o.preShutdownSeconds} s) is longer than a job (${o.jobMs} ms)`);
@@ -428,6 +432,7 @@ export function pausedScenario(o: PausedOptions): Promise<ScenarioResult> {
     await enqueuer.close();
     await run.drain(o.drainMs);
     await fleet.stop();
+    await run.noRegistrationsLeft();
     const figures = await run.account(enqueuer);
     return run.finish(figures, `paused ${(pausedFor / 1000).toFixed(1)} s, pruned=${pruned} host exits=${fleet.restarts}`);
   });
