@@ -38,29 +38,33 @@ export async function startRedis(options = {}) {
   if (!binary) {
     throw new Error('redis-server was not found on PATH: install the Debian package "redis-server" (apt-get install -y redis-server).');
   }
-  const { cpu = null, taskset = null } = options;
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-resque-redis-'));
   let lastError;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const redisArgs = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
-    // taskset execs redis-server, so the pid we hold is redis-server's own.
-    const proc =
-      cpu !== null && taskset
-        ? spawn(taskset, ['-c', cpu, binary, ...redisArgs], { stdio: ['ignore', 'ignore', 'pipe'] })
-        : spawn(binary, redisArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    proc.stderr.on('data', (d) => (stderr += d));
+    const spawnServer = () => spawnRedis(binary, port, dir, options);
+    const { proc, stderr } = spawnServer();
     try {
       const version = await waitForPing(port, proc);
-      return handle(port, proc, dir, version);
+      return handle(port, proc, dir, version, spawnServer);
     } catch (error) {
-      lastError = new Error(`${error.message}${stderr ? `: ${stderr.trim()}` : ''}`);
+      lastError = new Error(`${error.message}${stderr() ? `: ${stderr().trim()}` : ''}`);
       proc.kill('SIGKILL');
     }
   }
   rmSync(dir, { recursive: true, force: true });
   throw new Error(`could not start redis-server: ${lastError?.message}`);
+}
+
+/** One redis-server process on `port` in `dir`; `args` come after ours, so `--appendonly yes` wins. */
+function spawnRedis(binary, port, dir, { cpu = null, taskset = null, args = [], env = {} }) {
+  const redisArgs = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', ...args];
+  const spawnOptions = { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } };
+  // taskset execs redis-server, so the pid we hold is redis-server's own.
+  const proc = cpu !== null && taskset ? spawn(taskset, ['-c', cpu, binary, ...redisArgs], spawnOptions) : spawn(binary, redisArgs, spawnOptions);
+  let stderr = '';
+  proc.stderr.on('data', (d) => (stderr += d));
+  return { proc, stderr: () => stderr };
 }
 
 /** Resolves with the server's version once it answers PING. */
@@ -85,18 +89,33 @@ async function waitForPing(port, proc) {
   throw new Error(`redis-server did not answer on port ${port}`);
 }
 
-function handle(port, proc, dir, version) {
+function handle(port, first, dir, version, respawn) {
   const clients = [];
+  let proc = first;
   return {
     port,
     host: HOST,
     url: `redis://${HOST}:${port}`,
-    pid: proc.pid,
+    get pid() {
+      return proc.pid;
+    },
     version,
     client(db = 0) {
       const c = new Redis({ port, host: HOST, db });
       clients.push(c);
       return c;
+    },
+    async restart(downMs = 0) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      const admin = new Redis({ port, host: HOST, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      admin.on('error', () => undefined);
+      // SHUTDOWN saves (AOF/RDB when configured) and closes the connection instead of replying.
+      await admin.call('SHUTDOWN').catch(() => undefined);
+      admin.disconnect();
+      await exited;
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      proc = respawn().proc;
+      await waitForPing(port, proc);
     },
     async stop() {
       await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
