@@ -1,8 +1,10 @@
-import type { INestApplicationContext, LogLevel } from '@nestjs/common';
+import { Logger, type INestApplicationContext, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { resqueLogLevels } from '../env/env.common.js';
 import { decodePayload, type DecodedJob } from '../protocol/index.js';
+import { errorMessage } from '../protocol/index.js';
 import { isParentMessage, toWirePayload, type ChildMessage } from './worker.ipc.js';
+import { guardParent } from './worker.parent-guard.js';
 import { JobRunner, type EventForwarder } from './worker.job-runner.js';
 import type { WorkerAppOptions, WorkerLogLevel } from './worker.options.js';
 import { childTitle, processingTitle, setTitle } from './worker.title.js';
@@ -28,12 +30,17 @@ export async function runChild(module: unknown, options: ChildRunOptions): Promi
   const send = (message: ChildMessage): void => {
     if (process.connected) process.send?.(message);
   };
-  process.once('disconnect', () => process.exit(1));
+  guardParent(); // installed when the library loaded; a no-op here unless that was bypassed
 
-  const app: INestApplicationContext = await NestFactory.createApplicationContext(module as never, {
-    ...options.appOptions,
-    logger: options.appOptions.logger ?? childLogLevels(options.logLevel),
-  });
+  let app: INestApplicationContext;
+  try {
+    app = await NestFactory.createApplicationContext(module as never, {
+      ...options.appOptions,
+      logger: options.appOptions.logger ?? childLogLevels(options.logLevel),
+    });
+  } catch (error) {
+    return bootFailed(error, options.logLevel);
+  }
   // Only events the parent listens to cross the channel (each is an IPC message).
   let bridged: ReadonlySet<string> = new Set();
   const forward: EventForwarder = {
@@ -76,6 +83,26 @@ export async function runChild(module: unknown, options: ChildRunOptions): Promi
   });
   send({ type: 'ready', pid: process.pid });
   return { workerIds: [], stop: close, closed };
+}
+
+/**
+ * The boot failed (the module threw, Redis is unreachable, ...): the reason goes to the parent, which names
+ * it in one line (a stack here would be printed once per child); the stack only at debug level. Then exit 1:
+ * the IPC channel would keep this process alive, doing nothing.
+ */
+async function bootFailed(error: unknown, logLevel: WorkerLogLevel | undefined): Promise<never> {
+  if (logLevel === 'debug' && error instanceof Error) new Logger('ResqueWorker').debug(error.stack);
+  if (process.connected) {
+    const message: ChildMessage = { type: 'failed', message: errorMessage(error) };
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1_000);
+      process.send?.(message, undefined, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+  process.exit(1);
 }
 
 function childLogLevels(level: WorkerLogLevel | undefined): LogLevel[] {

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { importAppInclude } from '../env/env.common.js';
+import { envLogLevel, importAppInclude } from '../env/env.common.js';
+import { failStartup } from '../env/env.startup.js';
 import { workerOptionsFromEnv } from '../env/env.worker.js';
 import { runChild } from './worker.child.js';
 import type { ResqueWorkerHandle } from './worker.handle.js';
@@ -73,6 +74,19 @@ import { WorkerRuntime } from './worker.runtime.js';
  */
 export class ResqueWorkerHost {
   static async run(module: unknown, options: ResqueWorkerHostOptions = {}): Promise<ResqueWorkerHandle> {
+    const inChild = process.env[CHILD_ENV] !== undefined;
+    try {
+      return await ResqueWorkerHost.start(module, options);
+    } catch (error) {
+      // A child is ours: it always ends (the parent names the failure). The parent follows abortOnError.
+      return failStartup('ResqueWorker', error, {
+        abortOnError: inChild ? true : options.appOptions?.abortOnError,
+        logLevel: options.logLevel ?? envLogLevel(process.env),
+      });
+    }
+  }
+
+  private static async start(module: unknown, options: ResqueWorkerHostOptions): Promise<ResqueWorkerHandle> {
     const fromEnv = workerOptionsFromEnv(process.env);
     // php-resque's APP_INCLUDE: loaded first, in the parent and in every child (ESM caches a second import).
     await importAppInclude(process.env);
