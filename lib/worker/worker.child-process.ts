@@ -35,7 +35,7 @@ export class ChildStartError extends Error {
     const how = signal ? `signal ${signal}` : `code ${code}`;
     super(
       reason !== null
-        ? `worker child (slot ${slot}) could not start: ${reason}`
+        ? `worker child (slot ${slot}) failed to boot: ${reason}`
         : `worker child (slot ${slot}) exited during start-up with ${how}${stderr.length > 0 ? `:\n${stderr.join('\n')}` : ''}`,
     );
   }
