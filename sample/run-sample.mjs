@@ -260,10 +260,17 @@ async function shutdown(code) {
     ),
   );
   if (redisProc) {
-    await new Promise((resolve) => {
-      redisProc.once('exit', resolve);
-      redisProc.kill('SIGTERM');
-    });
+    // Ctrl-C reaches the whole process group: redis-server may have exited already, and then no 'exit' comes.
+    if (redisProc.exitCode === null && redisProc.signalCode === null) {
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => redisProc.kill('SIGKILL'), 10_000);
+        redisProc.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        redisProc.kill('SIGTERM');
+      });
+    }
     rmSync(redisDir, { recursive: true, force: true });
   }
   say('bye');
