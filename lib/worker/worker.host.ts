@@ -49,6 +49,9 @@ import { WorkerRuntime } from './worker.runtime.js';
  *   claim list when nothing could be claimed; with several queues or globs, blocking mode polls every
  *   min(INTERVAL, 0.5 s) instead (BLMOVE takes a single source). A job BLMOVEd while USR2 pauses the
  *   worker goes back to its queue.
+ * - Start-up failure (bad option, Redis unreachable, a child that cannot boot): one log line naming the
+ *   cause (stack at 'debug'), then exit 1, as NestFactory does; `appOptions.abortOnError: false` rejects
+ *   instead. A child killed from outside while it boots is replaced, at start-up as later.
  * - Pruning at start-up and every `pruneIntervalSeconds` (see WorkerPruner); heartbeats every
  *   `heartbeatIntervalSeconds` (Redis TIME, Ruby's format).
  *
