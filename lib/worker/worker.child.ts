@@ -1,8 +1,7 @@
 import { Logger, type INestApplicationContext, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { resqueLogLevels } from '../env/env.common.js';
-import { decodePayload, type DecodedJob } from '../protocol/index.js';
-import { errorMessage } from '../protocol/index.js';
+import { decodePayload, errorMessage, type DecodedJob } from '../protocol/index.js';
 import { isParentMessage, toWirePayload, type ChildMessage } from './worker.ipc.js';
 import { guardParent } from './worker.parent-guard.js';
 import { JobRunner, type EventForwarder } from './worker.job-runner.js';

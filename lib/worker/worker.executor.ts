@@ -120,7 +120,8 @@ export class PoolExecutor implements SlotExecutor {
         this.child = await starting;
         break;
       } catch (error) {
-        if (this.closing || !(error instanceof ChildStartError) || !error.killedFromOutside) throw error;
+        const replace = error instanceof ChildStartError && error.killedFromOutside;
+        if (!replace || this.closing || this.options.isStopping()) throw error;
         this.options.logger.warn(`${error.message}; starting another`);
         await backOff(attempt);
       } finally {
