@@ -91,6 +91,25 @@ describe('a child killed while the worker starts', () => {
   }, 60_000);
 });
 
+/** True once `pid` has a handler for `signal` (SigCgt in /proc/<pid>/status). */
+function catches(pid: number, signal: number): boolean {
+  const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return mask !== undefined && (BigInt(`0x${mask}`) & (1n << BigInt(signal - 1))) !== 0n;
+}
+
+describe('a worker stopped while its children boot', () => {
+  it('shuts down as usual on TERM (exit 0), and does not report a failed start', async () => {
+    const dir = holdDir();
+    const worker = spawnWorker(server.url, { QUEUE: 'stopped', COUNT: '2', INTERVAL: '0.05', T_HOLD: 'boot', T_HOLD_MS: '120000', T_HOLD_DIR: dir }, {}, ENTRY);
+    const children = await marked(dir, 'boot', 2);
+    await waitFor('the worker to handle TERM', () => catches(worker.pid, 15), 60_000);
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(worker.output().stderr).not.toContain('could not start');
+    await waitFor('the booting children to be gone', () => children.every(gone));
+  }, 90_000);
+});
+
 describe('a child whose parent is SIGKILLed exits at once', () => {
   it.each(['import', 'boot', 'idle', 'mid-job'] as const)('while %s', async (phase) => {
     const dir = holdDir();

@@ -9,9 +9,6 @@ import type { WorkerAppOptions, WorkerLogLevel } from './worker.options.js';
 import { childTitle, processingTitle, setTitle } from './worker.title.js';
 import type { ResqueWorkerHandle } from './worker.handle.js';
 
-/** Signals a child leaves to its parent (a terminal sends them to the whole process group). */
-const PARENT_SIGNALS: NodeJS.Signals[] = ['SIGQUIT', 'SIGINT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
-
 export interface ChildRunOptions {
   slot: number;
   appOptions: WorkerAppOptions;
@@ -25,11 +22,10 @@ export interface ChildRunOptions {
  */
 export async function runChild(module: unknown, options: ChildRunOptions): Promise<ResqueWorkerHandle> {
   setTitle(childTitle(options.slot));
-  for (const signal of PARENT_SIGNALS) process.on(signal, () => undefined);
   const send = (message: ChildMessage): void => {
     if (process.connected) process.send?.(message);
   };
-  guardParent(); // installed when the library loaded; a no-op here unless that was bypassed
+  guardParent(); // parent watch and ignored signals: installed when the library loaded, a no-op here
 
   let app: INestApplicationContext;
   try {

@@ -73,6 +73,8 @@ export interface PoolExecutorOptions {
   stderrLines: number;
   logger: Logger;
   isStopping: () => boolean;
+  /** Aborted when the worker stops: a child still booting is killed (it holds no job) instead of awaited. */
+  stopped?: AbortSignal;
 }
 
 /**
@@ -89,10 +91,12 @@ export class PoolExecutor implements SlotExecutor {
   /** The first child, while it boots (close() must not leave it behind). */
   private starting: Promise<ChildHandle> | null = null;
   private closing = false;
-  /** Aborted by close(): children still booting are killed, so closing never waits on a boot. */
-  private readonly closed = new AbortController();
+  /** Aborted by close() or the worker's stop: children still booting are killed, so neither waits on a boot. */
+  private readonly abortBoots = new AbortController();
 
-  constructor(private readonly options: PoolExecutorOptions) {}
+  constructor(private readonly options: PoolExecutorOptions) {
+    options.stopped?.addEventListener('abort', () => this.abortBoots.abort(), { once: true });
+  }
 
   /**
    * The parent's runner and events, once its Nest context is up: children are forked before that, so the
@@ -178,7 +182,7 @@ export class PoolExecutor implements SlotExecutor {
 
   async close(graceMs: number): Promise<void> {
     this.closing = true;
-    this.closed.abort();
+    this.abortBoots.abort();
     const starting = this.starting?.then(
       (c) => c.shutdown(graceMs),
       () => undefined,
@@ -221,7 +225,7 @@ export class PoolExecutor implements SlotExecutor {
       slot: this.options.slot,
       stderrLines: this.options.stderrLines,
       onEvent: (name, payload) => this.bridge(name, payload),
-      abort: this.closed.signal,
+      abort: this.abortBoots.signal,
     });
   }
 

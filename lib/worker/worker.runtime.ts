@@ -30,6 +30,8 @@ export class WorkerRuntime {
   private removeSignals: (() => void) | null = null;
   private removePidFile: (() => void) | null = null;
   private stopping = false;
+  /** Aborted by stop(): pool children still booting are killed rather than awaited. */
+  private readonly stopped = new AbortController();
   private signalled = false;
   private abandon: (() => void) | null = null;
   private resolveClosed!: () => void;
@@ -76,6 +78,7 @@ export class WorkerRuntime {
             stderrLines: options.childStderrLines,
             logger: this.logger,
             isStopping: () => this.stopping,
+            stopped: this.stopped.signal,
           }),
         );
       }
@@ -159,12 +162,14 @@ export class WorkerRuntime {
     try {
       await Promise.all(registered);
     } catch (error) {
+      // Stopped (a signal) while children still booted: not a failure, the worker shuts down as usual.
+      const stopRequested = this.stopping;
       // A child could not boot: stop the slots already working, then start() tears everything down.
       this.stopping = true;
       for (const slot of this.slots) slot.stop();
       await Promise.allSettled(registered);
       await Promise.all(runs);
-      throw error;
+      if (!stopRequested) throw error;
     }
     const loops = Promise.all(runs);
     const abandoned = new Promise<void>((resolve) => (this.abandon = resolve));
@@ -177,6 +182,7 @@ export class WorkerRuntime {
     const escalate = reason === 'term';
     if (!this.stopping) {
       this.stopping = true;
+      this.stopped.abort();
       for (const slot of this.slots) slot.stop();
     }
     if (escalate) this.terminate(signal ?? 'SIGTERM');
