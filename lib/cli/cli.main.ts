@@ -9,7 +9,8 @@ import { CliUsageError, parseCliArgs, USAGE, type CliCommand } from './cli.args.
  *   nestjs-resque worker <file> [--module Name]     QUEUE=… and the other php-resque variables apply
  *   nestjs-resque scheduler <file> [--module Name]
  * Exit codes: 0 done, 1 failure (bad environment, missing file, host error; logged through Nest's Logger),
- * 2 usage error, no arguments included (usage on stderr). Nest and the hosts are imported only for real commands, so --help is quick.
+ * 2 usage error, no arguments included (usage on stderr). Nest and the hosts are imported only for real
+ * commands, so --help is quick.
  * The worker host starts its children by re-running this same entry with the same arguments (and the
  * parent's execArgv, so a TypeScript loader carries over), so everything here must be safe to run twice.
  */
