@@ -1,3 +1,5 @@
+// First, so a pool child watches its parent before anything else of the library or the app is evaluated.
+import './worker/worker.parent-guard.js';
 export * from './protocol/index.js';
 export * from './resque.options.js';
 export { RESQUE_MODULE_OPTIONS } from './resque.module-definition.js';

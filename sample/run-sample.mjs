@@ -269,7 +269,10 @@ async function main() {
   say('press Ctrl-C to stop');
 }
 
-main().catch((error) => {
+main().catch(async (error) => {
+  // Ctrl-C stops the sample's processes too, and the demo may see them go before our SIGINT handler runs.
+  await sleep(250);
+  if (shuttingDown) return;
   console.error(error);
   void shutdown(1);
 });

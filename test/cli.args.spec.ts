@@ -17,7 +17,6 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['worker', 'dist/w.js'])).toEqual({ kind: 'worker', path: 'dist/w.js', moduleName: undefined });
     expect(parseCliArgs(['worker', 'w.js', '--module', 'WorkerModule'])).toEqual({ kind: 'worker', path: 'w.js', moduleName: 'WorkerModule' });
     expect(parseCliArgs(['scheduler', '--module=S', 's.js'])).toEqual({ kind: 'scheduler', path: 's.js', moduleName: 'S' });
-    expect(parseCliArgs([])).toEqual({ kind: 'help' });
     expect(parseCliArgs(['--help'])).toEqual({ kind: 'help' });
     expect(parseCliArgs(['worker', '--help'])).toEqual({ kind: 'help' });
     expect(parseCliArgs(['--version'])).toEqual({ kind: 'version' });
@@ -25,6 +24,7 @@ describe('parseCliArgs', () => {
 
   it('rejects usage mistakes with CliUsageError', () => {
     const cases: Array<[string[], string]> = [
+      [[], 'missing command'],
       [['work'], 'unknown command "work"'],
       [['worker'], 'worker needs the path'],
       [['worker', 'a.js', 'b.js'], 'unexpected argument "b.js"'],

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -20,8 +21,16 @@ interface CliResult {
 
 /** Runs the CLI to completion (asynchronously, so a test can run several at once). */
 function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  return runNode([...NODE_ARGS, ...args], env);
+}
+
+/**
+ * Runs node to completion. 'close' waits for stdout too, which a worker's children inherit: it also proves
+ * that no child was left behind.
+ */
+function runNode(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...NODE_ARGS, ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    const proc = spawn(process.execPath, args, { env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -50,14 +59,19 @@ describe('nestjs-resque CLI: usage', () => {
     expect(out.stdout).toContain('REDIS_BACKEND');
   });
 
-  it('an unknown command prints the usage on stderr and exits 2', async () => {
-    const [out, noPath] = await Promise.all([runCli(['frobnicate']), runCli(['worker'])]);
+  it('an unknown command, a missing path or no arguments print the usage on stderr and exit 2', async () => {
+    const [out, noPath, none] = await Promise.all([runCli(['frobnicate']), runCli(['worker']), runCli([])]);
     expect(out.status).toBe(2);
     expect(out.stdout).toBe('');
     expect(out.stderr).toContain('unknown command "frobnicate"');
     expect(out.stderr).toContain('Usage:');
     expect(noPath.status).toBe(2);
     expect(noPath.stderr).toContain('worker needs the path');
+    // No arguments at all is a mistake too (a script that lost its command must not "succeed").
+    expect(none.status).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('missing command');
+    expect(none.stderr).toContain('Usage:');
   });
 
   it('a bad environment fails before anything starts, naming the variable', async () => {
@@ -76,6 +90,35 @@ describe('nestjs-resque CLI: usage', () => {
     expect(badInclude.status).toBe(1);
     expect(badInclude.stderr).toContain('APP_INCLUDE must name an existing file');
   });
+});
+
+/** A port nothing listens on (bound once by us, then released). */
+async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('Redis unreachable at start: every entry exits 1 with one line naming the address and the cause', () => {
+  it('CLI worker (with children), CLI scheduler, ResqueWorkerHost.run and ResqueSchedulerHost.run', async () => {
+    const port = await deadPort();
+    const env = { QUEUE: 'x', COUNT: '2', REDIS_BACKEND: `127.0.0.1:${port}`, REDIS_URL: `redis://127.0.0.1:${port}` };
+    const runs = await Promise.all([
+      runCli(['worker', APP], env),
+      runCli(['scheduler', APP], env),
+      runNode(['--import', './test/support/ts-register.mjs', 'test/apps/worker-main.ts'], env),
+      runNode(['--import', './test/support/ts-register.mjs', 'test/apps/scheduler-main.ts'], env),
+    ]);
+    for (const out of runs) {
+      const lines = out.stderr.split('\n').filter((line) => line.includes('could not connect'));
+      expect(out.status, out.stderr).toBe(1);
+      expect(lines, out.stderr).toHaveLength(1);
+      expect(lines[0]).toContain(`could not start: could not connect to Redis at 127.0.0.1:${port}/0: ECONNREFUSED`);
+      expect(out.stderr).not.toMatch(/^\s+at /m); // no stack trace at the default log level
+    }
+  }, 60_000);
 });
 
 describe('nestjs-resque worker <file>: end to end against a real Redis', () => {

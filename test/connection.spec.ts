@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResqueConnection, describeAddress, parseConnectionInput, parseRedisBackend } from '../lib/index.js';
@@ -139,6 +140,25 @@ describe('ResqueConnection against a real Redis', () => {
     expect(String(error)).toMatch(/could not connect to Redis at 127\.0\.0\.1:1\/0: ECONNREFUSED/);
     expect(connection.client.status).toBe('end');
     await connection.close();
+  });
+
+  it('gives up on an endpoint that accepts but never answers, within the connect timeout, and leaves nothing open', async () => {
+    // Reachable but silent (a wrong service, a proxy with no backend): ioredis' own timeout covers only the
+    // TCP connect, so the handshake used to wait forever.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const connection = ResqueConnection.create({ host: '127.0.0.1', port, connectTimeout: 300 }, undefined, { logger: false });
+      const error = await connection.connect().catch((e: unknown) => e);
+      expect(String(error)).toBe(`Error: could not connect to Redis at 127.0.0.1:${port}/0: no answer within 300 ms`);
+      expect(connection.client.status).toBe('end');
+      await connection.close();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('rejects an empty namespace', () => {

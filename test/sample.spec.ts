@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,5 +45,45 @@ describe('the sample app (npm run sample)', () => {
     const client = redis.client();
     expect(await client.smembers('resque:workers')).toEqual([]);
     expect(await client.exists('resque:resque:resque_scheduler_master_lock')).toBe(0);
+  }, 90_000);
+
+  it('Ctrl-C (SIGINT to the whole process group) shuts everything down: "bye", exit 0, its temp directory gone', async () => {
+    // Nothing answers on REDIS_URL, so the sample starts its own redis-server in a temp dir under TMPDIR.
+    const tmp = mkdtempSync(join(tmpdir(), 'nestjs-resque-sample-tmp-'));
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise((resolve) => probe.close(resolve));
+    // detached: its own process group, which is what a terminal signals on Ctrl-C.
+    const child = spawn(process.execPath, ['sample/run-sample.mjs'], {
+      env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${port}`, SAMPLE_DATA_DIR: dataDir, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let text = '';
+    let interrupted = false;
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const onData = (d: Buffer) => {
+      text += d.toString();
+      if (!interrupted && text.includes('[sample] up in')) {
+        interrupted = true;
+        process.kill(-child.pid!, 'SIGINT');
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    try {
+      expect(await exited, text).toBe(0);
+      expect(text).toContain('started a private redis-server');
+      expect(text).toContain('[sample] bye');
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL'); // whatever is left of the group (nothing, when the test passes)
+      } catch {
+        // the group is gone
+      }
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }, 90_000);
 });

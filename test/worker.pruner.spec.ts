@@ -67,7 +67,7 @@ describe('WorkerPruner', () => {
     expect(failure).toMatchObject({
       payload: rubyPayload,
       exception: 'Resque::PruneDeadWorkerDirtyExit',
-      error: 'Worker vm:1476:default did not gracefully exit while processing InteropSleep',
+      error: 'Worker vm:1476:default did not gracefully exit while processing InteropSleep (no heartbeat for over 300 s)',
       worker: 'vm:1476:default',
       queue: 'default',
     });

@@ -34,7 +34,9 @@ Environment (php-resque's names):
 
 export function parseCliArgs(argv: readonly string[]): CliCommand {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return { kind: 'help' };
+  // No arguments is a usage mistake (exit 2), not a request for help: a script missing its command must fail.
+  if (command === undefined) throw new CliUsageError('missing command');
+  if (command === '--help' || command === '-h' || command === 'help') return { kind: 'help' };
   if (command === '--version' || command === '-v') return { kind: 'version' };
   if (command !== 'worker' && command !== 'scheduler') throw new CliUsageError(`unknown command "${command}"`);
   let path: string | undefined;

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: the worker's children re-run this entry, and must watch their parent before the app is imported.
+import '../worker/worker.parent-guard.js';
 import { readFileSync } from 'node:fs';
 import { CliUsageError, parseCliArgs, USAGE, type CliCommand } from './cli.args.js';
 
@@ -7,7 +9,8 @@ import { CliUsageError, parseCliArgs, USAGE, type CliCommand } from './cli.args.
  *   nestjs-resque worker <file> [--module Name]     QUEUE=… and the other php-resque variables apply
  *   nestjs-resque scheduler <file> [--module Name]
  * Exit codes: 0 done, 1 failure (bad environment, missing file, host error; logged through Nest's Logger),
- * 2 usage error (usage on stderr). Nest and the hosts are imported only for real commands, so --help is quick.
+ * 2 usage error, no arguments included (usage on stderr). Nest and the hosts are imported only for real
+ * commands, so --help is quick.
  * The worker host starts its children by re-running this same entry with the same arguments (and the
  * parent's execArgv, so a TypeScript loader carries over), so everything here must be safe to run twice.
  */
@@ -40,11 +43,12 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    // Set, not exit(): a host that keeps running (timers, sockets) decides when the process ends.
-    if (code !== 0) process.exitCode = code;
+    // On success a host that keeps running (timers, sockets) decides when the process ends. A failure ends
+    // it now: whatever is left open (a worker child's IPC channel, a half-built context) does no work.
+    if (code !== 0) process.exit(code);
   },
   (error: unknown) => {
     process.stderr.write(`nestjs-resque: ${String(error)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

@@ -185,27 +185,39 @@ export class ResqueConnection implements OnApplicationShutdown {
 
   private async connectOwned(): Promise<void> {
     let failure: unknown = null;
+    const timeoutMs = this.connectTimeoutMs();
     for (let attempt = 1; attempt <= FIRST_CONNECT_ATTEMPTS; attempt++) {
       if (this.closed) break;
       const status = this.client.status;
       try {
         if (status === 'ready') return;
-        if (status === 'wait' || status === 'end' || status === 'close') await this.client.connect();
-        else await waitForReady(this.client, this.baseOptions.connectTimeout ?? 10_000);
+        if (status === 'wait' || status === 'end' || status === 'close') await connectWithin(this.client, timeoutMs);
+        else await waitForReady(this.client, timeoutMs);
         this.everReady = true;
         return;
       } catch (error) {
         failure = error;
       }
+      // A silent endpoint already cost a whole timeout: more attempts would only multiply the wait.
+      if (failure instanceof ConnectTimeoutError || errorCode(failure) === 'ETIMEDOUT' || errorCode(this.lastError) === 'ETIMEDOUT') break;
       if (attempt < FIRST_CONNECT_ATTEMPTS) await sleep(FIRST_CONNECT_BACKOFF_MS * attempt);
     }
     throw this.connectError(failure);
   }
 
+  /** ioredis' connectTimeout covers the TCP connect only; ours also covers the handshake (a silent endpoint). */
+  private connectTimeoutMs(): number {
+    return (this.isCluster ? this.clusterOptions.redisOptions?.connectTimeout : this.baseOptions.connectTimeout) ?? 10_000;
+  }
+
   private async awaitForeign(): Promise<void> {
     try {
-      if (this.client.status === 'wait') await this.client.connect();
-      else if (this.client.status !== 'ready') await waitForReady(this.client, this.baseOptions.connectTimeout ?? 10_000);
+      if (this.client.status !== 'ready') {
+        // The user's client: bounded wait, but never disconnected by us (its own retry strategy applies).
+        const ready = waitForReady(this.client, this.connectTimeoutMs());
+        if (this.client.status === 'wait') this.client.connect().catch(() => undefined); // `ready` reports it
+        await ready;
+      }
       this.everReady = true;
     } catch (error) {
       throw this.connectError(error);
@@ -213,7 +225,7 @@ export class ResqueConnection implements OnApplicationShutdown {
   }
 
   private connectError(failure: unknown): Error {
-    const cause = this.lastError ?? failure;
+    const cause = failure instanceof ConnectTimeoutError ? failure : (this.lastError ?? failure);
     const reason = errorCode(cause) ?? (cause instanceof Error ? cause.message : String(cause));
     return new Error(`could not connect to Redis at ${this.address}: ${reason}`, { cause });
   }
@@ -247,6 +259,40 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** No answer (connected or not) within the connect timeout. */
+class ConnectTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+  }
+}
+
+/** `client.connect()`, given up (and the client disconnected) after `timeoutMs`. */
+async function connectWithin(client: ResqueRedis, timeoutMs: number): Promise<void> {
+  let timedOut = false;
+  let fallback: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    client.disconnect(); // connect() then rejects, once the socket is closed
+    // disconnect() half-closes and waits up to 2 s for the peer, which a silent endpoint never answers.
+    if (client instanceof Redis) client.stream?.destroy();
+  }, timeoutMs);
+  const connecting = client.connect();
+  try {
+    await Promise.race([
+      connecting,
+      new Promise<void>((_, reject) => {
+        fallback = setTimeout(() => reject(new ConnectTimeoutError(timeoutMs)), timeoutMs + 3_000);
+      }),
+    ]);
+  } catch (error) {
+    connecting.catch(() => undefined);
+    throw timedOut ? new ConnectTimeoutError(timeoutMs) : error;
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(fallback);
+  }
+}
+
 function waitForReady(client: ResqueRedis, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const cleanup = () => {
@@ -269,7 +315,7 @@ function waitForReady(client: ResqueRedis, timeoutMs: number): Promise<void> {
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`no answer within ${timeoutMs} ms`));
+      reject(new ConnectTimeoutError(timeoutMs));
     }, timeoutMs);
     client.once('ready', onReady);
     client.once('error', onError);

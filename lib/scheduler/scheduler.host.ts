@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { Logger, type INestApplicationContext, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ResqueConnection } from '../connection/connection.service.js';
-import { writePidFile } from '../env/index.js';
+import { envLogLevel, writePidFile } from '../env/index.js';
+import { failStartup } from '../env/env.startup.js';
 import { ResqueEvents } from '../events/events.service.js';
 import { ResqueJobRegistry } from '../jobs/job.registry.js';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
@@ -28,7 +29,23 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT']
  * apply (INTERVAL, PREFIX, REDIS_BACKEND(_DB), LOGGING/VERBOSE/VVERBOSE, PIDFILE); explicit options win.
  */
 export class ResqueSchedulerHost {
+  /**
+   * Resolves once the scheduler runs. If it cannot start (a bad variable, Redis unreachable, ...) one line
+   * names the cause and the process exits 1, as NestFactory does; `appOptions: { abortOnError: false }`
+   * rejects instead.
+   */
   static async run(module: Type<unknown>, explicit: ResqueSchedulerHostOptions = {}): Promise<SchedulerHandle> {
+    try {
+      return await ResqueSchedulerHost.start(module, explicit);
+    } catch (error) {
+      return failStartup('ResqueSchedulerHost', error, {
+        abortOnError: explicit.appOptions?.abortOnError,
+        logLevel: explicit.logLevel ?? envLogLevel(process.env),
+      });
+    }
+  }
+
+  private static async start(module: Type<unknown>, explicit: ResqueSchedulerHostOptions): Promise<SchedulerHandle> {
     const options = resolveSchedulerHostOptions(explicit);
     const logger = new Logger('ResqueSchedulerHost');
     const app = await NestFactory.createApplicationContext(module, {

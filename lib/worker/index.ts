@@ -1,3 +1,4 @@
+import './worker.parent-guard.js'; // first: see lib/index.ts
 export * from './worker.errors.js';
 export * from './worker.handle.js';
 export * from './worker.host.js';

@@ -22,6 +22,38 @@ export interface ChildSpawnOptions {
   /** After a job's timeout aborted its `ctx.signal`: how long it may take to stop before SIGKILL. */
   termTimeoutMs: number;
   onEvent: (name: BridgedEventName, payload: WireEventPayload) => void;
+  /** Aborted (the worker is closing): a child still booting is SIGKILLed (it holds no job yet). */
+  abort?: AbortSignal;
+}
+
+/** Signals a process gets from its own fault (a crash, an abort), not from someone else. */
+const SELF_INFLICTED_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGABRT', 'SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGTRAP', 'SIGSYS']);
+
+/** A child that ended before its Nest context was up: how it ended, and its own reason when it sent one. */
+export class ChildStartError extends Error {
+  override readonly name = 'ChildStartError';
+  constructor(
+    readonly slot: number,
+    readonly code: number | null,
+    readonly signal: NodeJS.Signals | null,
+    readonly reason: string | null,
+    stderr: readonly string[],
+  ) {
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    super(
+      reason !== null
+        ? `worker child (slot ${slot}) failed to boot: ${reason}`
+        : `worker child (slot ${slot}) exited during start-up with ${how}${stderr.length > 0 ? `:\n${stderr.join('\n')}` : ''}`,
+    );
+  }
+
+  /**
+   * Killed by a signal from outside (an operator, the OOM killer) while it booted: nothing wrong with the
+   * module, so the child is replaced. An exit code, a reason sent, or a crash signal is the child's own.
+   */
+  get killedFromOutside(): boolean {
+    return this.reason === null && this.signal !== null && !SELF_INFLICTED_SIGNALS.has(this.signal);
+  }
 }
 
 /**
@@ -79,24 +111,31 @@ export class ChildHandle {
     const handle = new ChildHandle(proc, options);
     handle.wire();
     return new Promise<ChildHandle>((resolve, reject) => {
+      let reason: string | null = null;
       const onMessage = (message: unknown) => {
-        if (isChildMessage(message) && message.type === 'ready') {
+        if (!isChildMessage(message)) return;
+        if (message.type === 'failed') reason = message.message; // its exit follows
+        if (message.type === 'ready') {
           cleanup();
           resolve(handle);
         }
       };
       const onExit = () => {
         cleanup();
-        const how = handle.exitInfo?.signal ? `signal ${handle.exitInfo.signal}` : `code ${handle.exitInfo?.code}`;
-        reject(new Error(`worker child (slot ${options.slot}) exited during start-up with ${how}:\n${handle.stderrTail.join('\n')}`));
+        const { code = null, signal = null } = handle.exitInfo ?? {};
+        reject(new ChildStartError(options.slot, code, signal, reason, handle.stderrTail));
       };
+      const onAbort = () => handle.kill('SIGKILL');
       const cleanup = () => {
         proc.off('message', onMessage);
+        options.abort?.removeEventListener('abort', onAbort);
         const i = handle.exitWaiters.indexOf(onExit);
         if (i >= 0) handle.exitWaiters.splice(i, 1);
       };
       proc.on('message', onMessage);
       handle.exitWaiters.push(onExit);
+      if (options.abort?.aborted) onAbort();
+      else options.abort?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

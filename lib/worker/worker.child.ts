@@ -1,20 +1,14 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { decodePayload, type DecodedJob } from '../protocol/index.js';
+import { decodePayload, errorMessage, type DecodedJob } from '../protocol/index.js';
 import { JobTimeoutError, TermException, WorkerPrunedError } from './worker.errors.js';
 import { isParentMessage, toWirePayload, type ChildMessage, type ParentMessage } from './worker.ipc.js';
+import { guardParent } from './worker.parent-guard.js';
 import { JobRunner, type EventForwarder } from './worker.job-runner.js';
 import { workerLogger } from './worker.logger.js';
 import type { WorkerAppOptions, WorkerLogLevel } from './worker.options.js';
 import { childTitle, processingTitle, setTitle } from './worker.title.js';
 import type { ResqueWorkerHandle } from './worker.handle.js';
-
-/**
- * Signals a child leaves to its parent: a terminal, systemd (KillMode=control-group) or an init that
- * forwards to the group send them to every process, and the parent decides (TERM reaches a running job as
- * an `abort` message after `preShutdownTimeoutMs`).
- */
-const PARENT_SIGNALS: NodeJS.Signals[] = ['SIGQUIT', 'SIGTERM', 'SIGINT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
 
 export interface ChildRunOptions {
   slot: number;
@@ -29,16 +23,20 @@ export interface ChildRunOptions {
  */
 export async function runChild(module: unknown, options: ChildRunOptions): Promise<ResqueWorkerHandle> {
   setTitle(childTitle(options.slot));
-  for (const signal of PARENT_SIGNALS) process.on(signal, () => undefined);
   const send = (message: ChildMessage): void => {
     if (process.connected) process.send?.(message);
   };
-  process.once('disconnect', () => process.exit(1));
+  guardParent(); // parent watch and ignored signals: installed when the library loaded, a no-op here
 
-  const app: INestApplicationContext = await NestFactory.createApplicationContext(module as never, {
-    ...options.appOptions,
-    logger: options.appOptions.logger ?? workerLogger(options.logLevel, 'child'),
-  });
+  let app: INestApplicationContext;
+  try {
+    app = await NestFactory.createApplicationContext(module as never, {
+      ...options.appOptions,
+      logger: options.appOptions.logger ?? workerLogger(options.logLevel, 'child'),
+    });
+  } catch (error) {
+    return bootFailed(error, options.logLevel);
+  }
   // Only events the parent listens to cross the channel (each is an IPC message).
   let bridged: ReadonlySet<string> = new Set();
   const forward: EventForwarder = {
@@ -97,4 +95,24 @@ function abortReason(message: ParentMessage & { type: 'abort' }): Error {
   if (message.reason === 'term') return new TermException(message.signal);
   if (message.reason === 'pruned') return new WorkerPrunedError(message.workerId);
   return new JobTimeoutError(message.timeoutMs);
+}
+
+/**
+ * The boot failed (the module threw, Redis is unreachable, ...): the reason goes to the parent, which names
+ * it in one line (a stack here would be printed once per child); the stack only at debug level. Then exit 1:
+ * the IPC channel would keep this process alive, doing nothing.
+ */
+async function bootFailed(error: unknown, logLevel: WorkerLogLevel | undefined): Promise<never> {
+  if (logLevel === 'debug' && error instanceof Error) new Logger('ResqueWorker').debug(error.stack);
+  if (process.connected) {
+    const message: ChildMessage = { type: 'failed', message: errorMessage(error) };
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1_000);
+      process.send?.(message, undefined, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+  process.exit(1);
 }

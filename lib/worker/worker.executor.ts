@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { DIRTY_EXIT_EXCEPTION, errorMessage, type DecodedJob } from '../protocol/index.js';
-import { ChildHandle, type ChildResult } from './worker.child-process.js';
+import { ChildHandle, ChildStartError, type ChildResult } from './worker.child-process.js';
 import { JobTimeoutError, TermException } from './worker.errors.js';
 import { fromWirePayload, type WireEventPayload } from './worker.ipc.js';
 import { failed, type BridgedEventName, type JobRunner } from './worker.job-runner.js';
@@ -113,6 +113,8 @@ export interface PoolExecutorOptions {
   isStopping: () => boolean;
   /** The TERM sequence's timeouts (`termTimeoutMs` also bounds a timed-out job's stop). */
   timeouts: TermTimeouts;
+  /** Aborted when the worker stops: a child still booting is killed (it holds no job) instead of awaited. */
+  stopped?: AbortSignal;
 }
 
 /**
@@ -130,9 +132,12 @@ export class PoolExecutor implements SlotExecutor {
   private starting: Promise<ChildHandle> | null = null;
   private closing = false;
   private readonly term: TermSequence;
+  /** Aborted by close() or the worker's stop: children still booting are killed, so neither waits on a boot. */
+  private readonly abortBoots = new AbortController();
 
   constructor(private readonly options: PoolExecutorOptions) {
     this.term = new TermSequence(options.timeouts);
+    options.stopped?.addEventListener('abort', () => this.abortBoots.abort(), { once: true });
   }
 
   /**
@@ -148,14 +153,26 @@ export class PoolExecutor implements SlotExecutor {
     return this.options.slot === 0 ? process.pid : (this.child?.pid ?? process.pid);
   }
 
+  /**
+   * Starts the first child. One killed from outside while it boots is replaced (with back-off), as after
+   * start-up; one that fails for a reason of its own (the module throws, Redis is unreachable) fails the start.
+   */
   async start(): Promise<void> {
-    if (this.closing) throw new Error(`worker slot ${this.options.slot} closed before its child started`);
-    const starting = this.spawn();
-    this.starting = starting;
-    try {
-      this.child = await starting;
-    } finally {
-      this.starting = null;
+    for (let attempt = 1; ; attempt++) {
+      if (this.closing) throw new Error(`worker slot ${this.options.slot} closed before its child started`);
+      const starting = this.spawn();
+      this.starting = starting;
+      try {
+        this.child = await starting;
+        break;
+      } catch (error) {
+        const replace = error instanceof ChildStartError && error.killedFromOutside;
+        if (!replace || this.closing || this.options.isStopping()) throw error;
+        this.options.logger.warn(`${error.message}; starting another`);
+        await backOff(attempt);
+      } finally {
+        this.starting = null;
+      }
     }
     if (this.closing) {
       // close() ran while the child booted: it waited for this start and shuts the child down.
@@ -246,6 +263,7 @@ export class PoolExecutor implements SlotExecutor {
 
   async close(graceMs: number): Promise<void> {
     this.closing = true;
+    this.abortBoots.abort();
     const starting = this.starting?.then(
       (c) => c.shutdown(graceMs),
       () => undefined,
@@ -265,9 +283,9 @@ export class PoolExecutor implements SlotExecutor {
         this.child = await next;
         return this.child;
       } catch (error) {
+        if (this.options.isStopping() || this.closing) throw error;
         this.options.logger.error(errorMessage(error));
-        if (this.options.isStopping()) throw error;
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * attempt)));
+        await backOff(attempt);
       }
     }
   }
@@ -289,6 +307,7 @@ export class PoolExecutor implements SlotExecutor {
       stderrLines: this.options.stderrLines,
       termTimeoutMs: this.options.timeouts.termTimeoutMs,
       onEvent: (name, payload) => this.bridge(name, payload),
+      abort: this.abortBoots.signal,
     });
   }
 
@@ -296,6 +315,11 @@ export class PoolExecutor implements SlotExecutor {
   private bridge(name: BridgedEventName, payload: WireEventPayload): void {
     void this.events?.emitAsync(name, fromWirePayload(name, payload)).catch(() => undefined);
   }
+}
+
+/** Between attempts to start a child: 250 ms more each time, at most 5 s. */
+function backOff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * attempt)));
 }
 
 export function dirtyExitError(result: ChildResult & { kind: 'died' }, className: string): Error {

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { importAppInclude } from '../env/env.common.js';
+import { envLogLevel, importAppInclude } from '../env/env.common.js';
+import { failStartup } from '../env/env.startup.js';
 import { workerOptionsFromEnv } from '../env/env.worker.js';
 import { runChild } from './worker.child.js';
 import type { ResqueWorkerHandle } from './worker.handle.js';
@@ -49,6 +50,9 @@ import { WorkerRuntime } from './worker.runtime.js';
  *   claim list when nothing could be claimed; with several queues or globs, blocking mode polls every
  *   min(INTERVAL, 0.5 s) instead (BLMOVE takes a single source). A job BLMOVEd while USR2 pauses the
  *   worker goes back to its queue.
+ * - Start-up failure (bad option, Redis unreachable, a child that cannot boot): one log line naming the
+ *   cause (stack at 'debug'), then exit 1, as NestFactory does; `appOptions.abortOnError: false` rejects
+ *   instead. A child killed from outside while it boots is replaced, at start-up as later.
  * - Pruning at start-up and every `pruneIntervalSeconds` (see WorkerPruner); heartbeats every
  *   `heartbeatIntervalSeconds` (Redis TIME, Ruby's format).
  *
@@ -77,6 +81,19 @@ import { WorkerRuntime } from './worker.runtime.js';
  */
 export class ResqueWorkerHost {
   static async run(module: unknown, options: ResqueWorkerHostOptions = {}): Promise<ResqueWorkerHandle> {
+    const inChild = process.env[CHILD_ENV] !== undefined;
+    try {
+      return await ResqueWorkerHost.start(module, options);
+    } catch (error) {
+      // A child is ours: it always ends (the parent names the failure). The parent follows abortOnError.
+      return failStartup('ResqueWorker', error, {
+        abortOnError: inChild ? true : options.appOptions?.abortOnError,
+        logLevel: options.logLevel ?? envLogLevel(process.env),
+      });
+    }
+  }
+
+  private static async start(module: unknown, options: ResqueWorkerHostOptions): Promise<ResqueWorkerHandle> {
     const fromEnv = workerOptionsFromEnv(process.env);
     // php-resque's APP_INCLUDE: loaded first, in the parent and in every child (ESM caches a second import).
     await importAppInclude(process.env);

@@ -8,9 +8,11 @@ import type { JobOutcome, RunnableJob } from './worker.types.js';
  * all Redis bookkeeping; a child only performs and reports.
  *
  * parent → child: `perform` (one job at a time), `abort` (abort the running job's `ctx.signal`: TERM/INT with
- * the signal's name, or its timeout; the child still reports the outcome), `shutdown` (finish and exit 0).
- * child → parent: `ready` (context booted), `event` (a bridged lifecycle event), `done` (the outcome, plus
- * the child's RSS when asked, for recycling). One message each way per job.
+ * the signal's name, its timeout, or a prune notice; the child still reports the outcome), `shutdown` (finish
+ * and exit 0).
+ * child → parent: `ready` (context booted), `failed` (the boot failed: its reason, then the child exits 1),
+ * `event` (a bridged lifecycle event), `done` (the outcome, plus the child's RSS when asked, for recycling).
+ * One message each way per job.
  */
 export type ParentMessage =
   /**
@@ -25,19 +27,19 @@ export type ParentMessage =
 
 export type ChildMessage =
   | { type: 'ready'; pid: number }
+  | { type: 'failed'; message: string }
   | { type: 'event'; name: BridgedEventName; payload: WireEventPayload }
   | { type: 'done'; outcome: JobOutcome; rssMb?: number };
 
 /** An event payload with its `error` (onFailure) flattened for JSON. */
 export type WireEventPayload = Record<string, unknown> & { error?: WireError };
 
-/** The env variable that turns a re-executed entrypoint into a child (value: the slot number). */
-export const CHILD_ENV = 'NESTJS_RESQUE_CHILD';
+export { CHILD_ENV } from './worker.parent-guard.js';
 
 export function isChildMessage(value: unknown): value is ChildMessage {
   if (!value || typeof value !== 'object') return false;
   const type = (value as { type?: unknown }).type;
-  return type === 'ready' || type === 'event' || type === 'done';
+  return type === 'ready' || type === 'failed' || type === 'event' || type === 'done';
 }
 
 export function isParentMessage(value: unknown): value is ParentMessage {

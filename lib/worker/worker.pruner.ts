@@ -139,6 +139,17 @@ export class WorkerPruner {
     }
   }
 
+  /**
+   * How the death was found, for the failure's error. Ruby's sentence comes first. A dead worker's exit code
+   * or signal cannot be known here: only its parent process (a supervisor, a shell) can wait for it.
+   */
+  private deathDetail(id: string, reason: PrunedWorker['reason']): string {
+    const pid = parseWorkerId(id)?.pid;
+    if (reason === 'heartbeat') return `no heartbeat for over ${this.options.pruneAfterSeconds} s`;
+    if (reason === 'pid') return `process ${pid} is gone; its exit code or signal is unknown to the pruner`;
+    return 'unregistered by another pruner while holding claimed jobs, and no longer alive';
+  }
+
   private async pruneOne(id: string, reason: PrunedWorker['reason']): Promise<PrunedWorker | null> {
     const { keys, redis, options } = this;
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -162,7 +173,7 @@ export class WorkerPruner {
           buildFailure({
             rawPayload: job.raw,
             exception: PRUNE_DEAD_WORKER_EXCEPTION,
-            error: `Worker ${id} did not gracefully exit while processing ${className}`,
+            error: `Worker ${id} did not gracefully exit while processing ${className} (${this.deathDetail(id, reason)})`,
             backtrace: [],
             worker: id,
             queue: job.queue,

@@ -34,6 +34,8 @@ export class WorkerRuntime {
   private removeSignals: (() => void) | null = null;
   private removePidFile: (() => void) | null = null;
   private stopping = false;
+  /** Aborted by stop(): pool children still booting are killed rather than awaited. */
+  private readonly stopped = new AbortController();
   private signalled = false;
   private resolveClosed!: () => void;
   readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
@@ -80,6 +82,7 @@ export class WorkerRuntime {
             logger: this.logger,
             isStopping: () => this.stopping,
             timeouts: options,
+            stopped: this.stopped.signal,
           }),
         );
       }
@@ -170,12 +173,14 @@ export class WorkerRuntime {
     try {
       await Promise.all(registered);
     } catch (error) {
+      // Stopped (a signal) while children still booted: not a failure, the worker shuts down as usual.
+      const stopRequested = this.stopping;
       // A child could not boot: stop the slots already working, then start() tears everything down.
       this.stopping = true;
       for (const slot of this.slots) slot.stop();
       await Promise.allSettled(registered);
       await Promise.all(runs);
-      throw error;
+      if (!stopRequested) throw error;
     }
     this.logger.log(
       `started ${this.slots.map((slot) => slot.id).join(', ')}: queues ${selection.configured.join(',')}, ${options.concurrency} slot(s), ` +
@@ -190,6 +195,7 @@ export class WorkerRuntime {
     const escalate = reason === 'term';
     if (!this.stopping) {
       this.stopping = true;
+      this.stopped.abort();
       for (const slot of this.slots) slot.stop();
     }
     // TERM/INT: each running job goes through Ruby's TERM sequence (see SlotExecutor#terminate).

@@ -15,8 +15,13 @@ export interface WorkerProcess {
 const started: WorkerProcess[] = [];
 
 /** Starts the worker entrypoint with php-style env (QUEUE, COUNT, INTERVAL, ...) and WORKER_OPTIONS JSON. */
-export function spawnWorker(redisUrl: string, env: Record<string, string>, options: Record<string, unknown> = {}): WorkerProcess {
-  const proc = spawn(process.execPath, ['--import', './test/support/ts-register.mjs', 'test/apps/worker-main.ts'], {
+export function spawnWorker(
+  redisUrl: string,
+  env: Record<string, string>,
+  options: Record<string, unknown> = {},
+  entry = 'test/apps/worker-main.ts',
+): WorkerProcess {
+  const proc = spawn(process.execPath, ['--import', './test/support/ts-register.mjs', entry], {
     env: { ...process.env, REDIS_URL: redisUrl, WORKER_OPTIONS: JSON.stringify(options), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
