@@ -139,6 +139,16 @@ describe('WorkerPruner', () => {
     expect(await redis.sismember(k('workers'), id)).toBe(1);
     expect(await redis.get(k('pruning_dead_workers_in_progress'))).toBe('vm:1:ruby');
   });
+
+  it('takes the lock over from a pruner of this host that was killed while holding it (no 60 s stall)', async () => {
+    const id = `${hostname()}:${deadPid}:default`;
+    await registerBusy(id, PHP_RAW);
+    await redis.set(k('pruning_dead_workers_in_progress'), id, 'EX', 60); // the dead worker was pruning when killed
+    const pruned = await pruner().pruneDeadWorkers();
+    expect(pruned.map((p) => p.workerId)).toEqual([id]);
+    expect(await redis.sismember(k('workers'), id)).toBe(0);
+    expect(await redis.get(k('pruning_dead_workers_in_progress'))).toBeNull(); // released after the prune
+  });
 });
 
 describe('WorkerPruner: our workers unregistered by a peer', () => {

@@ -377,6 +377,21 @@ return 1
 `,
 };
 
+/**
+ * Takes Ruby's `pruning_dead_workers_in_progress` lock over from a holder known to be dead, only if that holder
+ * still has it (two takers cannot both win). KEYS: lock. ARGV: the dead holder's id, our id, TTL seconds.
+ * Returns 1 when taken.
+ */
+export const WORKER_PRUNE_TAKEOVER_SCRIPT: LuaScript = {
+  name: 'resqueWorkerPruneTakeover',
+  numberOfKeys: 1,
+  lua: `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+`,
+};
+
 /** Releases Ruby's `pruning_dead_workers_in_progress` lock only if we hold it. KEYS: lock. ARGV: our id. */
 export const WORKER_PRUNE_UNLOCK_SCRIPT: LuaScript = {
   name: 'resqueWorkerPruneUnlock',

@@ -8,7 +8,7 @@ import {
   runScript,
   type ResqueKeys,
 } from '../protocol/index.js';
-import { WORKER_PRUNE_SCRIPT, WORKER_PRUNE_UNLOCK_SCRIPT } from '../protocol/protocol.scripts.worker.js';
+import { WORKER_PRUNE_SCRIPT, WORKER_PRUNE_TAKEOVER_SCRIPT, WORKER_PRUNE_UNLOCK_SCRIPT } from '../protocol/protocol.scripts.worker.js';
 import { PRUNE_HEARTBEAT_MULTIPLE, RUBY_PRUNE_AFTER_SECONDS, type DeadWorkerPolicy } from './worker.options.js';
 import { claimQueuesKey, statusKeyOfRaw } from './worker.store.js';
 
@@ -64,8 +64,7 @@ export class WorkerPruner {
 
   async pruneDeadWorkers(): Promise<PrunedWorker[]> {
     const { keys, redis, options } = this;
-    const locked = await redis.set(keys.pruneLock, options.selfId, 'EX', PRUNE_LOCK_SECONDS, 'NX');
-    if (locked !== 'OK') return [];
+    if (!(await this.lock())) return [];
     try {
       const [ids, heartbeats, intervals, time] = await Promise.all([
         redis.smembers(keys.workers),
@@ -114,6 +113,19 @@ export class WorkerPruner {
     const interval = publishedInterval === undefined ? Number.NaN : Number(publishedInterval);
     const floor = Number.isFinite(interval) && interval > 0 ? PRUNE_HEARTBEAT_MULTIPLE * interval : RUBY_PRUNE_AFTER_SECONDS;
     return Math.max(this.options.pruneAfterSeconds, floor);
+  }
+
+  /**
+   * Ruby's lock (SET NX EX 60, value = the pruner's worker id). A pruner killed while holding it would stall
+   * every pruner for the whole TTL: a holder of this host whose pid is gone is taken over at once.
+   */
+  private async lock(): Promise<boolean> {
+    const { keys, redis, options } = this;
+    if ((await redis.set(keys.pruneLock, options.selfId, 'EX', PRUNE_LOCK_SECONDS, 'NX')) === 'OK') return true;
+    const holder = await redis.get(keys.pruneLock);
+    if (holder === null || !this.deadOnThisHost(holder)) return false;
+    const taken = await runScript<number>(redis, WORKER_PRUNE_TAKEOVER_SCRIPT, [keys.pruneLock], [holder, options.selfId, PRUNE_LOCK_SECONDS]);
+    return taken === 1;
   }
 
   /** On this host with a pid that is not running (the only death a process check can prove). */
