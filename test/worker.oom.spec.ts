@@ -14,7 +14,9 @@ let redis: Redis;
 const k = (key: string) => `resque:${key}`;
 const JOBS = 40;
 const ids = Array.from({ length: JOBS }, (_, n) => `00${String(n).padStart(30, '0')}`);
-const fails = (n: number) => n % 3 === 0;
+/** Jobs 6–11 are slow failures: Redis fills while both slots run one, so their failure records meet it. */
+const slowFailure = (n: number) => n >= 6 && n < 12;
+const fails = (n: number) => slowFailure(n) || (n >= 12 && n % 3 === 0);
 
 beforeAll(async () => {
   server = await startRedis();
@@ -33,11 +35,17 @@ describe('a full Redis (maxmemory, noeviction)', () => {
     for (let n = 0; n < JOBS; n++) {
       await redis.set(k(`job:${ids[n]}:status`), JSON.stringify({ status: 1, updated: 1 }));
       // quiet: the jobs themselves write nothing, so only the worker's own bookkeeping meets the OOM.
-      await redis.rpush(k('queue:oom'), encodePayload('Tally', { n, ms: 40, fail: fails(n), quiet: true }, { id: ids[n]!, queueTime: 1 }));
+      const ms = slowFailure(n) ? 1_500 : 40;
+      await redis.rpush(k('queue:oom'), encodePayload('Tally', { n, ms, fail: fails(n), quiet: true }, { id: ids[n]!, queueTime: 1 }));
     }
     const worker = spawnWorker(server.url, { QUEUE: 'oom', COUNT: '2', INTERVAL: '0.05' });
     const workerIds = await worker.ready;
-    await waitFor('a few jobs done', async () => Number(await redis.get(k('stat:processed'))) >= 4, 40_000);
+    // Both slots busy with a slow failing job: the next write of each is that job's failure record.
+    const runningSlow = async () => {
+      const records = await redis.mget(workerIds.map((id) => k(`worker:${id}`)));
+      return records.every((r) => r !== null && /"ms":1500/.test(r));
+    };
+    await waitFor('both slots running a slow failing job', runningSlow, 40_000);
     await redis.config('SET', 'maxmemory', '1'); // every write that needs memory is refused from now on
     // A failing job meets the full Redis: its failure record cannot be written (the worker says so; before
     // the fix it said "could not record a failure" once it gave up).
