@@ -10,7 +10,7 @@
 //   the build, naming each added and removed export; `npm run api:update` (build, then this script) rewrites
 //   the report after an intended change, which then shows up in review as a diff of that file.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
@@ -67,7 +67,7 @@ const VALUE_KINDS = new Set(['class', 'enum', 'function', 'const', 'let', 'names
 
 /** `{ subpath, names: [{ name, kinds }] }` for each entry, read from the built declarations. */
 export function collect(entryList) {
-  const files = entryList.map((e) => join(root, e.types));
+  const files = entryList.map((e) => resolve(root, e.types));
   for (const file of files) {
     if (!existsSync(file)) throw new Error(`api-report: ${relative(root, file)} is missing; run \`npm run build\` first`);
   }
@@ -117,11 +117,11 @@ export function render(report) {
 }
 
 /** Runtime exports that the declarations do not declare as values, and declared values missing at runtime. */
-async function runtimeMismatches(report) {
+export async function runtimeMismatches(report) {
   const problems = [];
   for (const entry of report) {
     if (entry.js === undefined) continue;
-    const module = await import(pathToFileURL(join(root, entry.js)).href);
+    const module = await import(pathToFileURL(resolve(root, entry.js)).href);
     const runtime = new Set(Object.keys(module));
     const declared = new Set(
       entry.names.filter((n) => n.kinds.some((k) => VALUE_KINDS.has(k))).map((n) => n.name),
@@ -132,7 +132,7 @@ async function runtimeMismatches(report) {
   return problems;
 }
 
-/** `section → line` pairs of a report text, to name what was added and removed. */
+/** `section: line` strings of a report text, to name what was added and removed. */
 function lines(text) {
   const result = new Set();
   let section = '';
@@ -143,6 +143,13 @@ function lines(text) {
     else if (inBlock && line.trim() !== '') result.add(`${section}: ${line.replace(/\s+/g, ' ').trim()}`);
   }
   return result;
+}
+
+/** What a new report adds to and removes from a committed one, as `<entry>: <kind> <name>` lines. */
+export function differences(committed, current) {
+  const before = lines(committed);
+  const after = lines(current);
+  return { added: [...after].filter((l) => !before.has(l)), removed: [...before].filter((l) => !after.has(l)) };
 }
 
 async function main(argv) {
@@ -167,10 +174,7 @@ async function main(argv) {
     console.log(`api-report: the public API matches ${shown} (${summary})`);
     return 0;
   }
-  const before = lines(committed);
-  const after = lines(text);
-  const added = [...after].filter((l) => !before.has(l));
-  const removed = [...before].filter((l) => !after.has(l));
+  const { added, removed } = differences(committed, text);
   console.error(`api-report: the public API differs from ${shown}:`);
   for (const l of added) console.error(`  + ${l}`);
   for (const l of removed) console.error(`  - ${l}`);
