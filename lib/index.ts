@@ -4,8 +4,8 @@ import './worker/worker.parent-guard.js';
 // The public API of 'nestjs-resque': an explicit list, so a new internal module never becomes API by accident.
 // What users write against: the module, its injectable services, the hosts, the decorators, the job context,
 // events, the errors they throw or catch, and the data shapes these return. Everything else (protocol codecs,
-// Lua scripts, env parsing, engine classes) is internal; tests import it by relative path. api/
-// nestjs-resque.api.md is the report `npm test` checks this list against (`npm run api:update` after a change).
+// Lua scripts, env parsing, engine classes) is internal; tests import it by relative path.
+// `npm test` checks this list against api/nestjs-resque.api.md (`npm run api:update` after an intended change).
 
 // Module and options
 export { ResqueModule } from './resque.module.js';

@@ -57,7 +57,8 @@ function kindsOf(symbol) {
     const list = declaration?.parent;
     kinds.push(list && ts.isVariableDeclarationList(list) && !(list.flags & ts.NodeFlags.Const) ? 'let' : 'const');
   }
-  if (f & (ts.SymbolFlags.ValueModule | ts.SymbolFlags.NamespaceModule)) kinds.push('namespace');
+  if (f & ts.SymbolFlags.ValueModule) kinds.push('namespace');
+  else if (f & ts.SymbolFlags.NamespaceModule) kinds.push('type namespace');
   if (f & ts.SymbolFlags.Interface && !(f & ts.SymbolFlags.Class)) kinds.push('interface');
   if (f & ts.SymbolFlags.TypeAlias) kinds.push('type');
   return kinds;
@@ -186,4 +187,9 @@ async function main(argv) {
   return 1;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = await main(process.argv.slice(2));
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.exitCode = await main(process.argv.slice(2)).catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    return 1;
+  });
+}
