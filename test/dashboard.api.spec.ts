@@ -1,4 +1,5 @@
 import { ForbiddenException, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY, CSRF_HEADER } from '../lib/dashboard/index.js';
@@ -188,5 +189,19 @@ describe('dashboard over php-resque and Ruby data', () => {
     const queue = (await (await fetch(`${d.url}/api/queues/default`)).json()) as { total: number; items: Array<{ className: string; id: string; enqueuedAt: number }> };
     expect(queue.items[0]).toMatchObject({ className: 'PhpEcho', id: '96402b8a278ea1aaef323f6b322ff84b' });
     expect(queue.items[0]!.enqueuedAt).toBeGreaterThan(1_700_000_000);
+  });
+});
+
+describe('dashboard README', () => {
+  it('documents every ResqueDashboardModule option', () => {
+    const source = readFileSync(new URL('../lib/dashboard/dashboard.options.ts', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const members: string[] = [];
+    for (const name of ['ResqueDashboardOptions', 'ResqueDashboardExtras']) {
+      const body = source.slice(source.indexOf(`export interface ${name}`)).split(/\n\}/)[0]!;
+      for (const m of body.matchAll(/^ {2}(\w+)\?:/gm)) members.push(m[1]!);
+    }
+    expect(members).toEqual(expect.arrayContaining(['readOnly', 'pageSize', 'refreshSeconds', 'csrfSecret', 'path', 'guards', 'publicPath']));
+    expect(members.filter((m) => !readme.includes(`| \`${m}\` |`))).toEqual([]);
   });
 });
