@@ -50,6 +50,10 @@ describe.each(['express', 'fastify'] as const)('dashboard on %s', (adapter) => {
       expect(res.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
       expect(await res.text()).toContain(`<script src="/resque/assets/dashboard.js"></script>`);
     }
+    expect(await (await fetch(`${d.url}/jobs?id=${encodeURIComponent('<b>nope')}`)).text()).toContain('No status for &lt;b&gt;nope');
+    // count=0 would read the whole list with LRANGE start..-1: refused.
+    expect((await fetch(`${d.url}/api/queues/default?count=0`)).status).toBe(400);
+    expect((await fetch(`${d.url}/api/failed?count=501`)).status).toBe(400);
     const overview = (await (await fetch(`${d.url}/api/overview`)).json()) as Record<string, unknown>;
     expect(overview).toMatchObject({ queues: [], processed: 0, failed: 0, workers: 0 });
   });

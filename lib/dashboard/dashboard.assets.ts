@@ -60,7 +60,10 @@ export const DASHBOARD_JS = `'use strict';
   }
   if (every > 0) {
     setInterval(function () {
-      if (box && box.checked && document.visibilityState === 'visible') refresh();
+      // Not while the user types in a form of the page (the refresh would replace what they typed).
+      var active = document.activeElement;
+      var typing = active && active.closest && active.closest('#content form');
+      if (box && box.checked && document.visibilityState === 'visible' && !typing) refresh();
     }, every * 1000);
   }
 })();
@@ -82,6 +85,7 @@ h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.5em; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .35em .6em; border-bottom: 1px solid var(--line); vertical-align: top; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td button { white-space: nowrap; margin: 0 .2em .2em 0; }
 tr.failed td { color: var(--accent); }
 code, pre { font: 12px/1.4 ui-monospace, monospace; word-break: break-all; white-space: pre-wrap; }
 pre.backtrace { border: 1px solid var(--line); padding: .6em; overflow-x: auto; }

@@ -84,6 +84,13 @@ export function createDashboardController(path: string, publicPath: string, guar
       return intParam(query['start'], 'start', 0);
     }
 
+    /** 1..500 (a count of 0 would make LRANGE start..start-1 read to the end of the list). */
+    private count(query: QueryMap): number {
+      const count = intParam(query['count'], 'count', this.security.settings.pageSize);
+      if (count < 1 || count > 500) throw new BadRequestException('count must be 1..500');
+      return count;
+    }
+
     // --- assets ------------------------------------------------------------------------------------
 
     @Get('assets/dashboard.js')
@@ -161,7 +168,12 @@ export function createDashboardController(path: string, publicPath: string, guar
     @Header('Content-Type', HTML)
     async jobPage(@Query('id') id?: string): Promise<string> {
       if (id === undefined || id === '') return pages.jobPage(this.ctx, null);
-      return pages.jobPage(this.ctx, await input(() => this.data.job(id.trim())));
+      try {
+        return pages.jobPage(this.ctx, await this.data.job(id.trim()));
+      } catch (error) {
+        if (error instanceof TypeError || error instanceof RangeError) return pages.jobPage(this.ctx, null, error.message);
+        throw error;
+      }
     }
 
     @Get('stats')
@@ -179,7 +191,7 @@ export function createDashboardController(path: string, publicPath: string, guar
 
     @Get('api/queues/:name')
     queue(@Param('name') name: string, @Query() query: QueryMap): Promise<unknown> {
-      return this.data.queuePage(name, this.start(query), intParam(query['count'], 'count', this.security.settings.pageSize));
+      return this.data.queuePage(name, this.start(query), this.count(query));
     }
 
     @Get('api/working')
@@ -194,7 +206,7 @@ export function createDashboardController(path: string, publicPath: string, guar
 
     @Get('api/failed')
     failed(@Query() query: QueryMap): Promise<unknown> {
-      return this.data.failedPage(this.start(query), Math.min(500, intParam(query['count'], 'count', this.security.settings.pageSize)), filterOf(query));
+      return this.data.failedPage(this.start(query), this.count(query), filterOf(query));
     }
 
     @Get('api/failed/:index')
@@ -206,12 +218,12 @@ export function createDashboardController(path: string, publicPath: string, guar
 
     @Get('api/delayed')
     delayed(@Query() query: QueryMap): Promise<unknown> {
-      return this.data.delayedPage(this.start(query), Math.min(500, intParam(query['count'], 'count', this.security.settings.pageSize)));
+      return this.data.delayedPage(this.start(query), this.count(query));
     }
 
     @Get('api/delayed/:at')
     delayedAt(@Param('at') at: string, @Query() query: QueryMap): Promise<unknown> {
-      return this.data.delayedAt(intParam(at, 'timestamp'), this.start(query), Math.min(500, intParam(query['count'], 'count', this.security.settings.pageSize)));
+      return this.data.delayedAt(intParam(at, 'timestamp'), this.start(query), this.count(query));
     }
 
     @Get('api/schedules')

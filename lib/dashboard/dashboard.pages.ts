@@ -139,10 +139,17 @@ export function failedPage(ctx: PageContext, page: FailedPage): string {
 ${action(ctx, filtered ? 'Remove matching' : 'Clear all', '/failed/clear', q, filtered ? 'Remove every matching failure?' : 'Delete every failure?')}</p>`;
   const note = page.truncated ? html`<p class="note">Read the newest ${page.scanned} of ${page.total} failures for this filter.</p>` : '';
   const head = html`<tr><th>#</th><th>Queue</th><th>Class</th><th>Args</th><th>Exception</th><th>Failed at</th><th></th></tr>`;
-  const body = html`${form}${bulk}${note}${filtered ? html`<p>${page.items.length} matching on this page (of ${page.total} failures).</p>` : pager(ctx, '/failed', page, q)}
-${table(head, page.items.map((f) => failureRow(ctx, f)), filtered ? 'No failure matches.' : 'No failed jobs.')}
-${filtered && page.items.length === page.count ? pager(ctx, '/failed', { ...page, total: page.start + page.count + 1 }, q) : ''}`;
+  const body = html`${form}${bulk}${note}${filtered ? filteredPager(ctx, page, q) : pager(ctx, '/failed', page, q)}
+${table(head, page.items.map((f) => failureRow(ctx, f)), filtered ? 'No failure matches.' : 'No failed jobs.')}`;
   return layout(ctx, '/failed', 'Failed', body);
+}
+
+/** A filtered page knows no total of matches (that would read the whole list): only newer / older links. */
+function filteredPager(ctx: PageContext, page: FailedPage, query: Record<string, string>): SafeHtml {
+  const link = (start: number, label: string): SafeHtml => html`<a href="${ctx.base}/failed?${new URLSearchParams({ ...query, start: String(start) }).toString()}">${label}</a>`;
+  return html`<p class="pager">${page.start > 0 ? link(Math.max(0, page.start - page.count), '‹ newer') : ''}
+ matches ${page.items.length === 0 ? 0 : page.start + 1}–${page.start + page.items.length} (of ${page.total} failures)
+ ${page.items.length === page.count ? link(page.start + page.count, 'older ›') : ''}</p>`;
 }
 
 export function failurePage(ctx: PageContext, f: FailureView): string {
@@ -183,9 +190,9 @@ export function schedulesPage(ctx: PageContext, schedules: ScheduleView[]): stri
   return layout(ctx, '/schedules', 'Schedules', html`${table(head, rows, 'No recurring schedules.')}`);
 }
 
-export function jobPage(ctx: PageContext, job: JobView | null): string {
+export function jobPage(ctx: PageContext, job: JobView | null, problem?: string): string {
   const form = html`<form method="get" action="${ctx.base}/jobs" class="filter"><input name="id" placeholder="job id (32 hex)" value="${job?.id ?? ''}"><button type="submit">Look up</button></form>`;
-  let result: SafeHtml = html``;
+  let result: SafeHtml = problem ? html`<p class="problem">${problem}</p>` : html``;
   if (job && !job.status) result = html`<p class="empty">No status for ${job.id} (untracked, expired after a day, or unknown).</p>`;
   if (job?.status) {
     const s = job.status;
