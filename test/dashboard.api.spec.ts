@@ -196,6 +196,60 @@ describe('dashboard over php-resque and Ruby data', () => {
   });
 });
 
+describe('dashboard actions', () => {
+  let d: DashboardApp;
+  let csrf: string;
+  beforeAll(async () => {
+    d = await startDashboardApp({ redisUrl: server.url, readOnly: false, adapter: 'fastify' });
+    csrf = await token(d);
+  });
+  afterAll(async () => {
+    await d.close();
+  });
+
+  it('removes one job of a queue by its exact string, then clears the queue', async () => {
+    await loadKeys(redis, readFixture('php-enqueue-tracked').keys);
+    await redis.rpush('resque:queue:default', '{"class":"Other","args":[]}', '{"class":"Other","args":[]}');
+    const page = (await (await fetch(`${d.url}/api/queues/default`)).json()) as { items: Array<{ raw: string; className: string }> };
+    expect(page.items.map((j) => j.className)).toEqual(['PhpEcho', 'Other', 'Other']);
+    expect(await (await post(d, '/queues/default/remove', { raw: page.items[1]!.raw }, csrf)).json()).toMatchObject({ removed: 1 });
+    expect(await redis.lrange('resque:queue:default', 0, -1)).toEqual([page.items[0]!.raw, '{"class":"Other","args":[]}']);
+    expect(await (await post(d, '/queues/default/clear', {}, csrf)).json()).toMatchObject({ removed: 2 });
+    expect(await redis.llen('resque:queue:default')).toBe(0);
+    expect((await post(d, '/queues/default/remove', {}, csrf)).status).toBe(400);
+  });
+
+  it('retries and removes the failures matching a filter only', async () => {
+    const php = readFixture('php-failure').keys['resque:failed']!.value as string[];
+    const ruby = readFixture('ruby-failure').keys['resque:failed']!.value as string[];
+    await redis.rpush('resque:failed', ...php, ...ruby);
+    expect(await (await post(d, '/failed/retry-all', { exception: 'RuntimeError' }, csrf)).json()).toMatchObject({ retried: 1 });
+    expect(await redis.llen('resque:queue:default')).toBe(1);
+    expect(await (await post(d, '/failed/clear', { exception: 'RuntimeException' }, csrf)).json()).toMatchObject({ removed: 1 });
+    const left = JSON.parse((await redis.lindex('resque:failed', 0))!) as { exception: string; retried_at?: string };
+    expect(await redis.llen('resque:failed')).toBe(1);
+    expect(left.exception).toBe('RuntimeError');
+    expect(left.retried_at).toBeTruthy();
+  });
+
+  it('moves one delayed job to its queue now, cleaning the schedule, and fires a recurring schedule once', async () => {
+    await loadKeys(redis, readFixture('php-delayed').keys);
+    await loadKeys(redis, readFixture('ruby-schedule-persistent').keys);
+    const raw = (await redis.lindex('resque:delayed:1795730545', 0))!;
+    expect(await (await post(d, '/delayed/1795730545/enqueue', { raw }, csrf)).json()).toMatchObject({ moved: 1 });
+    expect(await redis.exists('resque:delayed:1795730545')).toBe(0);
+    expect(await redis.zscore('resque:delayed_queue_schedule', '1795730545')).toBeNull();
+    const moved = JSON.parse((await redis.lpop('resque:queue:default'))!) as { class: string; args: unknown[] };
+    expect(moved).toMatchObject({ class: 'PhpEcho', args: [{ name: 'in-an-hour' }] });
+    expect((await post(d, '/delayed/1795730545/enqueue', { raw }, csrf)).status).toBe(404);
+
+    expect(await (await post(d, '/schedules/every_minute/enqueue', {}, csrf)).json()).toMatchObject({ queue: 'default' });
+    const fired = JSON.parse((await redis.lpop('resque:queue:default'))!) as { class: string; args: unknown[] };
+    expect(fired).toMatchObject({ class: 'RubyEcho', args: [{ a: 1 }] });
+    expect((await post(d, '/schedules/nope/enqueue', {}, csrf)).status).toBe(404);
+  });
+});
+
 describe('dashboard README', () => {
   it('documents every ResqueDashboardModule option', () => {
     const source = readFileSync(new URL('../lib/dashboard/dashboard.options.ts', import.meta.url), 'utf8');
