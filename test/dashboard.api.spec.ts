@@ -106,6 +106,21 @@ describe('dashboard security', () => {
     }
   });
 
+  it('links to publicPath under a global prefix, so the script and every tab resolve', async () => {
+    const d = await startDashboardApp({ redisUrl: server.url, globalPrefix: 'admin', publicPath: '/admin/resque' });
+    try {
+      const page = await (await fetch(d.url)).text();
+      const script = /<script src="([^"]+)"/.exec(page)![1]!;
+      expect(script).toBe('/admin/resque/assets/dashboard.js');
+      expect((await fetch(new URL(script, d.url))).status).toBe(200);
+      for (const [, href] of page.matchAll(/<nav>.*?<\/nav>/gs).next().value![0].matchAll(/href="([^"]+)"/g)) {
+        expect((await fetch(new URL(href!, d.url))).status, href).toBe(200);
+      }
+    } finally {
+      await d.close();
+    }
+  });
+
   it('runs the guards before every route: pages, API, assets and mutations', async () => {
     @Injectable()
     class DenyAll implements CanActivate {

@@ -10,6 +10,9 @@ export interface DashboardAppOptions {
   readOnly?: boolean;
   guards?: Array<CanActivate | Type<CanActivate>>;
   path?: string;
+  /** Nest's global prefix for the app, and the dashboard's publicPath to match. */
+  globalPrefix?: string;
+  publicPath?: string;
   /** Use forRootAsync (the factory gives readOnly). */
   async?: boolean;
 }
@@ -25,8 +28,8 @@ export interface DashboardApp {
 export async function startDashboardApp(options: DashboardAppOptions): Promise<DashboardApp> {
   const path = options.path ?? '/resque';
   const dashboard = options.async
-    ? ResqueDashboardModule.forRootAsync({ path, guards: options.guards ?? [], useFactory: () => ({ readOnly: options.readOnly ?? true, refreshSeconds: 1 }) })
-    : ResqueDashboardModule.forRoot({ path, guards: options.guards ?? [], readOnly: options.readOnly, refreshSeconds: 1 });
+    ? ResqueDashboardModule.forRootAsync({ path, publicPath: options.publicPath, guards: options.guards ?? [], useFactory: () => ({ readOnly: options.readOnly ?? true, refreshSeconds: 1 }) })
+    : ResqueDashboardModule.forRoot({ path, publicPath: options.publicPath, guards: options.guards ?? [], readOnly: options.readOnly, refreshSeconds: 1 });
 
   @Module({ imports: [ResqueModule.forRoot({ connection: options.redisUrl, logger: false }), dashboard] })
   class DashboardTestModule {}
@@ -35,7 +38,9 @@ export async function startDashboardApp(options: DashboardAppOptions): Promise<D
     options.adapter === 'fastify'
       ? await NestFactory.create(DashboardTestModule, new FastifyAdapter(), { logger: false })
       : await NestFactory.create(DashboardTestModule, { logger: false });
+  if (options.globalPrefix) app.setGlobalPrefix(options.globalPrefix);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
-  return { app, url: `http://127.0.0.1:${address.port}${path}`, close: () => app.close() };
+  const prefix = options.globalPrefix ? `/${options.globalPrefix}` : '';
+  return { app, url: `http://127.0.0.1:${address.port}${prefix}${path}`, close: () => app.close() };
 }
