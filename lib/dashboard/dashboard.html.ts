@@ -50,6 +50,11 @@ export function timeText(iso: string | number | null | undefined): string {
   return `${date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} (${relative(date.getTime() - Date.now())})`;
 }
 
+/** A duration in seconds as `42s`, `5m`, `3h`, `2d`. */
+export function ageText(seconds: number): string {
+  return relative(-seconds * 1000).replace(/ ago$/, '');
+}
+
 function relative(ms: number): string {
   const s = Math.round(Math.abs(ms) / 1000);
   const text = s < 60 ? `${s}s` : s < 3600 ? `${Math.round(s / 60)}m` : s < 86_400 ? `${Math.round(s / 3600)}h` : `${Math.round(s / 86_400)}d`;

@@ -12,7 +12,10 @@ import type {
   StatsView,
   WorkerView,
 } from './dashboard.data.js';
-import { html, jsonText, timeText, type SafeHtml } from './dashboard.html.js';
+import { ageText, html, jsonText, timeText, type SafeHtml } from './dashboard.html.js';
+
+/** Ruby's default prune threshold: a heartbeat older than this is shown as stale. */
+const STALE_HEARTBEAT_SECONDS = 300;
 
 /** What every page needs besides its data. */
 export interface PageContext {
@@ -75,7 +78,7 @@ export function overviewPage(ctx: PageContext, v: OverviewView): string {
   rows.push(html`<tr class="failed"><td><a href="${ctx.base}/failed">failed</a></td><td class="num">${v.failedListLength}</td></tr>`);
   const body = html`<ul class="totals"><li><b>${v.processed}</b> processed</li><li><b>${v.failed}</b> failed</li>
 <li><b>${v.workers}</b> workers</li><li><b>${v.working.length}</b> working</li><li><b>${v.delayedTimestamps}</b> delayed timestamps</li></ul>
-<h2>Queues</h2>${table(html`<tr><th>Queue</th><th>Jobs</th></tr>`, rows, 'No queues.')}
+<h2>Queues</h2>${table(html`<tr><th>Queue</th><th class="num">Jobs</th></tr>`, rows, 'No queues.')}
 <h2>Working now</h2>${workingTable(ctx, v.working)}`;
   return layout(ctx, '', 'Overview', body);
 }
@@ -108,10 +111,10 @@ export function workersPage(ctx: PageContext, workers: WorkerView[]): string {
   const rows = workers.map(
     (w) => html`<tr data-worker="${w.id}"><td>${w.host ?? w.id}</td><td class="num">${w.pid ?? '—'}</td><td>${w.queues.join(', ')}</td><td><span class="kind">${w.kind}</span></td>
 <td>${w.state === 'working' ? html`${w.job?.className ?? '?'} on ${w.job?.queue ?? '?'}, since ${w.job?.runAt ? timeText(w.job.runAt.toISOString()) : (w.job?.runAtRaw ?? '?')}` : 'idle'}</td>
-<td>${w.started ? timeText(w.started.toISOString()) : (w.startedRaw ?? '—')}</td><td>${w.heartbeatAgeSeconds === null ? 'none' : `${w.heartbeatAgeSeconds}s ago`}</td>
+<td>${w.started ? timeText(w.started.toISOString()) : (w.startedRaw ?? '—')}</td><td>${w.heartbeatAgeSeconds === null ? 'none' : w.heartbeatAgeSeconds > STALE_HEARTBEAT_SECONDS ? html`<span class="problem">${ageText(w.heartbeatAgeSeconds)} ago (stale)</span>` : `${ageText(w.heartbeatAgeSeconds)} ago`}</td>
 <td class="num">${w.processed}</td><td class="num">${w.failed}</td></tr>`,
   );
-  const head = html`<tr><th>Host</th><th>Pid</th><th>Queues</th><th>Kind</th><th>Job</th><th>Started</th><th>Heartbeat</th><th>Processed</th><th>Failed</th></tr>`;
+  const head = html`<tr><th>Host</th><th class="num">Pid</th><th>Queues</th><th>Kind</th><th>Job</th><th>Started</th><th>Heartbeat</th><th class="num">Processed</th><th class="num">Failed</th></tr>`;
   return layout(ctx, '/workers', 'Workers', html`<p>${workers.length} workers registered.</p>${table(head, rows, 'No workers are registered.')}`);
 }
 
@@ -166,7 +169,7 @@ export function delayedPage(ctx: PageContext, page: Page<DelayedTimestampRow>): 
     (t) => html`<tr><td><a href="${ctx.base}/delayed/${t.at}">${timeText(t.at)}</a></td><td class="num">${t.at}</td><td class="num">${t.size}</td></tr>`,
   );
   const body = html`<p>${page.total} timestamps hold delayed jobs.</p>${pager(ctx, '/delayed', page)}
-${table(html`<tr><th>Due</th><th>Timestamp</th><th>Jobs</th></tr>`, rows, 'No delayed jobs.')}`;
+${table(html`<tr><th>Due</th><th class="num">Timestamp</th><th class="num">Jobs</th></tr>`, rows, 'No delayed jobs.')}`;
   return layout(ctx, '/delayed', 'Delayed', body);
 }
 
@@ -206,7 +209,7 @@ export function statsPage(ctx: PageContext, stats: StatsView): string {
   const info = Object.entries(stats.redis).map(([k, v]) => html`<tr><td>${k}</td><td>${v}</td></tr>`);
   const keys = stats.keys.map((k) => html`<tr><td><code>${k.key}</code></td><td>${k.type}</td><td class="num">${k.size}</td></tr>`);
   const body = html`<h2>Redis</h2>${table(html`<tr><th>Field</th><th>Value</th></tr>`, info, 'No INFO.')}
-<h2>Keys</h2><p>${stats.dbsize} keys in this database (DBSIZE).</p>${table(html`<tr><th>Key</th><th>Type</th><th>Size</th></tr>`, keys, '')}`;
+<h2>Keys</h2><p>${stats.dbsize} keys in this database (DBSIZE).</p>${table(html`<tr><th>Key</th><th>Type</th><th class="num">Size</th></tr>`, keys, '')}`;
   return layout(ctx, '/stats', 'Stats', body);
 }
 
