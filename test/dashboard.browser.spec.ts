@@ -37,7 +37,7 @@ describe.skipIf(!runBrowser)('dashboard in chromium', () => {
     });
     d = await startDashboardApp({ redisUrl: server.url, readOnly: false });
     mkdirSync(SHOTS, { recursive: true });
-  });
+  }, 60_000);
   afterAll(async () => {
     await d?.close();
     await browser?.close();
@@ -102,7 +102,7 @@ describe.skipIf(!runBrowser)('dashboard in chromium', () => {
     expect(await phone.page.locator('nav').isVisible()).toBe(true);
     await phone.page.screenshot({ path: join(SHOTS, 'failed-phone.png'), fullPage: true });
     await phone.page.close();
-  });
+   }, 120_000); // a generous bound for 12 pages on a loaded machine, not a timing assertion
 
   it('retries a failed job from its row and it moves to its queue', async () => {
     await loadKeys(redis, readFixture('ruby-failure').keys);
@@ -144,7 +144,7 @@ describe.skipIf(!runBrowser)('dashboard in chromium', () => {
       await handle?.stop('quit');
       await page.close();
     }
-  });
+   }, 60_000);
 
   it('runs none of the XSS probes held in job args, class names, errors and queue names', async () => {
     const args = PROBES.map((probe) => ({ text: probe, url: probe }));
