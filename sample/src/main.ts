@@ -9,5 +9,6 @@ async function bootstrap(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port, '127.0.0.1');
   console.log(`HTTP app listening on http://127.0.0.1:${port}`);
+  console.log(`Dashboard: http://127.0.0.1:${port}/resque`);
 }
 void bootstrap();
