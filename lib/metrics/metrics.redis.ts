@@ -1,6 +1,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ResqueReader, type QueueReading, type StatsReading, type WorkerReading } from './metrics.snapshot.js';
 
+/** A scrape waits at most this long for Redis (Prometheus' own scrape timeout is 10 s by default). */
+export const DEFAULT_SCRAPE_TIMEOUT_MS = 2000;
+
 interface Reading {
   queues: QueueReading[];
   workers: WorkerReading[];
@@ -9,17 +12,17 @@ interface Reading {
 
 /**
  * Registers the Resque-wide metrics, read from Redis when scraped (collect callbacks; nothing is polled in
- * between). The gauges of one scrape share one read. Redis unreachable: `resque_redis_up` is 0 and the other
- * series are absent for that scrape (the scrape itself still succeeds). Returns a function that removes them.
+ * between). The gauges of one scrape share one read. Redis unreachable or slower than `timeoutMs`: `resque_redis_up`
+ * is 0 and the other series are absent for that scrape (the scrape itself still succeeds). Returns a function that removes them.
  */
-export function registerRedisMetrics(registry: Registry, reader: ResqueReader): () => void {
+export function registerRedisMetrics(registry: Registry, reader: ResqueReader, timeoutMs = DEFAULT_SCRAPE_TIMEOUT_MS): () => void {
   let inFlight: Promise<Reading | null> | null = null;
   // Every collect of one scrape starts before the first read settles, so they share it.
   const read = (): Promise<Reading | null> =>
-    (inFlight ??= Promise.all([reader.queues(), reader.workers(), reader.stats()])
-      .then(([queues, workers, stats]) => ({ queues, workers, stats }))
-      .catch(() => null)
-      .finally(() => setImmediate(() => (inFlight = null))));
+    (inFlight ??= withTimeout(
+      Promise.all([reader.queues(), reader.workers(), reader.stats()]).then(([queues, workers, stats]) => ({ queues, workers, stats })),
+      timeoutMs,
+    ).finally(() => setImmediate(() => (inFlight = null))));
   const registers = [registry];
   const before = new Set(registry.getMetricsAsArray());
   [
@@ -120,6 +123,13 @@ export function registerRedisMetrics(registry: Registry, reader: ResqueReader): 
   return () => {
     for (const name of names) registry.removeSingleMetric(name);
   };
+}
+
+/** The read, or null when it failed or took longer than `ms` (a client retrying a down Redis would hold the scrape). */
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  return Promise.race([work.catch(() => null), late]).finally(() => clearTimeout(timer));
 }
 
 /** The names of the metrics registered since `before` was taken (what a cleanup removes). */
