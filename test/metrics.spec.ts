@@ -82,20 +82,25 @@ describe('ResqueMetricsModule: GET /metrics in a Nest app', () => {
 });
 
 describe('the worker host option metrics: { port }', () => {
-  it('serves job durations and outcomes per class and queue for jobs that ran in its children', async () => {
+  it('serves job durations and outcomes per class and queue for jobs that ran in its children, a dead child included', async () => {
     const processed = Number((await redis.get('resque:stat:processed')) ?? 0);
     await redis.rpush(
       'resque:queue:default',
       JSON.stringify({ class: 'Echo', args: [{ n: 1 }] }),
       JSON.stringify({ class: 'Fail', args: [{ name: 'metrics' }] }),
       JSON.stringify({ class: 'Echo', args: [{ n: 2 }] }),
+      JSON.stringify({ class: 'Exit', args: [{ code: 3 }] }),
     );
-    await waitFor('three jobs to finish', async () => Number(await redis.get('resque:stat:processed')) >= processed + 2 && Number(await redis.get('resque:stat:failed')) >= 1);
-    const text = await waitFor('the host to count three outcomes', async () => {
+    await waitFor('four jobs to finish', async () => Number(await redis.get('resque:stat:processed')) >= processed + 2 && Number(await redis.get('resque:stat:failed')) >= 2);
+    const text = await waitFor('the host to count four outcomes', async () => {
       const body = await scrape(workerUrl);
-      return value(body, 'resque_jobs_total', { class: 'Echo', outcome: 'completed' }) === 2 && value(body, 'resque_jobs_total', { class: 'Fail' }) === 1 ? body : null;
+      const count = (cls: string) => value(body, 'resque_jobs_total', { class: cls });
+      return count('Echo') === 2 && count('Fail') === 1 && count('Exit') === 1 ? body : null;
     });
+    expect(value(text, 'resque_jobs_total', { class: 'Echo', queue: 'default', outcome: 'completed' })).toBe(2);
     expect(value(text, 'resque_jobs_total', { class: 'Fail', queue: 'default', outcome: 'failed' })).toBe(1);
+    // The child died: the parent itself emitted onFailure (Resque::DirtyExit).
+    expect(value(text, 'resque_jobs_total', { class: 'Exit', queue: 'default', outcome: 'failed' })).toBe(1);
     expect(value(text, 'resque_job_duration_seconds_count', { class: 'Echo', queue: 'default', outcome: 'completed' })).toBe(2);
     expect(value(text, 'resque_job_duration_seconds_sum', { class: 'Echo', queue: 'default' })).toBeGreaterThan(0);
     expect(value(text, 'resque_job_duration_seconds_bucket', { class: 'Fail', outcome: 'failed', le: '+Inf' })).toBe(1);
