@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResqueModule, ResqueQueue } from '../lib/index.js';
-import { ResqueMetricsModule } from '../lib/metrics/index.js';
+import { ResqueMetrics, ResqueMetricsModule } from '../lib/metrics/index.js';
 import { resolveWorkerOptions } from '../lib/worker/worker.options.js';
 import { killAllWorkers, spawnWorker, waitFor } from './apps/worker-harness.js';
 import { freePort, startRedis, type TestRedis } from './support/redis-server.js';
@@ -78,6 +78,27 @@ describe('ResqueMetricsModule: GET /metrics in a Nest app', () => {
     expect(value(text, 'resque_processed_total')).toBe(41);
     expect(text).toContain('# TYPE resque_processed_total counter');
     expect(text).toContain('# TYPE resque_queue_size gauge');
+  });
+});
+
+describe('ResqueMetricsModule.forRootAsync with controller: false', () => {
+  it('mounts no route; ResqueMetrics gives the text to serve yourself', async () => {
+    @Module({
+      imports: [
+        ResqueModule.forRoot({ connection: server.url, logger: false }),
+        ResqueMetricsModule.forRootAsync({ useFactory: () => ({ registry: new Registry(), timeoutMs: 500 }), controller: false }),
+      ],
+    })
+    class OwnRouteModule {}
+    const own = await NestFactory.create(OwnRouteModule, { logger: false });
+    try {
+      await own.listen(0, '127.0.0.1');
+      expect((await fetch(`${await own.getUrl()}/metrics`)).status).toBe(404);
+      const text = await own.get(ResqueMetrics).metrics();
+      expect(value(text, 'resque_queue_size', { queue: 'bulk' })).toBe(3);
+    } finally {
+      await own.close();
+    }
   });
 });
 

@@ -1,6 +1,9 @@
 // nestjs-resque/metrics: needs the optional peer prom-client; the root entry never loads it.
-export { ResqueMetrics, ResqueMetricsController, ResqueMetricsModule, RESQUE_METRICS_REGISTRY, type ResqueMetricsModuleOptions } from './metrics.module.js';
+export { ResqueMetricsController } from './metrics.controller.js';
 export { registerJobMetrics } from './metrics.jobs.js';
-export { registerRedisMetrics } from './metrics.redis.js';
+export { ResqueMetricsModule } from './metrics.module.js';
+export { RESQUE_METRICS_OPTIONS, type ResqueMetricsModuleOptions } from './metrics.options.js';
+export { DEFAULT_SCRAPE_TIMEOUT_MS, registerRedisMetrics } from './metrics.redis.js';
+export { ResqueMetrics } from './metrics.service.js';
 export { ResqueReader, type QueueReading, type StatsReading, type WorkerReading } from './metrics.snapshot.js';
 export { startWorkerMetrics, type WorkerMetrics } from './metrics.worker.js';

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { Registry } from 'prom-client';
 import type { ResqueEvents } from '../events/events.service.js';
+import { errorMessage } from '../protocol/index.js';
 import type { WorkerMetricsOptions } from '../worker/worker.options.js';
 import { registerJobMetrics } from './metrics.jobs.js';
 
@@ -36,7 +37,7 @@ export async function startWorkerMetrics(events: ResqueEvents, options: WorkerMe
     await listen(server, options.port, host);
   } catch (error) {
     unregister();
-    throw new Error(`metrics: cannot listen on ${host}:${options.port}: ${(error as Error).message}`);
+    throw new Error(`metrics: cannot listen on ${host}:${options.port}: ${errorMessage(error)}`);
   }
   // Scrapes must not keep a stopping worker alive.
   server.unref();
