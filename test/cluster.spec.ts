@@ -14,11 +14,8 @@ import {
   ResqueQueue,
   ResqueScheduler,
   ResqueWorkers,
-  describeCluster,
-  isClusterConnection,
-  namespaceHashTag,
-  parseConnectionInput,
 } from '../lib/index.js';
+import { describeCluster, isClusterConnection, namespaceHashTag, parseConnectionInput } from '../lib/connection/index.js';
 import type { ResqueWorkerHandle, ResqueWorkerHostOptions } from '../lib/worker/index.js';
 import { waitFor } from './apps/worker-harness.js';
 import { startRedisCluster, type TestRedisCluster } from './support/redis-cluster.js';

@@ -1,7 +1,9 @@
 import { createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResqueConnection, describeAddress, parseConnectionInput, parseRedisBackend } from '../lib/index.js';
+import { describeAddress, parseConnectionInput } from '../lib/connection/index.js';
+import { parseRedisBackend } from '../lib/env/index.js';
+import { ResqueConnection } from '../lib/index.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
 describe('connection parsing', () => {

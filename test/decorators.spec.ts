@@ -1,15 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import {
-  Job,
-  Perform,
-  RESQUE_JOB_METADATA,
-  RESQUE_PERFORM_METADATA,
-  ResqueQueue,
-  SetUp,
-  TearDown,
-  readJobMetadata,
-  type JobParamsOf,
-} from '../lib/index.js';
+import { RESQUE_JOB_METADATA, RESQUE_PERFORM_METADATA, readJobMetadata } from '../lib/decorators/index.js';
+import { Job, Perform, ResqueQueue, SetUp, TearDown, type JobParamsOf } from '../lib/index.js';
 import { PhpEchoJob, PlainClass, RemoteOnlyJob, type EchoParams } from './apps/surface-jobs.js';
 
 describe('@Job and method decorators', () => {

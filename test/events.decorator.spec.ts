@@ -11,10 +11,10 @@ import {
   ResqueEvents,
   ResqueModule,
   ResqueQueue,
-  readEventListenerMetadata,
   type EnqueueEvent,
   type ResqueEventError,
 } from '../lib/index.js';
+import { readEventListenerMetadata } from '../lib/decorators/index.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
 @Injectable()

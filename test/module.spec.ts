@@ -2,15 +2,8 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  Job,
-  JobStatus,
-  Perform,
-  ResqueConnection,
-  ResqueJobRegistry,
-  ResqueModule,
-  ResqueQueue,
-} from '../lib/index.js';
+import { Job, JobStatus, Perform, ResqueConnection, ResqueModule, ResqueQueue } from '../lib/index.js';
+import { ResqueJobRegistry } from '../lib/jobs/index.js';
 import { PhpEchoJob, TransientJob, TrackedJob, type EchoParams } from './apps/surface-jobs.js';
 import { dumpKeys, readFixture } from './support/fixtures.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';

@@ -1,9 +1,6 @@
-import type { NestFactory } from '@nestjs/core';
 import { resqueLogLevels, schedulerOptionsFromEnv, type Env, type EnvLogLevel } from '../env/index.js';
+import type { ResqueAppOptions } from '../resque.host-types.js';
 import type { SchedulerOptions } from './scheduler.types.js';
-
-/** NestFactory.createApplicationContext's options (not exported by name from @nestjs/common). */
-export type SchedulerAppOptions = NonNullable<Parameters<typeof NestFactory.createApplicationContext>[1]>;
 
 /** ResqueSchedulerHost options: the scheduler's own plus process concerns (logs, PIDFILE, signals). */
 export interface ResqueSchedulerHostOptions extends SchedulerOptions {
@@ -14,7 +11,7 @@ export interface ResqueSchedulerHostOptions extends SchedulerOptions {
   /** Stop on SIGTERM/SIGINT/SIGQUIT (default true). */
   handleSignals?: boolean;
   /** Options for NestFactory.createApplicationContext. */
-  appOptions?: SchedulerAppOptions;
+  appOptions?: ResqueAppOptions;
 }
 
 /**
@@ -36,6 +33,6 @@ export function resolveSchedulerHostOptions(explicit: ResqueSchedulerHostOptions
 }
 
 /** Nest log levels for the env's verbosity: errors, warnings and lifecycle lines always; more on request. */
-export function schedulerLogLevels(level: EnvLogLevel | undefined): NonNullable<SchedulerAppOptions['logger']> {
+export function schedulerLogLevels(level: EnvLogLevel | undefined): NonNullable<ResqueAppOptions['logger']> {
   return resqueLogLevels(level);
 }

@@ -6,6 +6,7 @@ import { envLogLevel, writePidFile } from '../env/index.js';
 import { failStartup } from '../env/env.startup.js';
 import { ResqueEvents } from '../events/events.service.js';
 import { ResqueJobRegistry } from '../jobs/job.registry.js';
+import type { ResqueAppModule } from '../resque.host-types.js';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
 import type { ResqueModuleOptions } from '../resque.options.js';
 import { resolveSchedulerHostOptions, schedulerLogLevels, type ResqueSchedulerHostOptions } from './scheduler.env.js';
@@ -34,7 +35,7 @@ export class ResqueSchedulerHost {
    * names the cause and the process exits 1, as NestFactory does; `appOptions: { abortOnError: false }`
    * rejects instead.
    */
-  static async run(module: Type<unknown>, explicit: ResqueSchedulerHostOptions = {}): Promise<SchedulerHandle> {
+  static async run(module: ResqueAppModule, explicit: ResqueSchedulerHostOptions = {}): Promise<SchedulerHandle> {
     try {
       return await ResqueSchedulerHost.start(module, explicit);
     } catch (error) {
@@ -45,7 +46,7 @@ export class ResqueSchedulerHost {
     }
   }
 
-  private static async start(module: Type<unknown>, explicit: ResqueSchedulerHostOptions): Promise<SchedulerHandle> {
+  private static async start(module: ResqueAppModule, explicit: ResqueSchedulerHostOptions): Promise<SchedulerHandle> {
     const options = resolveSchedulerHostOptions(explicit);
     const logger = new Logger('ResqueSchedulerHost');
     const app = await NestFactory.createApplicationContext(module, {

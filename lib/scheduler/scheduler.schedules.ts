@@ -1,10 +1,11 @@
+import type { JobClass } from '../decorators/decorators.types.js';
 import { resolveJobName } from '../jobs/job.name.js';
 import { assertJsonSafe } from '../protocol/index.js';
 import { cronTiming, everyTiming, parseEvery, splitCronZone, type ScheduleTiming } from './scheduler.cron.js';
-import type { JobClassRef, RecurringScheduleConfig } from './scheduler.types.js';
+import type { RecurringScheduleConfig } from './scheduler.types.js';
 
 /** Turns `job` (a name or a @Job class) into the job name and its declared default queue. */
-export type JobNameResolver = (job: string | JobClassRef, what: string) => { name: string; queue?: string };
+export type JobNameResolver = (job: string | JobClass, what: string) => { name: string; queue?: string };
 
 /** A schedule ready to fire. */
 export interface ResolvedSchedule {

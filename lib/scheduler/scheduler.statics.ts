@@ -1,11 +1,11 @@
 import type { JobClass } from '../decorators/decorators.types.js';
 import type { ResqueJobRegistry } from '../jobs/job.registry.js';
 import { nameOnlyResolver, resolveSchedule, type JobNameResolver, type ResolvedSchedule } from './scheduler.schedules.js';
-import type { JobClassRef, RecurringScheduleConfig } from './scheduler.types.js';
+import type { RecurringScheduleConfig } from './scheduler.types.js';
 
 /** Names `job` members (the one resolution, resolveJobName); a name string takes its registered job's queue. */
 export function registryResolver(registry: ResqueJobRegistry | undefined): JobNameResolver {
-  return (job: string | JobClassRef, what: string) => {
+  return (job: string | JobClass, what: string) => {
     const resolved = nameOnlyResolver(job, what);
     return typeof job === 'string' ? { name: resolved.name, queue: registry?.get(job)?.options.queue } : resolved;
   };

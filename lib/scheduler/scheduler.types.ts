@@ -1,10 +1,8 @@
 import type { ResqueRedis } from '../connection/connection.types.js';
+import type { JobClass } from '../decorators/decorators.types.js';
 import type { ResqueConnectionInput } from '../resque.options.js';
 import type { ResqueKeys } from '../protocol/index.js';
 import type { FiredTick } from './scheduler.recurring.js';
-
-/** A job class decorated with @Job (its name is read through the registry or the decorator metadata). */
-export type JobClassRef = abstract new (...args: never[]) => unknown;
 
 /**
  * A recurring schedule, in resque-scheduler's config shape (`persistent_schedules` values) plus our
@@ -22,7 +20,7 @@ export interface RecurringScheduleConfig {
   cron?: string;
   every?: string | [string, Record<string, unknown>];
   class?: string;
-  job?: string | JobClassRef;
+  job?: string | JobClass;
   queue?: string;
   args?: unknown;
   params?: unknown;

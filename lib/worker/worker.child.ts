@@ -1,18 +1,19 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { decodePayload, errorMessage, type DecodedJob } from '../protocol/index.js';
+import type { ResqueAppModule, ResqueAppOptions } from '../resque.host-types.js';
 import { JobTimeoutError, TermException, WorkerPrunedError } from './worker.errors.js';
 import { isParentMessage, toWirePayload, type ChildMessage, type ParentMessage } from './worker.ipc.js';
 import { guardParent } from './worker.parent-guard.js';
 import { JobRunner, type EventForwarder } from './worker.job-runner.js';
 import { workerLogger } from './worker.logger.js';
-import type { WorkerAppOptions, WorkerLogLevel } from './worker.options.js';
+import type { WorkerLogLevel } from './worker.options.js';
 import { childTitle, processingTitle, setTitle } from './worker.title.js';
 import type { ResqueWorkerHandle } from './worker.handle.js';
 
 export interface ChildRunOptions {
   slot: number;
-  appOptions: WorkerAppOptions;
+  appOptions: ResqueAppOptions;
   logLevel: WorkerLogLevel | undefined;
 }
 
@@ -21,7 +22,7 @@ export interface ChildRunOptions {
  * parent sends them, reporting each outcome. Exits on `shutdown`, or at once if the parent goes away
  * (its pruner-visible `worker:<id>` then records the job).
  */
-export async function runChild(module: unknown, options: ChildRunOptions): Promise<ResqueWorkerHandle> {
+export async function runChild(module: ResqueAppModule, options: ChildRunOptions): Promise<ResqueWorkerHandle> {
   setTitle(childTitle(options.slot));
   const send = (message: ChildMessage): void => {
     if (process.connected) process.send?.(message);
@@ -30,7 +31,7 @@ export async function runChild(module: unknown, options: ChildRunOptions): Promi
 
   let app: INestApplicationContext;
   try {
-    app = await NestFactory.createApplicationContext(module as never, {
+    app = await NestFactory.createApplicationContext(module, {
       ...options.appOptions,
       logger: options.appOptions.logger ?? workerLogger(options.logLevel, 'child'),
     });

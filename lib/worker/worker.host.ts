@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { envLogLevel, importAppInclude } from '../env/env.common.js';
 import { failStartup } from '../env/env.startup.js';
 import { workerOptionsFromEnv } from '../env/env.worker.js';
+import type { ResqueAppModule } from '../resque.host-types.js';
 import { runChild } from './worker.child.js';
 import type { ResqueWorkerHandle } from './worker.handle.js';
 import { CHILD_ENV } from './worker.ipc.js';
@@ -80,7 +81,7 @@ import { WorkerRuntime } from './worker.runtime.js';
  *   For a dirty exit, onFailure is emitted by the parent (the child is gone).
  */
 export class ResqueWorkerHost {
-  static async run(module: unknown, options: ResqueWorkerHostOptions = {}): Promise<ResqueWorkerHandle> {
+  static async run(module: ResqueAppModule, options: ResqueWorkerHostOptions = {}): Promise<ResqueWorkerHandle> {
     const inChild = process.env[CHILD_ENV] !== undefined;
     try {
       return await ResqueWorkerHost.start(module, options);
@@ -93,7 +94,7 @@ export class ResqueWorkerHost {
     }
   }
 
-  private static async start(module: unknown, options: ResqueWorkerHostOptions): Promise<ResqueWorkerHandle> {
+  private static async start(module: ResqueAppModule, options: ResqueWorkerHostOptions): Promise<ResqueWorkerHandle> {
     const fromEnv = workerOptionsFromEnv(process.env);
     // php-resque's APP_INCLUDE: loaded first, in the parent and in every child (ESM caches a second import).
     await importAppInclude(process.env);

@@ -1,8 +1,5 @@
-import type { NestFactory } from '@nestjs/core';
+import type { ResqueAppOptions } from '../resque.host-types.js';
 import type { ResqueConnectionInput } from '../resque.options.js';
-
-/** Options of NestFactory.createApplicationContext (logger, abortOnError, ...). */
-export type WorkerAppOptions = NonNullable<Parameters<(typeof NestFactory)['createApplicationContext']>[1]>;
 
 /** `'pool'`: jobs run in reusable child processes (default). `'inline'`: in the host process itself. */
 export type WorkerIsolation = 'pool' | 'inline';
@@ -87,7 +84,7 @@ export interface ResqueWorkerHostOptions {
   /** How many of a dead child's last stderr lines go into the failure's backtrace. Default 20. */
   childStderrLines?: number;
   /** Options for NestFactory.createApplicationContext (parent and children). */
-  appOptions?: WorkerAppOptions;
+  appOptions?: ResqueAppOptions;
   /** Prometheus job metrics of this host, from its parent (optional peer prom-client; README "Health and metrics"). */
   metrics?: WorkerMetricsOptions;
 }
@@ -127,7 +124,7 @@ export interface ResolvedWorkerOptions {
   logLevel: WorkerLogLevel | undefined;
   pidFile: string | undefined;
   childStderrLines: number;
-  appOptions: WorkerAppOptions;
+  appOptions: ResqueAppOptions;
   metrics: WorkerMetricsOptions | undefined;
 }
 

@@ -6,6 +6,7 @@ import { ResqueConnection } from '../connection/connection.service.js';
 import { writePidFile } from '../env/env.pidfile.js';
 import { ResqueEvents } from '../events/events.service.js';
 import { errorMessage } from '../protocol/index.js';
+import type { ResqueAppModule } from '../resque.host-types.js';
 import { InlineExecutor, PoolExecutor, type SlotExecutor } from './worker.executor.js';
 import type { ResqueWorkerHandle, WorkerStopReason } from './worker.handle.js';
 import { JobRunner } from './worker.job-runner.js';
@@ -42,7 +43,7 @@ export class WorkerRuntime {
   readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
 
   constructor(
-    private readonly module: unknown,
+    private readonly module: ResqueAppModule,
     private readonly options: ResolvedWorkerOptions,
   ) {}
 
@@ -93,7 +94,7 @@ export class WorkerRuntime {
     // starts working as soon as its own child is up.
     const childrenUp = startLimited(this.executors, Math.max(1, availableParallelism()));
     for (const up of childrenUp) up.catch(() => undefined); // awaited below
-    const app = await NestFactory.createApplicationContext(this.module as never, {
+    const app = await NestFactory.createApplicationContext(this.module, {
       ...options.appOptions,
       ...(options.appOptions.logger === undefined ? { logger: workerLogger(options.logLevel, 'parent') } : {}),
     });

@@ -3,7 +3,9 @@
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Job, Perform, ResqueJobRegistry, ResqueModule, ResqueQueue } from '../../dist/index.js';
+import { Job, Perform, ResqueModule, ResqueQueue } from '../../dist/index.js';
+// Internal (not in the package's public API): only to check that the job was discovered.
+import { ResqueJobRegistry } from '../../dist/jobs/job.registry.js';
 
 class EchoJob {
   perform(params) {
