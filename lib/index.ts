@@ -39,7 +39,7 @@ export type { ScheduleInfo } from './scheduler/scheduler.schedules.store.js';
 // Hosts: standalone worker and scheduler processes
 export type { ResqueAppModule, ResqueAppOptions } from './resque.host-types.js';
 export { ResqueWorkerHost } from './worker/worker.host.js';
-export type { ResqueWorkerHostOptions } from './worker/worker.options.js';
+export type { ResqueWorkerHostOptions, WorkerMetricsOptions } from './worker/worker.options.js';
 export type { ResqueWorkerHandle } from './worker/worker.handle.js';
 export { ResqueSchedulerHost, type SchedulerHandle } from './scheduler/scheduler.host.js';
 export type { ResqueSchedulerHostOptions } from './scheduler/scheduler.env.js';

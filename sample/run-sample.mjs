@@ -263,6 +263,7 @@ async function main() {
   start('scheduler', 'scheduler.js', env, '1;35');
   await waitFor(async () => (await http(port, 'GET', '/queues')).status === 200, 30_000, 'the HTTP app');
   say(`up in ${((Date.now() - started) / 1000).toFixed(1)} s — HTTP on http://127.0.0.1:${port}, Redis ${redisUrl}`);
+  say(`health on http://127.0.0.1:${port}/health, Prometheus metrics on http://127.0.0.1:${port}/metrics`);
   const ok = await demo(port, redisUrl);
   if (exitAfterDemo) return shutdown(ok ? 0 : 1);
   say(`still running: try  curl -X POST -H 'content-type: application/json' -d '{"to":"you@example.com","name":"You"}' http://127.0.0.1:${port}/jobs/welcome`);

@@ -85,6 +85,18 @@ export interface ResqueWorkerHostOptions {
   childStderrLines?: number;
   /** Options for NestFactory.createApplicationContext (parent and children). */
   appOptions?: ResqueAppOptions;
+  /** Prometheus job metrics of this host, from its parent (optional peer prom-client; README "Health and metrics"). */
+  metrics?: WorkerMetricsOptions;
+}
+
+/** The worker host's `metrics` option. */
+export interface WorkerMetricsOptions {
+  /** Serve `GET /metrics` over node:http on this port (0: any free port). */
+  port?: number;
+  /** Interface to listen on. Default '0.0.0.0'. */
+  host?: string;
+  /** A prom-client `Registry` to add the metrics to (typed loosely so the core's types never name prom-client). */
+  registry?: object;
 }
 
 export interface ResolvedWorkerOptions {
@@ -113,6 +125,7 @@ export interface ResolvedWorkerOptions {
   pidFile: string | undefined;
   childStderrLines: number;
   appOptions: ResqueAppOptions;
+  metrics: WorkerMetricsOptions | undefined;
 }
 
 /**
@@ -240,7 +253,18 @@ export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: 
     pidFile: pick('pidFile'),
     childStderrLines,
     appOptions: pick('appOptions') ?? {},
+    metrics: checkMetrics(pick('metrics')),
   };
+}
+
+function checkMetrics(metrics: WorkerMetricsOptions | undefined): WorkerMetricsOptions | undefined {
+  if (metrics === undefined) return undefined;
+  const { port, registry } = metrics;
+  if (port === undefined && registry === undefined) throw new TypeError('metrics needs a port to serve /metrics on, or a registry to add to');
+  if (port !== undefined && (typeof port !== 'number' || !Number.isSafeInteger(port) || port < 0 || port > 65535)) {
+    throw new RangeError(`metrics.port must be a port number (0-65535), got ${String(port)}`);
+  }
+  return metrics;
 }
 
 function positiveInteger(name: string, value: unknown): void {

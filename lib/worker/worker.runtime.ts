@@ -11,7 +11,7 @@ import { InlineExecutor, PoolExecutor, type SlotExecutor } from './worker.execut
 import type { ResqueWorkerHandle, WorkerStopReason } from './worker.handle.js';
 import { JobRunner } from './worker.job-runner.js';
 import { workerLogger } from './worker.logger.js';
-import type { ResolvedWorkerOptions } from './worker.options.js';
+import type { ResolvedWorkerOptions, WorkerMetricsOptions } from './worker.options.js';
 import { WorkerPruner } from './worker.pruner.js';
 import { QueueSelection } from './worker.queues.js';
 import { installSignalHandlers } from './worker.signals.js';
@@ -34,6 +34,7 @@ export class WorkerRuntime {
   private timers: NodeJS.Timeout[] = [];
   private removeSignals: (() => void) | null = null;
   private removePidFile: (() => void) | null = null;
+  private closeMetrics: (() => Promise<void>) | null = null;
   private stopping = false;
   /** Aborted by stop(): pool children still booting are killed rather than awaited. */
   private readonly stopped = new AbortController();
@@ -105,6 +106,7 @@ export class WorkerRuntime {
     const connection = this.ownConnection ?? moduleConnection;
     await connection.connect();
     const events = app.get(ResqueEvents, { strict: false });
+    if (options.metrics) await this.startMetrics(events, options.metrics);
     const runner = JobRunner.fromContext(app);
     const store = new WorkerStore(connection.client, connection.keys, options.heartbeatIntervalSeconds);
     const selection = new QueueSelection(options.queues);
@@ -249,7 +251,18 @@ export class WorkerRuntime {
       clearTimeout(timer);
     }
     await this.ownConnection?.close();
+    await this.closeMetrics?.();
     this.removePidFile?.();
+  }
+
+  /** Loaded only when asked for, so the core never imports prom-client (an optional peer). */
+  private async startMetrics(events: ResqueEvents, metricsOptions: WorkerMetricsOptions): Promise<void> {
+    const { startWorkerMetrics } = await import('../metrics/metrics.worker.js').catch((error: unknown) => {
+      throw new Error(`the metrics option needs prom-client (npm install prom-client): ${errorMessage(error)}`);
+    });
+    const metrics = await startWorkerMetrics(events, metricsOptions);
+    this.closeMetrics = () => metrics.close();
+    if (metrics.url) this.logger.log(`metrics on ${metrics.url}`);
   }
 
   private async prune(pruner: WorkerPruner): Promise<void> {
