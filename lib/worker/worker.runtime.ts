@@ -102,7 +102,9 @@ export class WorkerRuntime {
     this.logger.enabled = moduleLoggerEnabled(app);
     const moduleConnection = app.get(ResqueConnection, { strict: false });
     if (options.connection !== undefined || options.namespace !== undefined) {
-      this.ownConnection = ResqueConnection.create(options.connection ?? moduleConnection.client, options.namespace ?? moduleConnection.keys.namespace);
+      this.ownConnection = ResqueConnection.create(options.connection ?? moduleConnection.client, options.namespace ?? moduleConnection.keys.namespace, {
+        logger: this.logger.enabled,
+      });
     }
     const connection = this.ownConnection ?? moduleConnection;
     await connection.connect();
