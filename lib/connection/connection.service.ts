@@ -42,6 +42,8 @@ export class ResqueConnection implements OnApplicationShutdown {
   private lastError: Error | null = null;
   private closed = false;
   private lastLoggedAt = 0;
+  /** True when PREFIX/REDIS_BACKEND could fill unset options (a host, or `fromEnv: true`). */
+  private readonly readEnv: boolean;
 
   constructor(
     @Inject(RESQUE_MODULE_OPTIONS) options: ResqueModuleOptions = {},
@@ -88,7 +90,12 @@ export class ResqueConnection implements OnApplicationShutdown {
       this.client.on('error', (error: Error) => this.onClientError(error));
       this.client.on('ready', () => (this.everReady = true));
     }
-    this.logger.debug(`Redis ${this.address}, namespace "${this.keys.namespace}"${env ? ' (unset options read from PREFIX/REDIS_BACKEND)' : ''}`);
+    this.readEnv = env !== undefined;
+  }
+
+  /** Where this connection points, at debug level: the module logs it at bootstrap (a stray PREFIX shows here). */
+  logTarget(): void {
+    this.logger.debug(`Redis ${this.address}, namespace "${this.keys.namespace}"${this.readEnv ? ' (unset options read from PREFIX/REDIS_BACKEND)' : ''}`);
   }
 
   /** Without Nest: `ResqueConnection.create('redis://h:6379/2', 'myapp')`; call close() when done. */
