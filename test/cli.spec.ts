@@ -303,13 +303,15 @@ describe('CLI and hosts: PREFIX/REDIS_BACKEND fill what the module leaves unset;
         // Registered after its signal handlers are in place.
         await waitFor(`${prefix}: the worker to register`, async () => (await db3.scard(keys.workers)) === 1);
       } else {
-        // The host handles TERM once start() resolved (after the first pass): a delayed job moved after the
-        // lock was taken shows the loop is running.
+        // The host handles TERM once start() resolved (after the first pass): two delayed jobs, the second
+        // scheduled once the first was moved, show the loop is past its first pass.
         await waitFor(`${prefix}: the scheduler lock`, async () => (await db3.exists(keys.schedulerLock())) === 1);
-        const ts = Math.floor(Date.now() / 1000) - 10;
-        await db3.rpush(keys.key(`delayed:${ts}`), '{"class":"Probe","args":[],"queue":"envq"}');
-        await db3.zadd(keys.key('delayed_queue_schedule'), ts, String(ts));
-        await waitFor(`${prefix}: the delayed job to move`, async () => (await db3.llen(keys.queue('envq'))) === 1);
+        for (const n of [1, 2]) {
+          const ts = Math.floor(Date.now() / 1000) - 10 - n;
+          await db3.rpush(keys.key(`delayed:${ts}`), `{"class":"Probe","args":[${n}],"queue":"envq"}`);
+          await db3.zadd(keys.key('delayed_queue_schedule'), ts, String(ts));
+          await waitFor(`${prefix}: delayed job ${n} to move`, async () => (await db3.llen(keys.queue('envq'))) === n);
+        }
       }
       proc.kill('SIGTERM');
       expect(await exited, output).toBe(0);
