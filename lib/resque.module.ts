@@ -42,6 +42,7 @@ export class ResqueModule extends ResqueConfigurableModuleClass implements OnMod
    */
   async onModuleInit(): Promise<void> {
     this.registry.collect();
+    this.connection.logTarget();
     await this.connection.connect();
   }
 }

@@ -25,6 +25,15 @@ export interface ResqueModuleOptions {
   namespace?: string;
   /** Recurring schedules (used by the scheduler). */
   schedules?: Record<string, RecurringScheduleConfig>;
-  /** Log library warnings (e.g. event-listener errors nobody subscribed to). Default true. */
+  /**
+   * Take an unset `namespace` / `connection` from php-resque's PREFIX / REDIS_BACKEND(_DB). Unset (default):
+   * only inside ResqueWorkerHost, ResqueSchedulerHost and the CLI, which read them as php-resque's worker
+   * does; elsewhere these generic names (`PREFIX=/usr/local`) are ignored. `true`: always; `false`: never.
+   */
+  fromEnv?: boolean;
+  /**
+   * `false` silences every line the library logs for this module: connection, events, scheduler, worker
+   * host and scheduler host (Nest's own lines follow the app's `logger` option). Default true.
+   */
   logger?: boolean;
 }

@@ -1,7 +1,12 @@
 import 'reflect-metadata';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
-import { CliUsageError, parseCliArgs } from '../lib/cli/cli.args.js';
+import { CliUsageError, parseCliArgs, USAGE } from '../lib/cli/cli.args.js';
+import { DEFAULT_SCHEDULER_INTERVAL } from '../lib/scheduler/scheduler.engine.js';
+import { CHILD_ENV } from '../lib/worker/worker.parent-guard.js';
+import { WORKER_DEFAULTS } from '../lib/worker/worker.options.js';
 import { isNestModuleClass, pickModuleClass } from '../lib/cli/cli.module-loader.js';
 
 @Module({ imports: [] })
@@ -61,5 +66,55 @@ describe('pickModuleClass', () => {
     expect(() => pickModuleClass({ NotAModule }, 'f.js')).toThrow('f.js exports no Nest module class');
     expect(() => pickModuleClass({ AModule }, 'f.js', 'Nope')).toThrow('f.js has no export named "Nope" (Nest modules exported: AModule)');
     expect(() => pickModuleClass({ x: 1 }, 'f.js', 'x')).toThrow('export "x" of f.js is not a Nest module class');
+  });
+});
+
+describe('--help says what the code does', () => {
+  /** Variables the library reads: names quoted in lib/env (its readers take the name), and env['X'] anywhere. */
+  function variablesRead(): Set<string> {
+    const names = new Set<string>();
+    for (const entry of readdirSync('lib', { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+      const path = join(entry.parentPath, entry.name);
+      const source = readFileSync(path, 'utf8');
+      if (path.startsWith(join('lib', 'env'))) for (const m of source.matchAll(/'([A-Z][A-Z0-9_]{2,})'/g)) names.add(m[1]!);
+      for (const m of source.matchAll(/(?:process\.env|\benv)\[['"]([A-Z][A-Z0-9_]*)['"]\]/g)) names.add(m[1]!);
+    }
+    names.delete(CHILD_ENV); // ours, set for the worker's children
+    return names;
+  }
+
+  /** The variables --help lists: `  NAME` or `  NAME, OTHER` at the start of a line of the Environment part. */
+  function variablesListed(): Map<string, string> {
+    const lines = new Map<string, string>();
+    const text = USAGE.slice(USAGE.indexOf('Environment'));
+    let last = '';
+    for (const line of text.split('\n').slice(1)) {
+      const m = /^ {2}([A-Z][A-Z0-9_]*)(?:, ([A-Z][A-Z0-9_]*))? /.exec(line);
+      if (m) {
+        last = line;
+        for (const name of [m[1]!, m[2]].filter((n): n is string => n !== undefined)) lines.set(name, line);
+      } else if (/^ {10,}/.test(line) && last !== '') {
+        // A continuation line belongs to the variable above.
+        for (const [name, text] of lines) if (text === last) lines.set(name, `${text} ${line.trim()}`);
+        last = `${last} ${line.trim()}`;
+      }
+    }
+    return lines;
+  }
+
+  it('lists every environment variable the library reads, and none it does not', () => {
+    const read = [...variablesRead()].sort();
+    expect(read).toEqual(expect.arrayContaining(['QUEUE', 'PREFIX', 'REDIS_BACKEND', 'RESQUE_TERM_TIMEOUT', 'NO_COLOR']));
+    expect([...variablesListed().keys()].sort()).toEqual(read);
+  });
+
+  it("gives the code's defaults: INTERVAL per command, COUNT as slots, the TERM timeouts", () => {
+    const listed = variablesListed();
+    expect(listed.get('INTERVAL')).toContain(`worker poll sleep / blocking-pop timeout (default ${WORKER_DEFAULTS.interval})`);
+    expect(listed.get('INTERVAL')).toContain(`scheduler pass interval (default ${DEFAULT_SCHEDULER_INTERVAL})`);
+    expect(listed.get('COUNT')).toContain(`number of slots, each its own Resque worker and child (default ${WORKER_DEFAULTS.concurrency})`);
+    expect(listed.get('RESQUE_PRE_SHUTDOWN_TIMEOUT')).toContain(`(default ${WORKER_DEFAULTS.preShutdownTimeoutMs / 1000})`);
+    expect(listed.get('RESQUE_TERM_TIMEOUT')).toContain(`(default ${WORKER_DEFAULTS.termTimeoutMs / 1000})`);
   });
 });

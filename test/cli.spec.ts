@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResqueFailures } from '../lib/admin/index.js';
 import { ResqueConnection } from '../lib/connection/index.js';
-import { encodePayload, encodeStatus, JobStatus, newJobId } from '../lib/protocol/index.js';
+import { encodePayload, encodeStatus, JobStatus, newJobId, ResqueKeys } from '../lib/protocol/index.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
 const NODE_ARGS = ['--import', './test/support/ts-register.mjs', 'lib/cli/cli.main.ts'];
@@ -267,4 +267,83 @@ describe('nestjs-resque scheduler <file>: end to end against a real Redis', () =
       await server.stop();
     }
   });
+});
+
+describe('CLI and hosts: PREFIX/REDIS_BACKEND fill what the module leaves unset; logger: false silences every part', () => {
+  const ENV_APP = 'test/apps/env-module.ts';
+
+  /**
+   * Starts `kind` on a module without namespace/connection options, at VVERBOSE (so every level prints), waits
+   * until its module wrote its probe and the host is up, stops it with TERM and returns its whole output.
+   */
+  async function runUntilUp(server: TestRedis, kind: 'worker' | 'scheduler', prefix: string, logger: 'on' | 'off'): Promise<string> {
+    const db3 = server.client(3);
+    const keys = new ResqueKeys(prefix);
+    const proc = spawn(process.execPath, [...NODE_ARGS, kind, ENV_APP], {
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        PREFIX: prefix,
+        REDIS_BACKEND: `redis://127.0.0.1:${server.port}/3`,
+        QUEUE: 'envq',
+        INTERVAL: '0.2',
+        VVERBOSE: '1',
+        ENV_PROBE_LOGGER: logger,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    proc.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    proc.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    try {
+      // The module's own connection wrote this: in REDIS_BACKEND's db 3, under PREFIX.
+      await waitFor(`${prefix}: the module's probe`, async () => (await db3.get(keys.key('env-probe'))) !== null);
+      if (kind === 'worker') {
+        // Registered after its signal handlers are in place.
+        await waitFor(`${prefix}: the worker to register`, async () => (await db3.scard(keys.workers)) === 1);
+      } else {
+        // The host handles TERM once start() resolved (after the first pass): two delayed jobs, the second
+        // scheduled once the first was moved, show the loop is past its first pass.
+        await waitFor(`${prefix}: the scheduler lock`, async () => (await db3.exists(keys.schedulerLock())) === 1);
+        for (const n of [1, 2]) {
+          const ts = Math.floor(Date.now() / 1000) - 10 - n;
+          await db3.rpush(keys.key(`delayed:${ts}`), `{"class":"Probe","args":[${n}],"queue":"envq"}`);
+          await db3.zadd(keys.key('delayed_queue_schedule'), ts, String(ts));
+          await waitFor(`${prefix}: delayed job ${n} to move`, async () => (await db3.llen(keys.queue('envq'))) === n);
+        }
+      }
+      proc.kill('SIGTERM');
+      expect(await exited, output).toBe(0);
+      return output;
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    }
+  }
+
+  it('worker and scheduler: the module uses PREFIX and REDIS_BACKEND; with logger: false no line comes from the library', async () => {
+    const server = await startRedis();
+    try {
+      const [workerOn, workerOff, schedulerOn, schedulerOff] = await Promise.all([
+        runUntilUp(server, 'worker', 'envw1', 'on'),
+        runUntilUp(server, 'worker', 'envw2', 'off'),
+        runUntilUp(server, 'scheduler', 'envs1', 'on'),
+        runUntilUp(server, 'scheduler', 'envs2', 'off'),
+      ]);
+      expect(await server.client(0).dbsize()).toBe(0); // nothing went to the default db
+      const contexts = (output: string) => new Set([...output.matchAll(/\[(Resque\w*)\]/g)].map((m) => m[1]));
+      // With the logger on, each part speaks (the module's debug line names where it ended up)...
+      expect(workerOn).toContain(`[Resque] Redis 127.0.0.1:${server.port}/3, namespace "envw1"`);
+      expect(contexts(workerOn)).toEqual(new Set(['Resque', 'ResqueWorker']));
+      expect(contexts(schedulerOn)).toEqual(new Set(['Resque', 'ResqueScheduler', 'ResqueSchedulerHost']));
+      // ...and with `logger: false` none does: not the connection, worker, scheduler, its engine or its host.
+      expect(contexts(workerOff), workerOff).toEqual(new Set());
+      expect(contexts(schedulerOff), schedulerOff).toEqual(new Set());
+    } finally {
+      await server.stop();
+    }
+  }, 90_000);
 });

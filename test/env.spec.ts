@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,6 +15,8 @@ import {
   workerOptionsFromEnv,
   writePidFile,
 } from '../lib/env/index.js';
+import { runWithHostEnv } from '../lib/env/env.host-scope.js';
+import { ResqueConnection, ResqueModule } from '../lib/index.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nestjs-resque-env-'));
@@ -171,6 +175,33 @@ describe('the parsed connection against a real Redis', () => {
     };
     await check({ REDIS_BACKEND: `127.0.0.1:${redis.port}`, REDIS_BACKEND_DB: '3' }, 3);
     await check({ REDIS_BACKEND: `redis://127.0.0.1:${redis.port}/4`, REDIS_BACKEND_DB: '3' }, 4);
+  });
+});
+
+describe('PREFIX/REDIS_BACKEND inside a host (runWithHostEnv, as ResqueWorkerHost, ResqueSchedulerHost and the CLI run)', () => {
+  it('fill what the module leaves unset; an app booted outside the host in the same process is unaffected', async () => {
+    const redis = await startRedis();
+    @Module({ imports: [ResqueModule.forRoot({ logger: false })] })
+    class Unset {}
+    @Module({ imports: [ResqueModule.forRoot({ connection: redis.url, logger: false })] })
+    class Outside {}
+    const env = { PREFIX: 'hostns:', REDIS_BACKEND: `redis://127.0.0.1:${redis.port}/6` };
+    try {
+      const [inHost, outside] = await Promise.all([
+        runWithHostEnv(env, () => NestFactory.createApplicationContext(Unset, { logger: false, abortOnError: false })),
+        NestFactory.createApplicationContext(Outside, { logger: false, abortOnError: false }),
+      ]);
+      try {
+        const connection = inHost.get(ResqueConnection);
+        expect(connection.keys.namespace).toBe('hostns');
+        expect(connection.address).toBe(`127.0.0.1:${redis.port}/6`);
+        expect(outside.get(ResqueConnection).keys.namespace).toBe('resque');
+      } finally {
+        await Promise.all([inHost.close(), outside.close()]);
+      }
+    } finally {
+      await redis.stop();
+    }
   });
 });
 

@@ -155,6 +155,60 @@ describe('ResqueModule options', () => {
     expect(dup.status).toBe('end');
   });
 
+  /** Runs `fn` with PREFIX and REDIS_BACKEND (db 5 of the test Redis) set in process.env, then restores them. */
+  async function withPhpEnv<T>(fn: () => Promise<T>): Promise<T> {
+    const saved = { PREFIX: process.env['PREFIX'], REDIS_BACKEND: process.env['REDIS_BACKEND'] };
+    process.env['PREFIX'] = '/usr/local';
+    process.env['REDIS_BACKEND'] = `redis://127.0.0.1:${redis.port}/5`;
+    try {
+      return await fn();
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  }
+
+  it('ignores the generic PREFIX and REDIS_BACKEND in the environment unless fromEnv: true', async () => {
+    await withPhpEnv(async () => {
+      const app = await boot([ResqueModule.forRoot({ connection: redis.url })]);
+      try {
+        expect(app.get(ResqueConnection).keys.namespace).toBe('resque');
+      } finally {
+        await app.close();
+      }
+      // Neither option set: the default address, not REDIS_BACKEND's (nothing connects here).
+      const plain = ResqueConnection.create();
+      expect(plain.address).toBe('127.0.0.1:6379/0');
+      expect(plain.keys.namespace).toBe('resque');
+      await plain.close();
+      // fromEnv: false keeps them out even inside a host; true takes them.
+      const off = new ResqueConnection({ fromEnv: false });
+      expect(off.keys.namespace).toBe('resque');
+      await off.close();
+    });
+  });
+
+  it('fromEnv: true takes PREFIX and REDIS_BACKEND, and logs where it ended up at debug level', async () => {
+    const lines: string[] = [];
+    const capture = (level: string) => (message: unknown, context?: unknown) => lines.push(`${level} [${String(context)}] ${String(message)}`);
+    const logger = { log: capture('log'), error: capture('error'), warn: capture('warn'), debug: capture('debug'), verbose: capture('verbose') };
+    await withPhpEnv(async () => {
+      @Module({ imports: [ResqueModule.forRoot({ fromEnv: true })] })
+      class AppModule {}
+      const app = await NestFactory.createApplicationContext(AppModule, { logger, abortOnError: false });
+      try {
+        await app.get(ResqueQueue).enqueue('q', 'J', {});
+        expect(await redis.client(5).llen('/usr/local:queue:q')).toBe(1);
+        expect(await redis.client().dbsize()).toBe(0);
+      } finally {
+        await app.close();
+      }
+    });
+    expect(lines).toContain(`debug [Resque] Redis 127.0.0.1:${redis.port}/5, namespace "/usr/local" (unset options read from PREFIX/REDIS_BACKEND)`);
+  });
+
   it('fails bootstrap with an error naming an unreachable address', async () => {
     const error = await boot([ResqueModule.forRoot({ connection: 'redis://127.0.0.1:1/0' })]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);

@@ -17,19 +17,24 @@ export const USAGE = `Usage:
 The file is imported and its Nest module is used: the export named by --module, else the default
 export, else the only exported class with Nest module metadata.
 
-Environment (php-resque's names):
-  QUEUE             worker: comma list of queues, * = all (required)
-  COUNT             worker: number of child processes (default 1)
+Environment (php-resque's names; a bad value stops start-up, naming the variable):
+  QUEUE             worker: comma list of queues in priority order, * = all (required)
+  QUEUES            worker: Ruby's name, read when QUEUE is unset
+  COUNT             worker: number of slots, each its own Resque worker and child (default 1)
   PREFIX            key namespace; "foo" and "foo:" are the same (default resque)
-  INTERVAL          seconds between polls / blocking-pop timeout; fractions allowed (default 5)
+  INTERVAL          seconds, fractions allowed: worker poll sleep / blocking-pop timeout (default 5),
+                    scheduler pass interval (default 1)
   BLOCKING          worker: any value, even 0 or empty, enables blocking pops
-  LOGGING, VERBOSE  verbose logs;  VVERBOSE  debug logs
+  LOGGING, VERBOSE  verbose logs (off when unset, empty or 0)
+  VVERBOSE          debug logs, and stack traces of start-up errors
   PIDFILE           write the pid here, removed on exit
-  REDIS_BACKEND     host:port | redis://[user:pass@]host:port[/db] | tcp://... | unix:///path.sock
-  REDIS_BACKEND_DB  db index (a db in REDIS_BACKEND wins)
+  REDIS_BACKEND     host:port | redis://[user:pass@]host:port[/db] | rediss://... | tcp://... | unix:///path.sock
+                    (default localhost:6379)
+  REDIS_BACKEND_DB  db index (a db in REDIS_BACKEND wins; default 0)
   APP_INCLUDE       a file imported before the module (must exist)
   RESQUE_PRE_SHUTDOWN_TIMEOUT  worker: seconds a job may go on after TERM/INT (default 0)
   RESQUE_TERM_TIMEOUT          worker: seconds an aborted job may take to stop, then SIGKILL (default 4)
+  NO_COLOR          worker: any non-empty value turns log colours off
 `;
 
 export function parseCliArgs(argv: readonly string[]): CliCommand {

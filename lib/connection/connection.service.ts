@@ -1,9 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { ResqueKeys } from '../protocol/index.js';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
+import { ResqueLogger } from '../resque.logger.js';
 import type { ResqueConnectionInput, ResqueModuleOptions } from '../resque.options.js';
-import { envNamespace } from '../env/env.common.js';
+import { envNamespace, type Env } from '../env/env.common.js';
+import { hostEnvironment } from '../env/env.host-scope.js';
 import { redisOptionsFromEnv } from '../env/env.redis-backend.js';
 import { assertClusterNamespace, clusterStartupNodes, describeCluster, isClusterClient, isClusterConnection } from './connection.cluster.js';
 import { describeAddress, parseConnectionInput } from './connection.parse.js';
@@ -34,21 +36,24 @@ export class ResqueConnection implements OnApplicationShutdown {
   private readonly baseOptions: RedisOptions;
   private readonly clusterOptions: ClusterOptions = {};
   private readonly owned = new Set<ResqueRedis>();
-  private readonly logger: Logger | null;
+  private readonly logger: ResqueLogger;
   private everReady = false;
   private connecting: Promise<void> | null = null;
   private lastError: Error | null = null;
   private closed = false;
   private lastLoggedAt = 0;
+  /** True when PREFIX/REDIS_BACKEND could fill unset options (a host, or `fromEnv: true`). */
+  private readonly readEnv: boolean;
 
   constructor(
     @Inject(RESQUE_MODULE_OPTIONS) options: ResqueModuleOptions = {},
   ) {
-    // What the module leaves unset comes from php-resque's variables, so a worker or scheduler started with
-    // REDIS_BACKEND/PREFIX and the module it boots agree on where the data is.
-    this.keys = new ResqueKeys(options.namespace ?? envNamespace(process.env));
-    this.logger = options.logger === false ? null : new Logger('Resque');
-    const parsed = parseConnectionInput(options.connection ?? redisOptionsFromEnv(process.env));
+    // What the module leaves unset comes from PREFIX/REDIS_BACKEND only inside a host or the CLI (so a worker
+    // started with them and the module it boots agree on where the data is) or with `fromEnv: true`.
+    const env = configEnv(options);
+    this.keys = new ResqueKeys(options.namespace ?? (env ? envNamespace(env) : undefined));
+    this.logger = ResqueLogger.for('Resque', options);
+    const parsed = parseConnectionInput(options.connection ?? (env ? redisOptionsFromEnv(env) : undefined));
     if (isClusterClient(parsed) || isClusterConnection(parsed)) {
       this.isCluster = true;
       const nodes: ClusterNode[] = isClusterClient(parsed) ? clusterStartupNodes(parsed) : parsed.cluster;
@@ -85,6 +90,12 @@ export class ResqueConnection implements OnApplicationShutdown {
       this.client.on('error', (error: Error) => this.onClientError(error));
       this.client.on('ready', () => (this.everReady = true));
     }
+    this.readEnv = env !== undefined;
+  }
+
+  /** Where this connection points, at debug level: the module logs it at bootstrap (a stray PREFIX shows here). */
+  logTarget(): void {
+    this.logger.debug(`Redis ${this.address}, namespace "${this.keys.namespace}"${this.readEnv ? ' (unset options read from PREFIX/REDIS_BACKEND)' : ''}`);
   }
 
   /** Without Nest: `ResqueConnection.create('redis://h:6379/2', 'myapp')`; call close() when done. */
@@ -233,12 +244,19 @@ export class ResqueConnection implements OnApplicationShutdown {
   private onClientError(error: Error): void {
     this.lastError = error;
     // Reconnect errors after the first connect are worth a line, but not one per retry.
-    if (!this.everReady || !this.logger) return;
+    if (!this.everReady || !this.logger.enabled) return;
     const now = Date.now();
     if (now - this.lastLoggedAt < 10_000) return;
     this.lastLoggedAt = now;
     this.logger.warn(`Redis ${this.address}: ${errorCode(error) ?? error.message}`);
   }
+}
+
+/** `fromEnv: true` reads process.env; false never does; unset reads it only inside a host (runWithHostEnv). */
+function configEnv(options: ResqueModuleOptions): Env | undefined {
+  if (options.fromEnv === true) return process.env;
+  if (options.fromEnv === false) return undefined;
+  return hostEnvironment();
 }
 
 function isRedisOptions(value: RedisOptions | ResqueRedis): value is RedisOptions {

@@ -1,13 +1,15 @@
 import 'reflect-metadata';
-import { Logger, type INestApplicationContext, type Type } from '@nestjs/common';
+import type { INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ResqueConnection } from '../connection/connection.service.js';
 import { envLogLevel, writePidFile } from '../env/index.js';
+import { runWithHostEnv } from '../env/env.host-scope.js';
 import { failStartup } from '../env/env.startup.js';
 import { ResqueEvents } from '../events/events.service.js';
 import { ResqueJobRegistry } from '../jobs/job.registry.js';
 import type { ResqueAppModule } from '../resque.host-types.js';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
+import { moduleLoggerEnabled, ResqueLogger } from '../resque.logger.js';
 import type { ResqueModuleOptions } from '../resque.options.js';
 import { resolveSchedulerHostOptions, schedulerLogLevels, type ResqueSchedulerHostOptions } from './scheduler.env.js';
 import { ResqueScheduler } from './scheduler.service.js';
@@ -37,7 +39,8 @@ export class ResqueSchedulerHost {
    */
   static async run(module: ResqueAppModule, explicit: ResqueSchedulerHostOptions = {}): Promise<SchedulerHandle> {
     try {
-      return await ResqueSchedulerHost.start(module, explicit);
+      // The module booted here takes PREFIX/REDIS_BACKEND for what it leaves unset, as php's scheduler does.
+      return await runWithHostEnv(process.env, () => ResqueSchedulerHost.start(module, explicit));
     } catch (error) {
       return failStartup('ResqueSchedulerHost', error, {
         abortOnError: explicit.appOptions?.abortOnError,
@@ -48,11 +51,11 @@ export class ResqueSchedulerHost {
 
   private static async start(module: ResqueAppModule, explicit: ResqueSchedulerHostOptions): Promise<SchedulerHandle> {
     const options = resolveSchedulerHostOptions(explicit);
-    const logger = new Logger('ResqueSchedulerHost');
     const app = await NestFactory.createApplicationContext(module, {
       logger: schedulerLogLevels(options.logLevel),
       ...options.appOptions,
     });
+    const logger = new ResqueLogger('ResqueSchedulerHost', moduleLoggerEnabled(app));
     const removePidFile = options.pidFile ? writePidFile(options.pidFile) : () => undefined;
     let scheduler: ResqueScheduler;
     try {

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ResqueConnection } from '../connection/connection.service.js';
 import { ResqueEvents } from '../events/events.service.js';
 import { ResqueJobRegistry } from '../jobs/job.registry.js';
 import { paramsFromArgs } from '../protocol/index.js';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
+import { ResqueLogger } from '../resque.logger.js';
 import type { ResqueModuleOptions } from '../resque.options.js';
 import { SchedulerEngine, type PassResult } from './scheduler.engine.js';
 import type { FiredTick } from './scheduler.recurring.js';
@@ -20,14 +21,17 @@ import type { PromotedJob, RecurringScheduleConfig, SchedulerObserver, Scheduler
 export class ResqueScheduler implements BeforeApplicationShutdown {
   private engine: SchedulerEngine | null = null;
   private ownConnection: ResqueConnection | null = null;
-  private readonly logger = new Logger('ResqueScheduler');
+  /** Handed to the engine too: the module's `logger: false` silences both. */
+  private readonly logger: ResqueLogger;
 
   constructor(
     private readonly connection: ResqueConnection,
     private readonly events: ResqueEvents,
     @Optional() private readonly registry?: ResqueJobRegistry,
     @Optional() @Inject(RESQUE_MODULE_OPTIONS) private readonly moduleOptions?: ResqueModuleOptions,
-  ) {}
+  ) {
+    this.logger = ResqueLogger.for('ResqueScheduler', moduleOptions);
+  }
 
   get isRunning(): boolean {
     return this.engine?.isRunning ?? false;

@@ -6,6 +6,7 @@ import { ResqueEvents } from '../events/events.service.js';
 import type { FailureEvent, JobEvent, ResqueEventMap } from '../events/events.types.js';
 import { ResqueJobRegistry, type RegisteredJob } from '../jobs/job.registry.js';
 import { backtraceOf, decodePayload, errorMessage, exceptionName, PayloadDecodeError, type DecodedJob } from '../protocol/index.js';
+import { moduleLoggerEnabled, ResqueLogger } from '../resque.logger.js';
 import { AfterForkVetoError, UnknownJobError } from './worker.errors.js';
 import type { JobOutcome, ResqueJobContext, RunnableJob } from './worker.types.js';
 
@@ -61,6 +62,7 @@ export class JobRunner {
       registry: app.get(ResqueJobRegistry, { strict: false }),
       events: app.get(ResqueEvents, { strict: false }),
       forward,
+      logger: new ResqueLogger('ResqueWorker', moduleLoggerEnabled(app)),
     });
   }
 

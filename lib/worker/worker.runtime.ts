@@ -1,12 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Logger, type INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ResqueConnection } from '../connection/connection.service.js';
 import { writePidFile } from '../env/env.pidfile.js';
 import { ResqueEvents } from '../events/events.service.js';
 import { errorMessage } from '../protocol/index.js';
 import type { ResqueAppModule } from '../resque.host-types.js';
+import { moduleLoggerEnabled, ResqueLogger } from '../resque.logger.js';
 import { InlineExecutor, PoolExecutor, type SlotExecutor } from './worker.executor.js';
 import type { ResqueWorkerHandle, WorkerStopReason } from './worker.handle.js';
 import { JobRunner } from './worker.job-runner.js';
@@ -24,7 +25,8 @@ export const EXIT_PRUNED = 75;
 
 /** The parent process of a worker host: Nest context, slots, timers, signals and shutdown. */
 export class WorkerRuntime {
-  private readonly logger = new Logger('ResqueWorker');
+  /** Shared with slots and executors; the module's `logger: false` switches it off once the module is up. */
+  private readonly logger = new ResqueLogger('ResqueWorker');
   private app: INestApplicationContext | null = null;
   private ownConnection: ResqueConnection | null = null;
   private slots: WorkerSlot[] = [];
@@ -99,9 +101,12 @@ export class WorkerRuntime {
       ...(options.appOptions.logger === undefined ? { logger: workerLogger(options.logLevel, 'parent') } : {}),
     });
     this.app = app;
+    this.logger.enabled = moduleLoggerEnabled(app);
     const moduleConnection = app.get(ResqueConnection, { strict: false });
     if (options.connection !== undefined || options.namespace !== undefined) {
-      this.ownConnection = ResqueConnection.create(options.connection ?? moduleConnection.client, options.namespace ?? moduleConnection.keys.namespace);
+      this.ownConnection = ResqueConnection.create(options.connection ?? moduleConnection.client, options.namespace ?? moduleConnection.keys.namespace, {
+        logger: this.logger.enabled,
+      });
     }
     const connection = this.ownConnection ?? moduleConnection;
     await connection.connect();

@@ -46,7 +46,7 @@ export class CliFlakyJob {
 }
 
 @Module({
-  imports: [ResqueModule.forRoot({ connection: process.env['REDIS_BACKEND'], namespace: process.env['PREFIX'], logger: false })],
+  imports: [ResqueModule.forRoot({ connection: process.env['REDIS_BACKEND'], namespace: process.env['PREFIX'] })],
   providers: [GreetingService, CliEchoJob, CliFlakyJob],
 })
 export class CliWorkerModule {}

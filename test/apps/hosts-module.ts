@@ -25,7 +25,7 @@ export class WorkJob {
 }
 
 @Module({
-  imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque', logger: false })],
+  imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque' })],
   providers: [WorkJob],
 })
 export class HostsTestModule {}

@@ -300,7 +300,7 @@ export class ShutdownProbe implements BeforeApplicationShutdown, OnApplicationSh
 }
 
 @Module({
-  imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque', logger: false })],
+  imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque' })],
   providers: [Recorder, EchoJob, PhpEchoJob, CountJob, FailJob, ExitJob, SleepJob, TallyJob, AbortableJob, SlowJob, HookedJob, VetoedJob, ScopedJob, EventsProbe, ShutdownProbe],
 })
 export class WorkerTestModule {}

@@ -1,0 +1,19 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Env } from './env.common.js';
+
+/**
+ * php-resque's PREFIX / REDIS_BACKEND are generic names (`PREFIX=/usr/local` is common in shells), so a
+ * ResqueModule reads them only where php reads them: in the processes our hosts and CLI start. A host runs
+ * its boot inside this scope; a module booted there takes its unset namespace/connection from the env. Scoped
+ * to the host's async work (not a process-wide switch), so another app booted in the same process is unaffected.
+ */
+const hostEnv = new AsyncLocalStorage<Env>();
+
+export function runWithHostEnv<T>(env: Env, fn: () => Promise<T>): Promise<T> {
+  return hostEnv.run(env, fn);
+}
+
+/** The env of the host booting this module, or undefined outside a host. */
+export function hostEnvironment(): Env | undefined {
+  return hostEnv.getStore();
+}
