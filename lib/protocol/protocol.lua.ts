@@ -14,15 +14,18 @@ export interface LuaScript {
 
 type ScriptCall = (...args: Array<string | number | Buffer>) => Promise<unknown>;
 
-/** Registers the script on this client once (idempotent), then returns the bound command. */
+/**
+ * Registers the script on this client once (idempotent), then returns the bound command, whose first
+ * argument is always the key count. Every script is registered the same way (no fixed `numberOfKeys`), so
+ * ioredis builds one shape of script command: a second shape (a heartbeat's script next to the job loop's)
+ * deoptimises ioredis's hot path each time it runs, and the garbage of the slow path it then takes was
+ * promoted into V8's old space in steps (bench/README.md, parent RSS).
+ */
 export function scriptCommand(redis: Redis | Cluster, script: LuaScript): ScriptCall {
   const table = redis as unknown as Record<string, ScriptCall | undefined>;
   let fn = table[script.name];
   if (typeof fn !== 'function') {
-    redis.defineCommand(
-      script.name,
-      script.numberOfKeys === null ? { lua: script.lua } : { numberOfKeys: script.numberOfKeys, lua: script.lua },
-    );
+    redis.defineCommand(script.name, { lua: script.lua });
     fn = table[script.name] as ScriptCall;
   }
   return fn.bind(redis);
@@ -35,10 +38,8 @@ export async function runScript<T>(
   keys: readonly string[],
   args: ReadonlyArray<string | number>,
 ): Promise<T> {
-  const call = scriptCommand(redis, script);
-  if (script.numberOfKeys === null) return (await call(keys.length, ...keys, ...args)) as T;
-  if (keys.length !== script.numberOfKeys) {
+  if (script.numberOfKeys !== null && keys.length !== script.numberOfKeys) {
     throw new RangeError(`${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`);
   }
-  return (await call(...keys, ...args)) as T;
+  return (await scriptCommand(redis, script)(keys.length, ...keys, ...args)) as T;
 }

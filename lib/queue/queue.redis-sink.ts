@@ -20,7 +20,7 @@ export class RedisJobSink implements JobSink {
     const { keys } = this.connection;
     if (!this.connection.isConnected) await this.connection.connect();
     const call = (this.enqueueCall ??= scriptCommand(this.connection.client, ENQUEUE_SCRIPT));
-    await call(keys.queues, keys.queue(job.queue), keys.status(job.id), job.queue, job.payload, job.tracked ? waitingStatus(job.stampedAt) : '');
+    await call(3, keys.queues, keys.queue(job.queue), keys.status(job.id), job.queue, job.payload, job.tracked ? waitingStatus(job.stampedAt) : '');
   }
 
   async pushBulk(queue: string, jobs: readonly PreparedJob[]): Promise<void> {

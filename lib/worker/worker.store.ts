@@ -199,7 +199,7 @@ export class SlotStore {
 
   /** Records a failure; false when fenced (the worker is no longer registered: nothing but `stat:fenced`). */
   async fail(failureJson: string, statusKey: string | null): Promise<boolean> {
-    return (await this.failCall(...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId)) === 1;
+    return (await this.failCall(this.failKeys.length, ...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId)) === 1;
   }
 
   /**
