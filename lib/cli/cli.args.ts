@@ -42,7 +42,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   let path: string | undefined;
   let moduleName: string | undefined;
   for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
+    const arg = rest[i] ?? '';
     if (arg === '--help' || arg === '-h') return { kind: 'help' };
     if (arg === '--module' || arg === '-m') {
       const value = rest[++i];

@@ -78,8 +78,8 @@ function parseUrl(text: string): RedisOptions {
 
 function parseHostPort(text: string): RedisOptions {
   // Ruby's `host:port:db/namespace`: the namespace part is configured separately here.
-  const [address] = text.split('/');
-  const parts = address!.split(':');
+  const [address = ''] = text.split('/');
+  const parts = address.split(':');
   if (parts.length > 3 || parts[0] === '') {
     throw new RangeError(`connection "${text}" is not "host:port" (or a redis:// URL)`);
   }

@@ -129,13 +129,12 @@ export class JobRunner {
   }
 
   private async performBody(registered: RegisteredJob, instance: object, params: unknown, ctx: ResqueJobContext): Promise<unknown> {
-    const target = instance as Record<string, (...args: unknown[]) => unknown>;
-    if (!registered.setUp && !registered.tearDown) return target[registered.perform]!.call(instance, params, ctx);
-    if (registered.setUp) await target[registered.setUp]!.call(instance, params, ctx);
+    if (!registered.setUp && !registered.tearDown) return callMethod(instance, registered.perform, [params, ctx]);
+    if (registered.setUp) await callMethod(instance, registered.setUp, [params, ctx]);
     try {
-      return await target[registered.perform]!.call(instance, params, ctx);
+      return await callMethod(instance, registered.perform, [params, ctx]);
     } finally {
-      if (registered.tearDown) await target[registered.tearDown]!.call(instance, params, ctx);
+      if (registered.tearDown) await callMethod(instance, registered.tearDown, [params, ctx]);
     }
   }
 
@@ -163,9 +162,9 @@ export class JobRunner {
   /** Runs hooks in order; false when one returned false (a veto for before-hooks). */
   private async callHooks(registered: RegisteredJob, instance: object | null, hooks: readonly JobHookRef[], args: unknown[]): Promise<boolean> {
     for (const hook of hooks) {
-      const target = (hook.isStatic ? registered.classRef : instance) as Record<string, (...a: unknown[]) => unknown> | null;
+      const target: object | null = hook.isStatic ? registered.classRef : instance;
       if (!target) continue;
-      if ((await target[hook.method]!.apply(target, args)) === false) return false;
+      if ((await callMethod(target, hook.method, args)) === false) return false;
     }
     return true;
   }
@@ -248,4 +247,11 @@ function resultJson(result: unknown): string {
   } catch {
     return 'null';
   }
+}
+
+/** Calls `target[method](...args)`; the method was found by discovery, so a missing one is a changed class. */
+function callMethod(target: object, method: string, args: unknown[]): unknown {
+  const fn: unknown = (target as Record<string, unknown>)[method];
+  if (typeof fn !== 'function') throw new TypeError(`${method} is not a method of ${target.constructor.name}`);
+  return (fn as (...a: unknown[]) => unknown).apply(target, args);
 }

@@ -130,9 +130,11 @@ export class WorkerRuntime {
       );
     });
     // Slot 0's id is the host's pid in both modes, so the pruner knows it before any child is up.
-    this.slots[0]!.computeId();
+    const [first] = this.slots;
+    if (!first) throw new Error('a worker runs at least one slot');
+    first.computeId();
     const pruner = new WorkerPruner(connection.client, connection.keys, {
-      selfId: this.slots[0]!.id,
+      selfId: first.id,
       ownIds: () => this.registeredIds(),
       hostname: options.hostname,
       pruneAfterSeconds: options.pruneAfterSeconds,
@@ -142,11 +144,14 @@ export class WorkerRuntime {
 
     this.every(options.heartbeatIntervalSeconds, async () => {
       // Slots learn both ways: confirmed (their lease) or no longer registered (pruned).
-      const slots = this.slots.filter((s) => this.registered.has(s));
-      const ids = slots.map((s) => s.id);
+      // The ids as sent: a slot may re-register while the call is out.
+      const sent = this.slots.filter((s) => this.registered.has(s)).map((slot) => ({ slot, id: slot.id }));
       const sentAt = performance.now();
-      const gone = await store.heartbeat(ids, await store.serverTime());
-      slots.forEach((slot, i) => slot.heartbeatDone(ids[i]!, sentAt, gone));
+      const gone = await store.heartbeat(
+        sent.map((s) => s.id),
+        await store.serverTime(),
+      );
+      for (const { slot, id } of sent) slot.heartbeatDone(id, sentAt, gone);
     });
     this.every(options.pruneIntervalSeconds, () => this.prune(pruner));
     this.removeSignals = installSignalHandlers({
@@ -282,7 +287,7 @@ export class WorkerRuntime {
 function startLimited(executors: readonly SlotExecutor[], limit: number): Array<Promise<void>> {
   const ups: Array<Promise<void>> = [];
   for (const [index, executor] of executors.entries()) {
-    const gate = index >= limit ? ups[index - limit]! : Promise.resolve();
+    const gate = ups[index - limit] ?? Promise.resolve();
     ups.push(gate.then(() => executor.start()));
   }
   return ups;

@@ -169,7 +169,12 @@ export class SlotStore {
     if (reply === 0) return 'paused';
     if (reply === -1) return 'pruned';
     const jobs: ClaimedJob[] = [];
-    for (let i = 0; i < reply.length; i += 2) jobs.push({ queue: queues[(reply[i] as number) - 1]!, raw: reply[i + 1] as string });
+    for (let i = 0; i < reply.length; i += 2) {
+      const queue = queues[(reply[i] as number) - 1];
+      const raw = reply[i + 1];
+      if (queue === undefined || typeof raw !== 'string') throw new Error(`unexpected claim reply at ${i}: ${JSON.stringify(reply)}`);
+      jobs.push({ queue, raw });
+    }
     return jobs;
   }
 
