@@ -17,14 +17,14 @@ type ScriptCall = (...args: Array<string | number | Buffer>) => Promise<unknown>
 /** Registers the script on this client once (idempotent), then returns the bound command. */
 export function scriptCommand(redis: Redis | Cluster, script: LuaScript): ScriptCall {
   const table = redis as unknown as Record<string, ScriptCall | undefined>;
-  let fn = table[script.name];
-  if (typeof fn !== 'function') {
-    redis.defineCommand(
-      script.name,
-      script.numberOfKeys === null ? { lua: script.lua } : { numberOfKeys: script.numberOfKeys, lua: script.lua },
-    );
-    fn = table[script.name] as ScriptCall;
-  }
+  const defined = table[script.name];
+  if (typeof defined === 'function') return defined.bind(redis);
+  redis.defineCommand(
+    script.name,
+    script.numberOfKeys === null ? { lua: script.lua } : { numberOfKeys: script.numberOfKeys, lua: script.lua },
+  );
+  const fn = table[script.name];
+  if (typeof fn !== 'function') throw new Error(`ioredis did not define the command ${script.name}`);
   return fn.bind(redis);
 }
 

@@ -84,7 +84,7 @@ export class JobEnqueuer {
 
     const entries = withNewIds(checked);
     const result: Array<string | false> = entries.map((e) => e.id);
-    const events: Array<EnqueueEvent | null> = new Array(checked.length).fill(null);
+    const events = entries.map((): EnqueueEvent | null => null);
     if (this.listened()) {
       for (const [i, { job, id }] of entries.entries()) {
         const event = enqueueEvent(job, id);

@@ -81,7 +81,7 @@ export function cronTiming(line: string, timezone: string | undefined, what: str
   try {
     cron = new Cron(split.pattern, { paused: true, ...(zone !== undefined ? { timezone: zone } : {}) });
   } catch (error) {
-    throw new RangeError(`${what} has an invalid cron ${JSON.stringify(line)}: ${(error as Error).message}`);
+    throw new RangeError(`${what} has an invalid cron ${JSON.stringify(line)}: ${(error as Error).message}`, { cause: error });
   }
   return {
     next: (afterMs) => {

@@ -113,7 +113,7 @@ export function parseStoredSchedule(name: string, json: string): ResolvedSchedul
   try {
     parsed = JSON.parse(json);
   } catch (error) {
-    throw new TypeError(`schedule "${name}" in persistent_schedules is not JSON (${(error as Error).message})`);
+    throw new TypeError(`schedule "${name}" in persistent_schedules is not JSON (${(error as Error).message})`, { cause: error });
   }
   return resolveSchedule(name, parsed as RecurringScheduleConfig, 'persistent');
 }

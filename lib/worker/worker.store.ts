@@ -344,7 +344,7 @@ export function statusKeyOfRaw(keys: ResqueKeys, raw: string): string | null {
     const p = parsed as Record<string, unknown>;
     const id = p['id'];
     if (typeof id !== 'string' || id === '') return null;
-    const prefix = typeof p['prefix'] === 'string' && p['prefix'] !== '' ? (p['prefix'] as string) : null;
+    const prefix = typeof p['prefix'] === 'string' && p['prefix'] !== '' ? (p['prefix']) : null;
     return keys.status(id, prefix);
   } catch {
     return null;
