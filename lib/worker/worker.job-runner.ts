@@ -83,25 +83,36 @@ export class JobRunner {
     const registered = this.deps.registry.get(decoded.className);
     try {
       if (!registered) throw new UnknownJobError(decoded.className, this.deps.registry.all().map((r) => r.name).sort());
-      // Events nobody listens to (here or in the parent) are skipped: no payload, no await.
-      if (options.afterFork !== false && this.wanted('afterFork') && !(await this.emit('afterFork', eventOf()))) throw new AfterForkVetoError();
-      if (this.wanted('beforePerform') && !(await this.emit('beforePerform', eventOf()))) return skipped('a beforePerform listener vetoed the job');
-      const instance = this.cachedInstance(registered) ?? (await this.instantiate(registered, ctx));
-      const hooks = registered.hooks;
-      if (hooks.beforePerform.length > 0 && !(await this.callHooks(registered, instance, hooks.beforePerform, [decoded.params, ctx]))) {
-        return skipped('a @BeforePerform() hook vetoed the job');
-      }
-      const result = await this.performBody(registered, instance, decoded.params, ctx);
-      if (hooks.afterPerform.length > 0) await this.callHooks(registered, instance, hooks.afterPerform, [decoded.params, ctx, result]);
-      const json = resultJson(result);
-      // Listeners see the JSON view of the result, as they would across IPC.
-      if (this.wanted('afterPerform')) await this.emit('afterPerform', { ...eventOf(), result: JSON.parse(json) as unknown });
-      return { kind: 'complete', resultJson: json };
+      return await this.perform(registered, decoded.params, ctx, eventOf, options.afterFork !== false);
     } catch (error) {
       if (error instanceof DoNotPerformError) return skipped(error.message);
       await this.failureHooks(registered, decoded, eventOf(), error, ctx);
       return failed(error);
     }
+  }
+
+  /** A known job's events, hooks and SetUp/Perform/TearDown; throws what the job (or a listener) threw. */
+  private async perform(
+    registered: RegisteredJob,
+    params: unknown,
+    ctx: ResqueJobContext,
+    eventOf: () => JobEvent,
+    afterFork: boolean,
+  ): Promise<JobOutcome> {
+    // Events nobody listens to (here or in the parent) are skipped: no payload, no await.
+    if (afterFork && this.wanted('afterFork') && !(await this.emit('afterFork', eventOf()))) throw new AfterForkVetoError();
+    if (this.wanted('beforePerform') && !(await this.emit('beforePerform', eventOf()))) return skipped('a beforePerform listener vetoed the job');
+    const instance = this.cachedInstance(registered) ?? (await this.instantiate(registered, ctx));
+    const hooks = registered.hooks;
+    if (hooks.beforePerform.length > 0 && !(await this.callHooks(registered, instance, hooks.beforePerform, [params, ctx]))) {
+      return skipped('a @BeforePerform() hook vetoed the job');
+    }
+    const result = await this.performBody(registered, instance, params, ctx);
+    if (hooks.afterPerform.length > 0) await this.callHooks(registered, instance, hooks.afterPerform, [params, ctx, result]);
+    const json = resultJson(result);
+    // Listeners see the JSON view of the result, as they would across IPC.
+    if (this.wanted('afterPerform')) await this.emit('afterPerform', { ...eventOf(), result: JSON.parse(json) as unknown });
+    return { kind: 'complete', resultJson: json };
   }
 
   /**

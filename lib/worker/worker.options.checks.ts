@@ -6,6 +6,19 @@ export function positiveInteger(name: string, value: unknown): void {
   }
 }
 
+export function nonNegativeInteger(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${String(value)}`);
+  }
+}
+
+/** A finite number of seconds above 0 (fractions allowed). */
+export function positiveSeconds(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive number of seconds, got ${String(value)}`);
+  }
+}
+
 export function nonNegativeNumber(name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new RangeError(`${name} must be a number of milliseconds >= 0, got ${String(value)}`);

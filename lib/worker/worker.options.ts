@@ -1,6 +1,15 @@
 import type { NestFactory } from '@nestjs/core';
 import type { ResqueConnectionInput } from '../resque.options.js';
-import { hostPart, nonNegativeNumber, oneOf, positiveInteger, positiveNumber, queueNames } from './worker.options.checks.js';
+import {
+  hostPart,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  oneOf,
+  positiveInteger,
+  positiveNumber,
+  positiveSeconds,
+  queueNames,
+} from './worker.options.checks.js';
 
 /** Options of NestFactory.createApplicationContext (logger, abortOnError, ...). */
 export type WorkerAppOptions = NonNullable<Parameters<(typeof NestFactory)['createApplicationContext']>[1]>;
@@ -187,14 +196,10 @@ function resolveLimits(pick: OptionPicker): Limits {
   const concurrency = pick('concurrency') ?? WORKER_DEFAULTS.concurrency;
   positiveInteger('concurrency', concurrency);
   const interval = pick('interval') ?? WORKER_DEFAULTS.interval;
-  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval <= 0) {
-    throw new RangeError(`interval must be a positive number of seconds, got ${String(interval)}`);
-  }
+  positiveSeconds('interval', interval);
   const isolation = oneOf('isolation', pick('isolation') ?? WORKER_DEFAULTS.isolation, ['pool', 'inline']);
   const prefetch = pick('prefetch') ?? WORKER_DEFAULTS.prefetch;
-  if (typeof prefetch !== 'number' || !Number.isSafeInteger(prefetch) || prefetch < 0) {
-    throw new RangeError(`prefetch must be a non-negative integer, got ${String(prefetch)}`);
-  }
+  nonNegativeInteger('prefetch', prefetch);
   const maxJobsPerChild = pick('maxJobsPerChild') ?? WORKER_DEFAULTS.maxJobsPerChild;
   if (maxJobsPerChild !== Number.POSITIVE_INFINITY) positiveInteger('maxJobsPerChild', maxJobsPerChild);
   const maxChildMemoryMb = pick('maxChildMemoryMb') ?? WORKER_DEFAULTS.maxChildMemoryMb;
