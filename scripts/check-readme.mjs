@@ -84,7 +84,8 @@ function main() {
     `${JSON.stringify(
       {
         extends: relative(outDir, join(root, 'tsconfig.json')).split(sep).join('/'),
-        compilerOptions: { rootDir: '.', noEmit: true, sourceMap: false },
+        // Snippets show signatures (a hook's parameters) without using every one: unused names are the point.
+        compilerOptions: { rootDir: '.', noEmit: true, sourceMap: false, noUnusedLocals: false, noUnusedParameters: false },
         include: ['**/*.ts'],
         exclude: [],
       },

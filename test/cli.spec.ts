@@ -172,7 +172,7 @@ describe('nestjs-resque worker <file>: end to end against a real Redis', () => {
   async function statusOf(id: string, wanted: JobStatus): Promise<{ status: number; result?: unknown } | null> {
     const raw = await redis.get(`clitest:job:${id}:status`);
     const packet = raw ? (JSON.parse(raw) as { status: number; result?: unknown }) : null;
-    return packet && packet.status === wanted ? packet : null;
+    return packet && packet.status === Number(wanted) ? packet : null;
   }
 
   it('registers under PREFIX, writes PIDFILE, and runs a job with DI in a child process', async () => {
@@ -242,7 +242,7 @@ describe('nestjs-resque scheduler <file>: end to end against a real Redis', () =
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
-    proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     try {
       const db2 = server.client(2);

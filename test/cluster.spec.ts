@@ -107,7 +107,7 @@ describe('Redis Cluster connection', () => {
   it('parses cluster options and names hash tags the way Redis hashes keys', () => {
     expect(parseConnectionInput({ cluster: [{ host: 'a', port: 7000 }, 'b:7001', 7002] })).toEqual({ cluster: [{ host: 'a', port: 7000 }, 'b:7001', 7002] });
     expect(() => parseConnectionInput({ cluster: [] })).toThrow(/non-empty array of startup nodes/);
-    expect(() => parseConnectionInput({ cluster: [{ host: 'a', port: 1 }], password: 'x' } as never)).toThrow(/move password into clusterOptions/);
+    expect(() => parseConnectionInput({ cluster: [{ host: 'a', port: 1 }], password: 'x' })).toThrow(/move password into clusterOptions/);
     expect(describeCluster([{ host: 'a', port: 7000 }, 'redis://b:7001', 7002])).toBe('cluster a:7000,b:7001,127.0.0.1:7002');
     expect(namespaceHashTag('{resque}')).toBe('resque');
     expect(namespaceHashTag('app{jobs}x')).toBe('jobs');

@@ -66,6 +66,7 @@ describe('typed params', () => {
   it('JobParamsOf takes the first parameter of perform, or a declared resqueParams', () => {
     expectTypeOf<JobParamsOf<typeof PhpEchoJob>>().toEqualTypeOf<EchoParams>();
     @Job('Named')
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- only its type is checked below
     class Named {
       declare readonly resqueParams: { id: number };
       @Perform() go(params: { id: number }): void {

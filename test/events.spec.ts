@@ -175,7 +175,7 @@ describe('what no longer vetoes (the job is written)', () => {
     // A cast: ResqueEventListener's return type (void) already rejects `false` at compile time.
     ['a listener returns false', () => removers.push(events.listen('beforeEnqueue', (() => false) as () => void))],
     ['an async listener returns false', () => removers.push(events.listen('beforeEnqueue', (async () => false) as unknown as () => Promise<void>))],
-    ['a stream subscriber returns false', () => subscriptions.push(events.beforeEnqueue$.subscribe((() => false) as () => void))],
+    ['a stream subscriber returns false', () => subscriptions.push(events.beforeEnqueue$.subscribe((() => false)))],
     [
       'a stream subscriber throws DoNotCreateError',
       () =>

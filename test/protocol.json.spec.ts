@@ -52,6 +52,7 @@ describe('assertJsonSafe', () => {
     ['a symbol', () => ({ s: Symbol('s') }), 'params.s', /symbol/],
     ['undefined in an object', () => ({ a: 1, gone: undefined }), 'params.gone', /undefined/],
     ['undefined in an array', () => [1, undefined], 'params[1]', /undefined/],
+    // eslint-disable-next-line no-sparse-arrays -- the hole is what this case checks
     ['an array hole', () => [1, , 3], 'params[1]', /hole/], // a sparse array on purpose
     ['NaN', () => ({ x: NaN }), 'params.x', /NaN/],
     ['Infinity', () => ({ list: [1, Infinity] }), 'params.list[1]', /Infinity/],

@@ -34,13 +34,13 @@ function rebuild(keys: ResqueKeys, key: string): string | null {
     schedules_changed: keys.schedulesChanged,
     'resque:resque_scheduler_master_lock': keys.schedulerLock(),
   };
-  if (fixed[rest] !== undefined) return fixed[rest]!;
+  if (fixed[rest] !== undefined) return fixed[rest];
   let m: RegExpExecArray | null;
   if ((m = /^queue:(.+)$/.exec(rest))) return keys.queue(m[1]!);
   if ((m = /^worker:(.+):started$/.exec(rest))) return keys.workerStarted(m[1]!);
   if ((m = /^worker:(.+)$/.exec(rest))) return keys.worker(m[1]!);
-  if ((m = /^stat:processed:(.+)$/.exec(rest))) return keys.statProcessed(m[1]!);
-  if ((m = /^stat:failed:(.+)$/.exec(rest))) return keys.statFailed(m[1]!);
+  if ((m = /^stat:processed:(.+)$/.exec(rest))) return keys.statProcessed(m[1]);
+  if ((m = /^stat:failed:(.+)$/.exec(rest))) return keys.statFailed(m[1]);
   if ((m = /^job:([0-9a-f]{32}):status$/.exec(rest))) return keys.status(m[1]!);
   if ((m = /^delayed:(\d+)$/.exec(rest))) return keys.delayed(Number(m[1]!));
   if ((m = /^timestamps:(\{.*\})$/s.exec(rest))) return keys.timestamps(m[1]!);

@@ -52,7 +52,7 @@ export async function prefill({ port, n }) {
     for (let i = 0; i < n; i += 1000) {
       const batch = [];
       for (let j = i; j < Math.min(n, i + 1000); j++) {
-        const id = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex');
+        const id = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16))).toString('hex');
         batch.push(JSON.stringify({ class: JOB, args: [{ i: j }], id, queue_time: Date.now() / 1000 }));
       }
       await redis.rpush(`${NAMESPACE}:queue:${QUEUE}`, ...batch);
@@ -216,7 +216,7 @@ function memorySampler(every) {
 function childrenRss() {
   const kb = [];
   for (const tid of readdirSync('/proc/self/task')) {
-    let children = '';
+    let children;
     try {
       children = readFileSync(`/proc/self/task/${tid}/children`, 'utf8');
     } catch {

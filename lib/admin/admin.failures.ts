@@ -256,7 +256,7 @@ export class RedisFailedList implements FailedList {
 function toEntry(index: number, raw: string): FailureEntry {
   const record = decodeFailure(raw);
   const payload = record?.payload;
-  const className = payload && typeof payload === 'object' && typeof payload['class'] === 'string' ? (payload['class'] as string) : null;
+  const className = payload && typeof payload === 'object' && typeof payload['class'] === 'string' ? (payload['class']) : null;
   return {
     index,
     raw,

@@ -115,7 +115,7 @@ export function decodeWorkerJob(raw: string): WorkerJobInfo {
     queue: typeof o['queue'] === 'string' ? o['queue'] : null,
     runAt: parseResqueTime(runAtRaw),
     runAtRaw,
-    className: payload && typeof payload['class'] === 'string' ? (payload['class'] as string) : null,
+    className: payload && typeof payload['class'] === 'string' ? (payload['class']) : null,
     payload,
     raw,
   };

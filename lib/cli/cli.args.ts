@@ -44,15 +44,18 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   if (command === '--help' || command === '-h' || command === 'help') return { kind: 'help' };
   if (command === '--version' || command === '-v') return { kind: 'version' };
   if (command !== 'worker' && command !== 'scheduler') throw new CliUsageError(`unknown command "${command}"`);
+  return readFileArgs(command, rest);
+}
+
+/** `<file> [--module Name]` of `worker`/`scheduler`; `--help` anywhere asks for help. */
+function readFileArgs(command: 'worker' | 'scheduler', rest: readonly string[]): CliCommand {
   let path: string | undefined;
   let moduleName: string | undefined;
   for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
+    const arg = rest[i] ?? '';
     if (arg === '--help' || arg === '-h') return { kind: 'help' };
     if (arg === '--module' || arg === '-m') {
-      const value = rest[++i];
-      if (value === undefined || value.startsWith('-')) throw new CliUsageError(`${arg} needs an export name`);
-      moduleName = value;
+      moduleName = separateValue(arg, rest[++i]);
     } else if (arg.startsWith('--module=')) {
       moduleName = arg.slice('--module='.length);
       if (moduleName === '') throw new CliUsageError('--module needs an export name');
@@ -66,4 +69,10 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   }
   if (path === undefined) throw new CliUsageError(`${command} needs the path of a file exporting a Nest module`);
   return { kind: command, path, moduleName };
+}
+
+/** The value after `--module`/`-m`: an option in its place means it was left out. */
+function separateValue(flag: string, value: string | undefined): string {
+  if (value === undefined || value.startsWith('-')) throw new CliUsageError(`${flag} needs an export name`);
+  return value;
 }

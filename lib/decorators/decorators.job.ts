@@ -18,19 +18,19 @@ export function Job(name: string, options: JobOptions = {}): ClassDecorator {
   if (typeof name !== 'string' || name.trim() === '') throw new TypeError('@Job(name): name must be a non-empty string');
   if (options === null || typeof options !== 'object') throw new TypeError('@Job(name, options): options must be an object');
   const metadata: JobMetadata = { name, options };
-  return SetMetadata(RESQUE_JOB_METADATA, metadata) as ClassDecorator;
+  return SetMetadata(RESQUE_JOB_METADATA, metadata);
 }
 
 /** Runs before perform, in the same instance (php-resque's setUp). */
-export const SetUp = (): MethodDecorator => SetMetadata(RESQUE_SETUP_METADATA, true) as MethodDecorator;
+export const SetUp = (): MethodDecorator => SetMetadata(RESQUE_SETUP_METADATA, true);
 /** The job body: receives `params` (args[0]) and a job context; its return value is the status result. */
-export const Perform = (): MethodDecorator => SetMetadata(RESQUE_PERFORM_METADATA, true) as MethodDecorator;
+export const Perform = (): MethodDecorator => SetMetadata(RESQUE_PERFORM_METADATA, true);
 /** Runs after perform, also when perform threw (php-resque's tearDown). */
-export const TearDown = (): MethodDecorator => SetMetadata(RESQUE_TEARDOWN_METADATA, true) as MethodDecorator;
+export const TearDown = (): MethodDecorator => SetMetadata(RESQUE_TEARDOWN_METADATA, true);
 
 /** Per-job hook before setUp/perform; throw DoNotPerformError (or return false) to skip the job. */
-export const BeforePerform = (): MethodDecorator => SetMetadata(RESQUE_BEFORE_PERFORM_METADATA, true) as MethodDecorator;
+export const BeforePerform = (): MethodDecorator => SetMetadata(RESQUE_BEFORE_PERFORM_METADATA, true);
 /** Per-job hook after a successful perform. */
-export const AfterPerform = (): MethodDecorator => SetMetadata(RESQUE_AFTER_PERFORM_METADATA, true) as MethodDecorator;
+export const AfterPerform = (): MethodDecorator => SetMetadata(RESQUE_AFTER_PERFORM_METADATA, true);
 /** Per-job hook when the job failed (receives the error). */
-export const OnFailure = (): MethodDecorator => SetMetadata(RESQUE_ON_FAILURE_METADATA, true) as MethodDecorator;
+export const OnFailure = (): MethodDecorator => SetMetadata(RESQUE_ON_FAILURE_METADATA, true);

@@ -46,6 +46,27 @@ export function parseRedisBackend(backend: string, db?: string | number | null):
   return options;
 }
 
+/** Where a URL points: a unix socket, or host, port, db (from the path) and TLS for rediss://. */
+function urlTarget(url: URL, text: string): RedisOptions {
+  const scheme = url.protocol.slice(0, -1).toLowerCase();
+  if (scheme === 'unix') {
+    const path = decodeURIComponent(url.pathname);
+    if (!path) throw new RangeError(`connection URL "${text}" names no socket path`);
+    return { path };
+  }
+  if (scheme !== 'redis' && scheme !== 'rediss' && scheme !== 'tcp') {
+    throw new RangeError(`connection URL scheme "${scheme}:" is not supported (use redis://, rediss://, tcp:// or unix://)`);
+  }
+  const options: RedisOptions = {
+    host: url.hostname ? url.hostname.replace(/^\[(.*)\]$/, '$1') : DEFAULT_REDIS_HOST,
+    port: url.port ? Number(url.port) : DEFAULT_REDIS_PORT,
+  };
+  const dbPath = url.pathname.replace(/^\/+/, '');
+  if (dbPath !== '') options.db = parseDb(dbPath, 'the database index in the connection URL');
+  if (scheme === 'rediss') options.tls = {};
+  return options;
+}
+
 function parseUrl(text: string): RedisOptions {
   let url: URL;
   try {
@@ -53,20 +74,7 @@ function parseUrl(text: string): RedisOptions {
   } catch {
     throw new RangeError(`connection URL "${text}" is not a valid URL`);
   }
-  const scheme = url.protocol.slice(0, -1).toLowerCase();
-  const options: RedisOptions = {};
-  if (scheme === 'unix') {
-    options.path = decodeURIComponent(url.pathname);
-    if (!options.path) throw new RangeError(`connection URL "${text}" names no socket path`);
-  } else if (scheme === 'redis' || scheme === 'rediss' || scheme === 'tcp') {
-    options.host = url.hostname ? url.hostname.replace(/^\[(.*)\]$/, '$1') : DEFAULT_REDIS_HOST;
-    options.port = url.port ? Number(url.port) : DEFAULT_REDIS_PORT;
-    const dbPath = url.pathname.replace(/^\/+/, '');
-    if (dbPath !== '') options.db = parseDb(dbPath, 'the database index in the connection URL');
-    if (scheme === 'rediss') options.tls = {};
-  } else {
-    throw new RangeError(`connection URL scheme "${scheme}:" is not supported (use redis://, rediss://, tcp:// or unix://)`);
-  }
+  const options = urlTarget(url, text);
   if (url.username) options.username = decodeURIComponent(url.username);
   if (url.password) options.password = decodeURIComponent(url.password);
   const dbParam = url.searchParams.get('db') ?? url.searchParams.get('database');
@@ -78,8 +86,8 @@ function parseUrl(text: string): RedisOptions {
 
 function parseHostPort(text: string): RedisOptions {
   // Ruby's `host:port:db/namespace`: the namespace part is configured separately here.
-  const [address] = text.split('/');
-  const parts = address!.split(':');
+  const [address = ''] = text.split('/');
+  const parts = address.split(':');
   if (parts.length > 3 || parts[0] === '') {
     throw new RangeError(`connection "${text}" is not "host:port" (or a redis:// URL)`);
   }

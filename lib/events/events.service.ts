@@ -98,7 +98,7 @@ export class ResqueEvents implements OnModuleInit, OnApplicationShutdown {
    * building payloads, and decides which child events a worker bridges to its parent.
    */
   hasListeners(name: ResqueEventName): boolean {
-    return this.subjects.get(name)!.observed || this.listeners.get(name)!.length > 0;
+    return this.subjectOf(name).observed || this.listenersOf(name).length > 0;
   }
 
   /**
@@ -136,18 +136,29 @@ export class ResqueEvents implements OnModuleInit, OnApplicationShutdown {
     this.errorSubject.complete();
   }
 
+  /** Every name has its subject and listener list from the constructor on. */
+  private subjectOf(name: ResqueEventName): Subject<unknown> {
+    const subject = this.subjects.get(name);
+    if (!subject) throw new RangeError(`unknown Resque event "${name}"`);
+    return subject;
+  }
+
+  private listenersOf(name: ResqueEventName): readonly Listener[] {
+    return this.listeners.get(name) ?? [];
+  }
+
   private add(name: ResqueEventName, listener: Listener): () => void {
-    this.listeners.set(name, [...this.listeners.get(name)!, listener]);
+    this.listeners.set(name, [...this.listenersOf(name), listener]);
     return () => {
       this.listeners.set(
         name,
-        this.listeners.get(name)!.filter((l) => l !== listener),
+        this.listenersOf(name).filter((l) => l !== listener),
       );
     };
   }
 
   private publish(name: ResqueEventName, payload: unknown): void {
-    const subject = this.subjects.get(name)!;
+    const subject = this.subjectOf(name);
     if (!subject.observed) return;
     // Saved and restored: a subscriber may cause a nested emission of the same event.
     const nested = this.delivering.has(name);
@@ -186,7 +197,7 @@ export class ResqueEvents implements OnModuleInit, OnApplicationShutdown {
       },
       returnedFalse: () => this.warnIgnoredVeto(name, `a ${name}$ subscriber returned false`),
     };
-    const subject = this.subjects.get(name)! as Subject<ResqueEventMap[K]>;
+    const subject = this.subjectOf(name) as Subject<ResqueEventMap[K]>;
     return new EventStream<ResqueEventMap[K]>(guard, (subscriber) => subject.subscribe(subscriber));
   }
 }

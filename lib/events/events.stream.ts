@@ -124,9 +124,11 @@ function contain<T>(
     complete = completeFn ?? undefined;
   } else if (observerOrNext) {
     const observer = observerOrNext;
-    if (observer.next) next = (value) => observer.next!(value);
-    if (observer.error) error = (e) => observer.error!(e);
-    if (observer.complete) complete = () => observer.complete!();
+    // Bound, not extracted: an observer's methods may use `this`.
+    const { next: onNext, error: onError, complete: onComplete } = observer;
+    if (onNext) next = (value) => onNext.call(observer, value);
+    if (onError) error = (e) => onError.call(observer, e);
+    if (onComplete) complete = () => onComplete.call(observer);
   }
   return {
     next: (value: T) => {

@@ -83,15 +83,15 @@ export function decodeFailure(raw: string): FailureRecord | null {
   const r = parsed as Record<string, unknown>;
   const backtrace = Array.isArray(r['backtrace']) ? (r['backtrace'] as unknown[]).map(String) : null;
   const record: FailureRecord = {
-    failed_at: String(r['failed_at'] ?? ''),
-    payload: (r['payload'] && typeof r['payload'] === 'object' ? r['payload'] : String(r['payload'] ?? '')) as
+    failed_at: fieldText(r['failed_at']),
+    payload: (r['payload'] && typeof r['payload'] === 'object' ? r['payload'] : fieldText(r['payload'])) as
       | Record<string, unknown>
       | string,
-    exception: String(r['exception'] ?? ''),
-    error: String(r['error'] ?? ''),
+    exception: fieldText(r['exception']),
+    error: fieldText(r['error']),
     backtrace,
-    worker: String(r['worker'] ?? ''),
-    queue: String(r['queue'] ?? ''),
+    worker: fieldText(r['worker']),
+    queue: fieldText(r['queue']),
   };
   if (typeof r['retried_at'] === 'string') record.retried_at = r['retried_at'];
   return record;
@@ -122,4 +122,12 @@ export function errorMessage(error: unknown): string {
   } catch {
     return String(error);
   }
+}
+
+/** A record field as text: absent is '', a number or boolean as written, a nested value as its JSON. */
+function fieldText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'object') return JSON.stringify(value);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects were handled above
+  return String(value);
 }

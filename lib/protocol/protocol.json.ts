@@ -8,13 +8,25 @@ export function assertJsonSafe(value: unknown, argumentName: string): void {
 }
 
 function walk(value: unknown, path: string, seen: Set<object>): void {
+  if (value === null || isJsonPrimitive(value, path)) return;
+  const obj = value as object;
+  if (seen.has(obj)) throw new TypeError(`${path} must be JSON-serialisable: it contains a cycle`);
+  if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') return; // Date and friends encode themselves
+  seen.add(obj);
+  if (Array.isArray(obj)) walkArray(obj, path, seen);
+  else walkObject(obj, path, seen);
+  seen.delete(obj);
+}
+
+/** True for a string, boolean or finite number; throws for what JSON drops or rejects; false for objects. */
+function isJsonPrimitive(value: unknown, path: string): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
-      return;
+      return true;
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError(`${path} must be JSON-serialisable: ${value} has no JSON form`);
-      return;
+      return true;
     case 'bigint':
       throw new TypeError(`${path} must be JSON-serialisable: BigInt values have no JSON form (pass a string)`);
     case 'function':
@@ -23,28 +35,25 @@ function walk(value: unknown, path: string, seen: Set<object>): void {
       throw new TypeError(`${path} must be JSON-serialisable: symbols cannot be sent to a job`);
     case 'undefined':
       throw new TypeError(`${path} must be JSON-serialisable: undefined would be dropped`);
+    default:
+      return false;
   }
-  if (value === null) return;
-  const obj = value as object;
-  if (seen.has(obj)) throw new TypeError(`${path} must be JSON-serialisable: it contains a cycle`);
-  if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') return; // Date and friends encode themselves
-  seen.add(obj);
-  if (Array.isArray(obj)) {
-    // JSON.stringify turns holes, undefined and functions inside arrays into null: refuse instead.
-    // (A plain index loop, since forEach skips holes.)
-    for (let i = 0; i < obj.length; i++) {
-      if (!(i in obj)) throw new TypeError(`${path}[${i}] must be JSON-serialisable: an array hole would become null`);
-      walk(obj[i], `${path}[${i}]`, seen);
-    }
-  } else {
-    const proto = Object.getPrototypeOf(obj) as unknown;
-    if (proto !== Object.prototype && proto !== null) {
-      const name = (obj as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-      if (obj instanceof Map || obj instanceof Set) {
-        throw new TypeError(`${path} must be JSON-serialisable: a ${name} encodes as {} (convert it first)`);
-      }
-    }
-    for (const [key, item] of Object.entries(obj)) walk(item, `${path}.${key}`, seen);
+}
+
+function walkArray(arr: readonly unknown[], path: string, seen: Set<object>): void {
+  // JSON.stringify turns holes, undefined and functions inside arrays into null: refuse instead.
+  // (A plain index loop, since forEach skips holes.)
+  for (let i = 0; i < arr.length; i++) {
+    if (!(i in arr)) throw new TypeError(`${path}[${i}] must be JSON-serialisable: an array hole would become null`);
+    walk(arr[i], `${path}[${i}]`, seen);
   }
-  seen.delete(obj);
+}
+
+function walkObject(obj: object, path: string, seen: Set<object>): void {
+  const proto = Object.getPrototypeOf(obj) as unknown;
+  if (proto !== Object.prototype && proto !== null && (obj instanceof Map || obj instanceof Set)) {
+    const name = (obj as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+    throw new TypeError(`${path} must be JSON-serialisable: a ${name} encodes as {} (convert it first)`);
+  }
+  for (const [key, item] of Object.entries(obj)) walk(item, `${path}.${key}`, seen);
 }

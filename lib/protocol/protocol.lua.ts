@@ -23,11 +23,11 @@ type ScriptCall = (...args: Array<string | number | Buffer>) => Promise<unknown>
  */
 export function scriptCommand(redis: Redis | Cluster, script: LuaScript): ScriptCall {
   const table = redis as unknown as Record<string, ScriptCall | undefined>;
-  let fn = table[script.name];
-  if (typeof fn !== 'function') {
-    redis.defineCommand(script.name, { lua: script.lua });
-    fn = table[script.name] as ScriptCall;
-  }
+  const defined = table[script.name];
+  if (typeof defined === 'function') return defined.bind(redis);
+  redis.defineCommand(script.name, { lua: script.lua });
+  const fn = table[script.name];
+  if (typeof fn !== 'function') throw new Error(`ioredis did not define the command ${script.name}`);
   return fn.bind(redis);
 }
 

@@ -94,12 +94,12 @@ export function decodePayload(raw: string): DecodedJob {
   if (rawArgs === undefined || rawArgs === null) args = [];
   else if (Array.isArray(rawArgs)) args = rawArgs;
   else throw new PayloadDecodeError('payload "args" is not a JSON array', raw);
-  const id = typeof payload['id'] === 'string' && payload['id'] !== '' ? (payload['id'] as string) : null;
-  const queueTime = typeof payload['queue_time'] === 'number' ? (payload['queue_time'] as number) : null;
-  const prefix = typeof payload['prefix'] === 'string' && payload['prefix'] !== '' ? (payload['prefix'] as string) : null;
+  const id = typeof payload['id'] === 'string' && payload['id'] !== '' ? (payload['id']) : null;
+  const queueTime = typeof payload['queue_time'] === 'number' ? (payload['queue_time']) : null;
+  const prefix = typeof payload['prefix'] === 'string' && payload['prefix'] !== '' ? (payload['prefix']) : null;
   return {
     raw,
-    payload: { ...payload, class: className, args } as ResquePayload,
+    payload: { ...payload, class: className, args },
     className,
     args,
     params: paramsFromArgs(args),

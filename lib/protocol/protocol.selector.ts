@@ -70,13 +70,14 @@ function comparable(value: unknown): string {
   if (value === null || value === undefined || value === false) return 's:';
   if (value === true) return 's:1';
   if (typeof value === 'object') return `j:${canonicalJson(value)}`;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects were handled above
   return `s:${String(value)}`;
 }
 
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    const keys = Object.keys(value as Record<string, unknown>).sort();
+    const keys = Object.keys(value).sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
   }
   return JSON.stringify(value);

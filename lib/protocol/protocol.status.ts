@@ -55,7 +55,7 @@ export function decodeStatus(raw: string | null): JobStatusInfo | null {
   return {
     status: status as JobStatus,
     updated: Number(p['updated'] ?? 0),
-    started: typeof p['started'] === 'number' ? (p['started'] as number) : null,
+    started: typeof p['started'] === 'number' ? (p['started']) : null,
     result: p['result'] === undefined ? null : p['result'],
   };
 }

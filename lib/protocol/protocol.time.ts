@@ -62,14 +62,15 @@ export function parseResqueTime(value: string | number | null | undefined): Date
   if (/^\d+(\.\d+)?$/.test(text)) return new Date(Number(text) * 1000);
   let m = RUBY_SLASHED.exec(text);
   if (m) {
-    const offset = m[7] === 'UTC' ? '+0000' : m[7]!;
+    const zone = m[7] ?? 'UTC';
+    const offset = zone === 'UTC' ? '+0000' : zone;
     return validDate(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${offset.slice(0, 3)}:${offset.slice(3)}`);
   }
   m = RUBY_TO_S.exec(text);
   if (m) return validDate(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[7]}${m[8]}:${m[9]}`);
   m = PHP_STRFTIME.exec(text);
   if (m) {
-    const month = MONTHS.indexOf(m[1]!);
+    const month = MONTHS.indexOf(m[1] ?? '');
     if (month < 0) return null;
     // php-resque writes the zone abbreviation; only UTC/GMT are unambiguous, others are read as UTC.
     return new Date(Date.UTC(Number(m[7]), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])));

@@ -94,8 +94,14 @@ export class DelayedStore implements DelayedStorage {
     for (;;) {
       const page = await client.zrangebyscore(keys.delayedSchedule, from, '+inf', 'WITHSCORES', 'LIMIT', 0, WALK_PAGE);
       if (page.length === 0) return removed;
-      for (let i = 0; i < page.length; i += 2) removed += await this.removeFromTimestamp(page[i]!, matches);
-      from = `(${page[page.length - 1]!}`;
+      // WITHSCORES: member, score, member, score…; the members are the timestamps.
+      let last = '';
+      for (let i = 1; i < page.length; i += 2) {
+        const [timestamp = '', score = ''] = page.slice(i - 1, i + 1);
+        removed += await this.removeFromTimestamp(timestamp, matches);
+        last = score;
+      }
+      from = `(${last}`;
       if (page.length < WALK_PAGE * 2) return removed;
     }
   }

@@ -12,7 +12,7 @@ function isEmptyArgs(args: readonly unknown[]): boolean {
   const only = args[0];
   if (only === null) return true;
   if (Array.isArray(only)) return only.length === 0;
-  return typeof only === 'object' && Object.keys(only as object).length === 0;
+  return typeof only === 'object' && Object.keys(only).length === 0;
 }
 
 /**

@@ -60,7 +60,7 @@ export class JobEnqueuer {
 
   /** Pushes one checked job; its id (32 hex), or false when a beforeEnqueue listener vetoed it. */
   async enqueue(job: CheckedJob): Promise<string | false> {
-    const id = newIds(1)[0]!;
+    const id = newId();
     const event = this.listened() ? enqueueEvent(job, id) : null;
     if (event && this.events.hasListeners('beforeEnqueue') && !(await this.events.emitAsync('beforeEnqueue', event))) return false;
     const prepared = prepare(job, id, Date.now());
@@ -82,19 +82,19 @@ export class JobEnqueuer {
     });
     if (checked.length === 0) return [];
 
-    const ids = newIds(checked.length);
-    const result: Array<string | false> = ids.slice();
-    const events: Array<EnqueueEvent | null> = new Array(checked.length).fill(null);
+    const entries = withNewIds(checked);
+    const result: Array<string | false> = entries.map((e) => e.id);
+    const events = entries.map((): EnqueueEvent | null => null);
     if (this.listened()) {
-      for (let i = 0; i < checked.length; i++) {
-        const event = enqueueEvent(checked[i]!, ids[i]!);
+      for (const [i, { job, id }] of entries.entries()) {
+        const event = enqueueEvent(job, id);
         if (this.events.hasListeners('beforeEnqueue') && !(await this.events.emitAsync('beforeEnqueue', event))) result[i] = false;
         else events[i] = event;
       }
     }
     const now = Date.now();
     const prepared: PreparedJob[] = [];
-    for (let i = 0; i < checked.length; i++) if (result[i] !== false) prepared.push(prepare(checked[i]!, ids[i]!, now));
+    for (const [i, { job, id }] of entries.entries()) if (result[i] !== false) prepared.push(prepare(job, id, now));
     if (prepared.length > 0) await this.sink.pushBulk(queue, prepared);
     if (this.events.hasListeners('afterEnqueue')) {
       for (const event of events) if (event) await this.events.emitAsync('afterEnqueue', event);
@@ -118,9 +118,12 @@ function prepare(job: CheckedJob, id: string, now: number): PreparedJob {
 }
 
 /** 32-hex ids like php-resque's, drawn from one randomBytes call for the whole batch. */
-function newIds(count: number): string[] {
-  const hex = randomBytes(16 * count).toString('hex');
-  const ids = new Array<string>(count);
-  for (let i = 0; i < count; i++) ids[i] = hex.slice(32 * i, 32 * i + 32);
-  return ids;
+function newId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** One random id per job, from one randomBytes call. */
+function withNewIds(jobs: readonly CheckedJob[]): Array<{ job: CheckedJob; id: string }> {
+  const hex = randomBytes(16 * jobs.length).toString('hex');
+  return jobs.map((job, i) => ({ job, id: hex.slice(32 * i, 32 * i + 32) }));
 }

@@ -39,9 +39,9 @@ export class RedisJobSink implements JobSink {
     const replies = await multi.exec().catch((error: unknown) => {
       throw (error as { previousErrors?: unknown[] } | null)?.previousErrors?.[0] ?? error;
     });
-    const failed = replies?.find(([error]) => error);
     if (!replies) throw new Error(`enqueueBulk: the MULTI on ${queueKey} was discarded`);
-    if (failed) throw failed[0]!;
+    const refusal = replies.find(([error]) => error)?.[0];
+    if (refusal) throw refusal;
   }
 }
 

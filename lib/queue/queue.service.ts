@@ -86,7 +86,7 @@ export class ResqueQueue {
     const items = await this.redis.lrange(queueKey, 0, -1);
     const matches: string[] = [];
     for (const raw of items) {
-      let matched = false;
+      let matched: boolean;
       try {
         matched = matchesAnySelector(decodePayload(raw), selectors);
       } catch {

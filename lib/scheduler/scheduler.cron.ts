@@ -5,7 +5,7 @@ export interface ScheduleTiming {
   next(afterMs: number): number | null;
 }
 
-const UNIT_MS: Record<string, number> = {
+const UNIT_MS: Readonly<Record<string, number>> = {
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -23,7 +23,8 @@ export function parseEvery(text: string, what: string): number {
   let index = 0;
   let match: RegExpExecArray | null;
   while ((match = pattern.exec(source)) !== null) {
-    total += Number(match[1]) * UNIT_MS[match[2]!]!;
+    const [, amount, unit = ''] = match;
+    total += Number(amount) * (UNIT_MS[unit] ?? Number.NaN); // the pattern only matches known units
     index = pattern.lastIndex;
   }
   if (source === '' || index !== source.length) {
@@ -80,7 +81,7 @@ export function cronTiming(line: string, timezone: string | undefined, what: str
   try {
     cron = new Cron(split.pattern, { paused: true, ...(zone !== undefined ? { timezone: zone } : {}) });
   } catch (error) {
-    throw new RangeError(`${what} has an invalid cron ${JSON.stringify(line)}: ${(error as Error).message}`);
+    throw new RangeError(`${what} has an invalid cron ${JSON.stringify(line)}: ${(error as Error).message}`, { cause: error });
   }
   return {
     next: (afterMs) => {

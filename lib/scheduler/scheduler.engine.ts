@@ -107,7 +107,7 @@ export class SchedulerEngine {
         batchSize: this.batchSize,
         failureWorker: `${this.owner}:scheduler`,
         shouldStop: () => this.stopping,
-        onPromoted: this.observer.promoted ? (job) => this.observer.promoted!(job) : undefined,
+        onPromoted: this.observer.promoted?.bind(this.observer),
       });
       result.promoted = promoted.moved;
       if (promoted.failed > 0) this.logger.warn(`moved ${promoted.failed} unreadable delayed item(s) to the failed list`);

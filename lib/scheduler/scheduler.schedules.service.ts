@@ -35,7 +35,7 @@ export class ResqueSchedules {
 
   /** Static and runtime schedules with their last firing (`delayed:last_enqueued_at`). */
   list(): Promise<ScheduleInfo[]> {
-    const configured = this.moduleOptions?.schedules as Record<string, RecurringScheduleConfig> | undefined;
+    const configured = this.moduleOptions?.schedules;
     return this.store.list(collectStaticSchedules(configured, this.registry));
   }
 }

@@ -45,43 +45,11 @@ export function resolveSchedule(
   if (!input || typeof input !== 'object' || Array.isArray(input)) throw new TypeError(`${what} must be a config object`);
   const { cron, every, job, class: klass, queue, args, params, timezone, catchUp, description, persist: _persist, ...extra } = input;
   if ((cron === undefined) === (every === undefined)) throw new TypeError(`${what} needs exactly one of "cron" or "every"`);
-
-  let className: string;
-  let declaredQueue: string | undefined;
-  if (job !== undefined) {
-    if (klass !== undefined) throw new TypeError(`${what} has both "job" and "class"; give one`);
-    ({ name: className, queue: declaredQueue } = resolveJob(job, what));
-  } else if (typeof klass === 'string' && klass !== '') className = klass;
-  else throw new TypeError(`${what} needs "class" (the job name) or "job"`);
-
-  const queueName = queue ?? declaredQueue;
-  if (typeof queueName !== 'string' || queueName === '') {
-    throw new TypeError(`${what} needs a "queue" (non-empty string; a @Job queue option also works)`);
-  }
-  if (timezone !== undefined && (typeof timezone !== 'string' || timezone === '')) {
-    throw new TypeError(`${what}: timezone must be a non-empty IANA zone name`);
-  }
-  if (catchUp !== undefined && typeof catchUp !== 'boolean') throw new TypeError(`${what}: catchUp must be a boolean`);
-  if (args !== undefined && params !== undefined) throw new TypeError(`${what} has both "args" and "params"; give one`);
-  if (args !== undefined) assertJsonSafe(args, `${what} args`);
-  if (params !== undefined) assertJsonSafe(params, `${what} params`);
-  assertJsonSafe(extra, `${what}`);
-
-  let timing: ScheduleTiming;
-  const config: Record<string, unknown> = {};
-  if (cron !== undefined) {
-    if (typeof cron !== 'string' || cron.trim() === '') throw new TypeError(`${what}: cron must be a non-empty string`);
-    timing = cronTiming(cron, timezone, what);
-    // rufus reads the zone from the cron line, so that is where Ruby's scheduler finds ours.
-    config['cron'] = timezone !== undefined && splitCronZone(cron).timezone === undefined ? `${cron.trim()} ${timezone}` : cron;
-  } else {
-    const period = Array.isArray(every) ? every[0] : every;
-    if (typeof period !== 'string') throw new TypeError(`${what}: every must be a duration string or [duration, options]`);
-    timing = everyTiming(parseEvery(period, `${what} every`));
-    config['every'] = every;
-  }
-  config['class'] = className;
-  config['queue'] = queueName;
+  const target = scheduleTarget(what, job, klass, queue, resolveJob);
+  checkScheduleFields(what, { timezone, catchUp, args, params, extra });
+  const { timing, config } = scheduleTiming(what, cron, every, timezone);
+  config['class'] = target.className;
+  config['queue'] = target.queue;
   // `params` is always one argument: stored as Ruby args that yield [params].
   const rubyArgs = params !== undefined ? (isPlainObject(params) ? params : [params]) : args;
   if (rubyArgs !== undefined) config['args'] = rubyArgs;
@@ -91,8 +59,8 @@ export function resolveSchedule(
 
   return {
     name,
-    className,
-    queue: queueName,
+    className: target.className,
+    queue: target.queue,
     args: jobArgs(rubyArgs),
     timing,
     catchUp: catchUp === true,
@@ -100,6 +68,60 @@ export function resolveSchedule(
     config,
     fingerprint: JSON.stringify(config),
   };
+}
+
+/** The job a schedule fires (`job`, a name or @Job class, or Ruby's `class`) and its queue. */
+function scheduleTarget(
+  what: string,
+  job: RecurringScheduleConfig['job'],
+  klass: unknown,
+  queue: unknown,
+  resolveJob: JobNameResolver,
+): { className: string; queue: string } {
+  let className: string;
+  let declaredQueue: string | undefined;
+  if (job !== undefined) {
+    if (klass !== undefined) throw new TypeError(`${what} has both "job" and "class"; give one`);
+    ({ name: className, queue: declaredQueue } = resolveJob(job, what));
+  } else if (typeof klass === 'string' && klass !== '') className = klass;
+  else throw new TypeError(`${what} needs "class" (the job name) or "job"`);
+  const queueName = queue ?? declaredQueue;
+  if (typeof queueName !== 'string' || queueName === '') {
+    throw new TypeError(`${what} needs a "queue" (non-empty string; a @Job queue option also works)`);
+  }
+  return { className, queue: queueName };
+}
+
+/** The optional fields: typed as documented, args/params exclusive, everything stored JSON-safe. */
+function checkScheduleFields(what: string, fields: { timezone: unknown; catchUp: unknown; args: unknown; params: unknown; extra: object }): void {
+  const { timezone, catchUp, args, params, extra } = fields;
+  if (timezone !== undefined && (typeof timezone !== 'string' || timezone === '')) {
+    throw new TypeError(`${what}: timezone must be a non-empty IANA zone name`);
+  }
+  if (catchUp !== undefined && typeof catchUp !== 'boolean') throw new TypeError(`${what}: catchUp must be a boolean`);
+  if (args !== undefined && params !== undefined) throw new TypeError(`${what} has both "args" and "params"; give one`);
+  if (args !== undefined) assertJsonSafe(args, `${what} args`);
+  if (params !== undefined) assertJsonSafe(params, `${what} params`);
+  assertJsonSafe(extra, `${what}`);
+}
+
+/** `cron` or `every` (exactly one is set): the timing, and the config's start with it in Ruby's shape. */
+function scheduleTiming(
+  what: string,
+  cron: unknown,
+  every: RecurringScheduleConfig['every'],
+  timezone: string | undefined,
+): { timing: ScheduleTiming; config: Record<string, unknown> } {
+  if (cron !== undefined) {
+    if (typeof cron !== 'string' || cron.trim() === '') throw new TypeError(`${what}: cron must be a non-empty string`);
+    const timing = cronTiming(cron, timezone, what);
+    // rufus reads the zone from the cron line, so that is where Ruby's scheduler finds ours.
+    const line = timezone !== undefined && splitCronZone(cron).timezone === undefined ? `${cron.trim()} ${timezone}` : cron;
+    return { timing, config: { cron: line } };
+  }
+  const period: unknown = Array.isArray(every) ? every[0] : every;
+  if (typeof period !== 'string') throw new TypeError(`${what}: every must be a duration string or [duration, options]`);
+  return { timing: everyTiming(parseEvery(period, `${what} every`)), config: { every } };
 }
 
 /** Ruby's enqueue_from_config: nil → no args, an Array is spread, anything else is one argument. */
@@ -114,7 +136,7 @@ export function parseStoredSchedule(name: string, json: string): ResolvedSchedul
   try {
     parsed = JSON.parse(json);
   } catch (error) {
-    throw new TypeError(`schedule "${name}" in persistent_schedules is not JSON (${(error as Error).message})`);
+    throw new TypeError(`schedule "${name}" in persistent_schedules is not JSON (${(error as Error).message})`, { cause: error });
   }
   return resolveSchedule(name, parsed as RecurringScheduleConfig, 'persistent');
 }

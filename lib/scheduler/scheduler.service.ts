@@ -10,7 +10,7 @@ import { SchedulerEngine, type PassResult } from './scheduler.engine.js';
 import type { FiredTick } from './scheduler.recurring.js';
 import type { ResolvedSchedule } from './scheduler.schedules.js';
 import { collectStaticSchedules } from './scheduler.statics.js';
-import type { PromotedJob, RecurringScheduleConfig, SchedulerObserver, SchedulerOptions, SchedulerRedis } from './scheduler.types.js';
+import type { PromotedJob, SchedulerObserver, SchedulerOptions, SchedulerRedis } from './scheduler.types.js';
 
 /**
  * The scheduler as a Nest provider. Importing the module never starts it: the scheduler host (CLI
@@ -48,7 +48,7 @@ export class ResqueScheduler implements BeforeApplicationShutdown {
 
   /** Static schedules (module options and @Job), validated: throws naming a bad one. */
   staticSchedules(): ResolvedSchedule[] {
-    const configured = this.moduleOptions?.schedules as Record<string, RecurringScheduleConfig> | undefined;
+    const configured = this.moduleOptions?.schedules;
     return collectStaticSchedules(configured, this.registry);
   }
 

@@ -32,7 +32,7 @@ export function collectStaticSchedules(
       const { name: scheduleName, ...rest } = schedule;
       const name = typeof scheduleName === 'string' && scheduleName !== '' ? scheduleName : job.name;
       if (out.has(name)) throw new Error(`schedule "${name}" is declared twice (module options and @Job('${job.name}'))`);
-      const config: RecurringScheduleConfig = { ...rest, job: job.classRef as JobClass };
+      const config: RecurringScheduleConfig = { ...rest, job: job.classRef };
       out.set(name, resolveSchedule(name, config, 'static', resolver));
     }
   }

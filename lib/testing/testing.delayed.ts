@@ -52,7 +52,7 @@ export class MemoryDelayedStore implements DelayedStorage {
   async peek(start: number, count: number): Promise<DelayedTimestamp[]> {
     return this.times()
       .slice(start, start + count)
-      .map((at) => ({ at, items: this.byTime.get(at)!.map((raw) => tryDecodeDelayedItem(raw) ?? { raw, unreadable: true as const }) }));
+      .map((at) => ({ at, items: (this.byTime.get(at) ?? []).map((raw) => tryDecodeDelayedItem(raw) ?? { raw, unreadable: true as const }) }));
   }
 
   async scheduledAt(item: string): Promise<number[]> {
@@ -64,7 +64,7 @@ export class MemoryDelayedStore implements DelayedStorage {
     const due: Array<{ at: number; item: string }> = [];
     for (const at of this.times()) {
       if (at > until) break;
-      for (const item of this.byTime.get(at)!) due.push({ at, item });
+      for (const item of this.byTime.get(at) ?? []) due.push({ at, item });
       this.remove(at, () => true);
     }
     return due;
@@ -72,7 +72,7 @@ export class MemoryDelayedStore implements DelayedStorage {
 
   /** Every item with its timestamp, oldest first. */
   all(): Array<{ at: number; item: string }> {
-    return this.times().flatMap((at) => this.byTime.get(at)!.map((item) => ({ at, item })));
+    return this.times().flatMap((at) => (this.byTime.get(at) ?? []).map((item) => ({ at, item })));
   }
 
   clear(): void {

@@ -71,12 +71,7 @@ export async function runChild(module: ResqueAppModule, options: ChildRunOptions
     const { job } = message;
     if (message.bridge) bridged = new Set(message.bridge); // sent when it changed
     busy = (async () => {
-      let decoded: DecodedJob | undefined;
-      try {
-        decoded = decodePayload(job.raw);
-      } catch {
-        // the runner reports it as the job's failure
-      }
+      const decoded = tryDecode(job.raw);
       setTitle(processingTitle(job.queue, decoded?.className ?? '?'));
       const controller = new AbortController();
       running = controller;
@@ -116,4 +111,13 @@ async function bootFailed(error: unknown, logLevel: WorkerLogLevel | undefined):
     });
   }
   process.exit(1);
+}
+
+/** Decoded for the title and the runner, or undefined: the runner then reports the decode error as the job's failure. */
+function tryDecode(raw: string): DecodedJob | undefined {
+  try {
+    return decodePayload(raw);
+  } catch {
+    return undefined;
+  }
 }

@@ -210,6 +210,12 @@ export class PoolExecutor implements SlotExecutor {
       unwatch();
       cancel?.removeEventListener('abort', onCancel);
     }
+    return this.outcomeOf(job, className, result);
+  }
+
+  /** What the child reported, or how it died, as the job's outcome (interrupted, timed out, dirty exit). */
+  private async outcomeOf(job: RunnableJob, className: string, result: ChildResult): Promise<JobOutcome> {
+    const { timeouts } = this.options;
     const signal = this.term.signal;
     if (result.kind === 'outcome') {
       if (result.terminated) return interruptedOutcome(result.outcome, signal, className, 'the job was stopped');

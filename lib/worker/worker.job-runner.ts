@@ -85,25 +85,36 @@ export class JobRunner {
     const registered = this.deps.registry.get(decoded.className);
     try {
       if (!registered) throw new UnknownJobError(decoded.className, this.deps.registry.all().map((r) => r.name).sort());
-      // Events nobody listens to (here or in the parent) are skipped: no payload, no await.
-      if (options.afterFork !== false && this.wanted('afterFork') && !(await this.emit('afterFork', eventOf()))) throw new AfterForkVetoError();
-      if (this.wanted('beforePerform') && !(await this.emit('beforePerform', eventOf()))) return skipped('a beforePerform listener vetoed the job');
-      const instance = this.cachedInstance(registered) ?? (await this.instantiate(registered, ctx));
-      const hooks = registered.hooks;
-      if (hooks.beforePerform.length > 0 && !(await this.callHooks(registered, instance, hooks.beforePerform, [decoded.params, ctx]))) {
-        return skipped('a @BeforePerform() hook vetoed the job');
-      }
-      const result = await this.performBody(registered, instance, decoded.params, ctx);
-      if (hooks.afterPerform.length > 0) await this.callHooks(registered, instance, hooks.afterPerform, [decoded.params, ctx, result]);
-      const json = resultJson(result);
-      // Listeners see the JSON view of the result, as they would across IPC.
-      if (this.wanted('afterPerform')) await this.emit('afterPerform', { ...eventOf(), result: JSON.parse(json) as unknown });
-      return { kind: 'complete', resultJson: json };
+      return await this.perform(registered, decoded.params, ctx, eventOf, options.afterFork !== false);
     } catch (error) {
       if (error instanceof DoNotPerformError) return skipped(error.message);
       await this.failureHooks(registered, decoded, eventOf(), error, ctx);
       return failed(error);
     }
+  }
+
+  /** A known job's events, hooks and SetUp/Perform/TearDown; throws what the job (or a listener) threw. */
+  private async perform(
+    registered: RegisteredJob,
+    params: unknown,
+    ctx: ResqueJobContext,
+    eventOf: () => JobEvent,
+    afterFork: boolean,
+  ): Promise<JobOutcome> {
+    // Events nobody listens to (here or in the parent) are skipped: no payload, no await.
+    if (afterFork && this.wanted('afterFork') && !(await this.emit('afterFork', eventOf()))) throw new AfterForkVetoError();
+    if (this.wanted('beforePerform') && !(await this.emit('beforePerform', eventOf()))) return skipped('a beforePerform listener vetoed the job');
+    const instance = this.cachedInstance(registered) ?? (await this.instantiate(registered, ctx));
+    const hooks = registered.hooks;
+    if (hooks.beforePerform.length > 0 && !(await this.callHooks(registered, instance, hooks.beforePerform, [params, ctx]))) {
+      return skipped('a @BeforePerform() hook vetoed the job');
+    }
+    const result = await this.performBody(registered, instance, params, ctx);
+    if (hooks.afterPerform.length > 0) await this.callHooks(registered, instance, hooks.afterPerform, [params, ctx, result]);
+    const json = resultJson(result);
+    // Listeners see the JSON view of the result, as they would across IPC.
+    if (this.wanted('afterPerform')) await this.emit('afterPerform', { ...eventOf(), result: JSON.parse(json) as unknown });
+    return { kind: 'complete', resultJson: json };
   }
 
   /**
@@ -131,13 +142,12 @@ export class JobRunner {
   }
 
   private async performBody(registered: RegisteredJob, instance: object, params: unknown, ctx: ResqueJobContext): Promise<unknown> {
-    const target = instance as Record<string, (...args: unknown[]) => unknown>;
-    if (!registered.setUp && !registered.tearDown) return target[registered.perform]!.call(instance, params, ctx);
-    if (registered.setUp) await target[registered.setUp]!.call(instance, params, ctx);
+    if (!registered.setUp && !registered.tearDown) return callMethod(instance, registered.perform, [params, ctx]);
+    if (registered.setUp) await callMethod(instance, registered.setUp, [params, ctx]);
     try {
-      return await target[registered.perform]!.call(instance, params, ctx);
+      return await callMethod(instance, registered.perform, [params, ctx]);
     } finally {
-      if (registered.tearDown) await target[registered.tearDown]!.call(instance, params, ctx);
+      if (registered.tearDown) await callMethod(instance, registered.tearDown, [params, ctx]);
     }
   }
 
@@ -165,9 +175,9 @@ export class JobRunner {
   /** Runs hooks in order; false when one returned false (a veto for before-hooks). */
   private async callHooks(registered: RegisteredJob, instance: object | null, hooks: readonly JobHookRef[], args: unknown[]): Promise<boolean> {
     for (const hook of hooks) {
-      const target = (hook.isStatic ? registered.classRef : instance) as Record<string, (...a: unknown[]) => unknown> | null;
+      const target: object | null = hook.isStatic ? registered.classRef : instance;
       if (!target) continue;
-      if ((await target[hook.method]!.apply(target, args)) === false) return false;
+      if ((await callMethod(target, hook.method, args)) === false) return false;
     }
     return true;
   }
@@ -250,4 +260,11 @@ function resultJson(result: unknown): string {
   } catch {
     return 'null';
   }
+}
+
+/** Calls `target[method](...args)`; the method was found by discovery, so a missing one is a changed class. */
+function callMethod(target: object, method: string, args: unknown[]): unknown {
+  const fn: unknown = (target as Record<string, unknown>)[method];
+  if (typeof fn !== 'function') throw new TypeError(`${method} is not a method of ${target.constructor.name}`);
+  return (fn as (...a: unknown[]) => unknown).apply(target, args);
 }

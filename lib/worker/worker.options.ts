@@ -1,5 +1,16 @@
 import type { ResqueAppOptions } from '../resque.host-types.js';
 import type { ResqueConnectionInput } from '../resque.options.js';
+import {
+  hostPart,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  oneOf,
+  positiveInteger,
+  positiveNumber,
+  positiveSeconds,
+  queueNames,
+} from './worker.options.checks.js';
+
 
 /** `'pool'`: jobs run in reusable child processes (default). `'inline'`: in the host process itself. */
 export type WorkerIsolation = 'pool' | 'inline';
@@ -159,94 +170,24 @@ export const WORKER_DEFAULTS = {
 
 type Layer = Partial<ResqueWorkerHostOptions> | undefined;
 
+type OptionPicker = <K extends keyof ResqueWorkerHostOptions>(key: K) => ResqueWorkerHostOptions[K];
+
 /** Merges explicit options > environment (php's variables) > defaults, and validates the result. */
 export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: string): ResolvedWorkerOptions {
-  const pick = <K extends keyof ResqueWorkerHostOptions>(key: K): ResqueWorkerHostOptions[K] =>
-    explicit?.[key] !== undefined ? explicit[key] : fromEnv?.[key];
-  const queuesInput = pick('queues');
-  if (queuesInput === undefined) throw new TypeError('queues is required (e.g. { queues: ["default"] } or QUEUE=default)');
-  const queues = (typeof queuesInput === 'string' ? queuesInput.split(',') : queuesInput).map((q) => {
-    if (typeof q !== 'string' || q.trim() === '') throw new TypeError('queues must be non-empty queue names');
-    return q.trim();
-  });
-  if (queues.length === 0) throw new TypeError('queues must name at least one queue');
-
-  const concurrency = pick('concurrency') ?? WORKER_DEFAULTS.concurrency;
-  positiveInteger('concurrency', concurrency);
-  const interval = pick('interval') ?? WORKER_DEFAULTS.interval;
-  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval <= 0) {
-    throw new RangeError(`interval must be a positive number of seconds, got ${String(interval)}`);
-  }
-  const isolation = pick('isolation') ?? WORKER_DEFAULTS.isolation;
-  if (isolation !== 'pool' && isolation !== 'inline') throw new RangeError(`isolation must be 'pool' or 'inline', got ${String(isolation)}`);
-  const prefetch = pick('prefetch') ?? WORKER_DEFAULTS.prefetch;
-  if (typeof prefetch !== 'number' || !Number.isSafeInteger(prefetch) || prefetch < 0) {
-    throw new RangeError(`prefetch must be a non-negative integer, got ${String(prefetch)}`);
-  }
-  const maxJobsPerChild = pick('maxJobsPerChild') ?? WORKER_DEFAULTS.maxJobsPerChild;
-  if (maxJobsPerChild !== Number.POSITIVE_INFINITY) positiveInteger('maxJobsPerChild', maxJobsPerChild);
-  const maxChildMemoryMb = pick('maxChildMemoryMb') ?? WORKER_DEFAULTS.maxChildMemoryMb;
-  positiveNumber('maxChildMemoryMb', maxChildMemoryMb);
-  const timeout = pick('timeout') ?? null;
-  if (timeout !== null) positiveNumber('timeout', timeout);
-  const onDeadWorker = pick('onDeadWorker') ?? WORKER_DEFAULTS.onDeadWorker;
-  if (onDeadWorker !== 'fail' && onDeadWorker !== 'requeue') {
-    throw new RangeError(`onDeadWorker must be 'fail' or 'requeue', got ${String(onDeadWorker)}`);
-  }
-  const onPruned = pick('onPruned') ?? WORKER_DEFAULTS.onPruned;
-  if (onPruned !== 'reregister' && onPruned !== 'exit') throw new RangeError(`onPruned must be 'reregister' or 'exit', got ${String(onPruned)}`);
-  const pruneIntervalSeconds = pick('pruneIntervalSeconds') ?? WORKER_DEFAULTS.pruneIntervalSeconds;
-  positiveNumber('pruneIntervalSeconds', pruneIntervalSeconds);
-  const heartbeatIntervalSeconds = pick('heartbeatIntervalSeconds') ?? WORKER_DEFAULTS.heartbeatIntervalSeconds;
-  positiveNumber('heartbeatIntervalSeconds', heartbeatIntervalSeconds);
-  if (heartbeatIntervalSeconds > RUBY_HEARTBEAT_INTERVAL_SECONDS) {
-    throw new RangeError('heartbeatIntervalSeconds must be at most 60 (Ruby workers prune staler ones)');
-  }
-  const safePruneAfter = PRUNE_HEARTBEAT_MULTIPLE * heartbeatIntervalSeconds;
-  const pruneAfterSeconds = pick('pruneAfterSeconds') ?? safePruneAfter;
-  positiveNumber('pruneAfterSeconds', pruneAfterSeconds);
-  if (pruneAfterSeconds < safePruneAfter) {
-    throw new RangeError(
-      `pruneAfterSeconds must be at least ${PRUNE_HEARTBEAT_MULTIPLE} × heartbeatIntervalSeconds (${safePruneAfter}), got ${pruneAfterSeconds}: ` +
-        'a worker that misses one or two heartbeats (a loaded host, a slow Redis) is not dead',
-    );
-  }
-  const shutdownTimeoutMs = pick('shutdownTimeoutMs') ?? WORKER_DEFAULTS.shutdownTimeoutMs;
-  positiveNumber('shutdownTimeoutMs', shutdownTimeoutMs);
-  const preShutdownTimeoutMs = pick('preShutdownTimeoutMs') ?? WORKER_DEFAULTS.preShutdownTimeoutMs;
-  nonNegativeNumber('preShutdownTimeoutMs', preShutdownTimeoutMs);
-  const termTimeoutMs = pick('termTimeoutMs') ?? WORKER_DEFAULTS.termTimeoutMs;
-  nonNegativeNumber('termTimeoutMs', termTimeoutMs);
-  const onInterrupted = pick('onInterrupted') ?? WORKER_DEFAULTS.onInterrupted;
-  if (onInterrupted !== 'fail' && onInterrupted !== 'requeue') {
-    throw new RangeError(`onInterrupted must be 'fail' or 'requeue', got ${String(onInterrupted)}`);
-  }
+  const pick: OptionPicker = (key) => (explicit?.[key] !== undefined ? explicit[key] : fromEnv?.[key]);
+  const queues = queueNames(pick('queues'));
+  const limits = resolveLimits(pick);
+  const liveness = resolveLiveness(pick);
+  const shutdown = resolveShutdown(pick);
   const childStderrLines = pick('childStderrLines') ?? WORKER_DEFAULTS.childStderrLines;
   positiveInteger('childStderrLines', childStderrLines);
-  const chosenHost = pick('hostname') ?? hostname;
-  if (typeof chosenHost !== 'string' || chosenHost === '' || chosenHost.includes(':')) {
-    throw new TypeError(`hostname must be a non-empty string without ':', got ${JSON.stringify(chosenHost)}`);
-  }
   return {
     queues,
-    concurrency,
-    interval,
+    ...limits,
     blocking: pick('blocking') ?? WORKER_DEFAULTS.blocking,
-    isolation,
-    prefetch,
-    maxJobsPerChild,
-    maxChildMemoryMb,
-    timeout,
-    onDeadWorker,
-    pruneAfterSeconds,
-    onPruned,
-    pruneIntervalSeconds,
-    heartbeatIntervalSeconds,
-    shutdownTimeoutMs,
-    preShutdownTimeoutMs,
-    termTimeoutMs,
-    onInterrupted,
-    hostname: chosenHost,
+    ...liveness,
+    ...shutdown,
+    hostname: hostPart(pick('hostname') ?? hostname),
     connection: pick('connection'),
     namespace: pick('namespace'),
     logLevel: pick('logLevel'),
@@ -267,20 +208,64 @@ function checkMetrics(metrics: WorkerMetricsOptions | undefined): WorkerMetricsO
   return metrics;
 }
 
-function positiveInteger(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
-  }
+type Limits = Pick<
+  ResolvedWorkerOptions,
+  'concurrency' | 'interval' | 'isolation' | 'prefetch' | 'maxJobsPerChild' | 'maxChildMemoryMb' | 'timeout'
+>;
+
+/** How many slots, how often they poll, how far they claim ahead, when children are recycled or killed. */
+function resolveLimits(pick: OptionPicker): Limits {
+  const concurrency = pick('concurrency') ?? WORKER_DEFAULTS.concurrency;
+  positiveInteger('concurrency', concurrency);
+  const interval = pick('interval') ?? WORKER_DEFAULTS.interval;
+  positiveSeconds('interval', interval);
+  const isolation = oneOf('isolation', pick('isolation') ?? WORKER_DEFAULTS.isolation, ['pool', 'inline']);
+  const prefetch = pick('prefetch') ?? WORKER_DEFAULTS.prefetch;
+  nonNegativeInteger('prefetch', prefetch);
+  const maxJobsPerChild = pick('maxJobsPerChild') ?? WORKER_DEFAULTS.maxJobsPerChild;
+  if (maxJobsPerChild !== Number.POSITIVE_INFINITY) positiveInteger('maxJobsPerChild', maxJobsPerChild);
+  const maxChildMemoryMb = pick('maxChildMemoryMb') ?? WORKER_DEFAULTS.maxChildMemoryMb;
+  positiveNumber('maxChildMemoryMb', maxChildMemoryMb);
+  const timeout = pick('timeout') ?? null;
+  if (timeout !== null) positiveNumber('timeout', timeout);
+  return { concurrency, interval, isolation, prefetch, maxJobsPerChild, maxChildMemoryMb, timeout };
 }
 
-function nonNegativeNumber(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(`${name} must be a number of milliseconds >= 0, got ${String(value)}`);
+type Liveness = Pick<ResolvedWorkerOptions, 'onDeadWorker' | 'onPruned' | 'pruneIntervalSeconds' | 'heartbeatIntervalSeconds' | 'pruneAfterSeconds'>;
+
+/** Heartbeats and pruning: a live worker of a loaded host must never look dead. */
+function resolveLiveness(pick: OptionPicker): Liveness {
+  const onDeadWorker = oneOf('onDeadWorker', pick('onDeadWorker') ?? WORKER_DEFAULTS.onDeadWorker, ['fail', 'requeue']);
+  const onPruned = oneOf('onPruned', pick('onPruned') ?? WORKER_DEFAULTS.onPruned, ['reregister', 'exit']);
+  const pruneIntervalSeconds = pick('pruneIntervalSeconds') ?? WORKER_DEFAULTS.pruneIntervalSeconds;
+  positiveNumber('pruneIntervalSeconds', pruneIntervalSeconds);
+  const heartbeatIntervalSeconds = pick('heartbeatIntervalSeconds') ?? WORKER_DEFAULTS.heartbeatIntervalSeconds;
+  positiveNumber('heartbeatIntervalSeconds', heartbeatIntervalSeconds);
+  if (heartbeatIntervalSeconds > RUBY_HEARTBEAT_INTERVAL_SECONDS) {
+    throw new RangeError('heartbeatIntervalSeconds must be at most 60 (Ruby workers prune staler ones)');
   }
+  const safePruneAfter = PRUNE_HEARTBEAT_MULTIPLE * heartbeatIntervalSeconds;
+  const pruneAfterSeconds = pick('pruneAfterSeconds') ?? safePruneAfter;
+  positiveNumber('pruneAfterSeconds', pruneAfterSeconds);
+  if (pruneAfterSeconds < safePruneAfter) {
+    throw new RangeError(
+      `pruneAfterSeconds must be at least ${PRUNE_HEARTBEAT_MULTIPLE} × heartbeatIntervalSeconds (${safePruneAfter}), got ${pruneAfterSeconds}: ` +
+        'a worker that misses one or two heartbeats (a loaded host, a slow Redis) is not dead',
+    );
+  }
+  return { onDeadWorker, onPruned, pruneIntervalSeconds, heartbeatIntervalSeconds, pruneAfterSeconds };
 }
 
-function positiveNumber(name: string, value: unknown): void {
-  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
-    throw new RangeError(`${name} must be a positive number, got ${String(value)}`);
-  }
+type Shutdown = Pick<ResolvedWorkerOptions, 'shutdownTimeoutMs' | 'preShutdownTimeoutMs' | 'termTimeoutMs' | 'onInterrupted'>;
+
+/** QUIT/TERM/INT: how long jobs may go on, and what becomes of an interrupted one. */
+function resolveShutdown(pick: OptionPicker): Shutdown {
+  const shutdownTimeoutMs = pick('shutdownTimeoutMs') ?? WORKER_DEFAULTS.shutdownTimeoutMs;
+  positiveNumber('shutdownTimeoutMs', shutdownTimeoutMs);
+  const preShutdownTimeoutMs = pick('preShutdownTimeoutMs') ?? WORKER_DEFAULTS.preShutdownTimeoutMs;
+  nonNegativeNumber('preShutdownTimeoutMs', preShutdownTimeoutMs);
+  const termTimeoutMs = pick('termTimeoutMs') ?? WORKER_DEFAULTS.termTimeoutMs;
+  nonNegativeNumber('termTimeoutMs', termTimeoutMs);
+  const onInterrupted = oneOf('onInterrupted', pick('onInterrupted') ?? WORKER_DEFAULTS.onInterrupted, ['fail', 'requeue']);
+  return { shutdownTimeoutMs, preShutdownTimeoutMs, termTimeoutMs, onInterrupted };
 }

@@ -41,6 +41,17 @@ export interface PrunedWorker {
   action: DeadWorkerPolicy;
 }
 
+/** What one pruning pass sees of the workers. */
+interface PruneView {
+  ids: string[];
+  registered: Set<string>;
+  heartbeats: Record<string, string>;
+  /** This host's own slots: never pruned by it. */
+  own: Set<string>;
+  /** A heartbeat `at` of worker `id` is older than that worker's death threshold. */
+  expired: (id: string, at: string) => boolean;
+}
+
 /**
  * Finds dead workers and cleans up after them (resque-protocol.md §6, §12.1): under Ruby's
  * `pruning_dead_workers_in_progress` lock (SET NX EX 60, value = our id; released when done), a worker is
@@ -66,43 +77,67 @@ export class WorkerPruner {
     const { keys, redis, options } = this;
     if (!(await this.lock())) return [];
     try {
-      const [ids, heartbeats, intervals, time] = await Promise.all([
-        redis.smembers(keys.workers),
-        redis.hgetall(keys.heartbeats),
-        redis.hgetall(keys.heartbeatIntervals),
-        redis.time(),
-      ]);
-      const nowMs = Number(time[0]) * 1000;
-      const expired = (id: string, at: string) => this.expired(at, this.deadAfterSeconds(intervals[id]), nowMs);
-      const own = new Set([options.selfId, ...(options.ownIds?.() ?? [])]);
-      const pruned: PrunedWorker[] = [];
-      for (const id of ids) {
-        if (own.has(id)) continue;
-        const heartbeat = heartbeats[id];
-        const reason = heartbeat !== undefined && expired(id, heartbeat) ? 'heartbeat' : this.deadOnThisHost(id) ? 'pid' : null;
-        if (!reason) continue;
-        const result = await this.pruneOne(id, reason);
-        if (result) pruned.push(result);
-      }
-      const registered = new Set(ids);
-      // Our dead workers that a Ruby or php pruner unregistered: their claim lists still hold jobs, and only
-      // our own claim heartbeat (which peers never touch) can tell they are dead.
-      const claimHeartbeats = await redis.hgetall(keys.claimHeartbeats);
-      for (const [id, at] of Object.entries(claimHeartbeats)) {
-        if (registered.has(id) || own.has(id)) continue;
-        if (!expired(id, at) && !this.deadOnThisHost(id)) continue;
-        const result = await this.pruneOne(id, 'unregistered');
-        if (result && result.jobs.length > 0) pruned.push(result);
-      }
+      const view = await this.look();
+      const pruned = await this.pruneRegistered(view);
+      pruned.push(...(await this.pruneUnregisteredClaims(view)));
       // Heartbeats of ids no longer registered (a crash between steps of a peer's unregister).
-      const orphans = Object.entries(heartbeats)
-        .filter(([id, at]) => !registered.has(id) && !own.has(id) && expired(id, at))
+      const orphans = Object.entries(view.heartbeats)
+        .filter(([id, at]) => !view.registered.has(id) && !view.own.has(id) && view.expired(id, at))
         .map(([id]) => id);
       if (orphans.length > 0) await redis.hdel(keys.heartbeats, ...orphans);
       return pruned;
     } finally {
       await runScript(redis, WORKER_PRUNE_UNLOCK_SCRIPT, [keys.pruneLock], [options.selfId]).catch(() => undefined);
     }
+  }
+
+  /** The registered workers, their heartbeats and published intervals, at Redis's time. */
+  private async look(): Promise<PruneView> {
+    const { keys, redis, options } = this;
+    const [ids, heartbeats, intervals, time] = await Promise.all([
+      redis.smembers(keys.workers),
+      redis.hgetall(keys.heartbeats),
+      redis.hgetall(keys.heartbeatIntervals),
+      redis.time(),
+    ]);
+    const nowMs = Number(time[0]) * 1000;
+    return {
+      ids,
+      registered: new Set(ids),
+      heartbeats,
+      own: new Set([options.selfId, ...(options.ownIds?.() ?? [])]),
+      expired: (id, at) => this.expired(at, this.deadAfterSeconds(intervals[id]), nowMs),
+    };
+  }
+
+  /** Registered workers whose heartbeat expired, or of this host with their pid gone. */
+  private async pruneRegistered(view: PruneView): Promise<PrunedWorker[]> {
+    const pruned: PrunedWorker[] = [];
+    for (const id of view.ids) {
+      if (view.own.has(id)) continue;
+      const heartbeat = view.heartbeats[id];
+      const reason = heartbeat !== undefined && view.expired(id, heartbeat) ? 'heartbeat' : this.deadOnThisHost(id) ? 'pid' : null;
+      if (!reason) continue;
+      const result = await this.pruneOne(id, reason);
+      if (result) pruned.push(result);
+    }
+    return pruned;
+  }
+
+  /**
+   * Our dead workers that a Ruby or php pruner unregistered: their claim lists still hold jobs, and only
+   * our own claim heartbeat (which peers never touch) can tell they are dead.
+   */
+  private async pruneUnregisteredClaims(view: PruneView): Promise<PrunedWorker[]> {
+    const pruned: PrunedWorker[] = [];
+    const claimHeartbeats = await this.redis.hgetall(this.keys.claimHeartbeats);
+    for (const [id, at] of Object.entries(claimHeartbeats)) {
+      if (view.registered.has(id) || view.own.has(id)) continue;
+      if (!view.expired(id, at) && !this.deadOnThisHost(id)) continue;
+      const result = await this.pruneOne(id, 'unregistered');
+      if (result && result.jobs.length > 0) pruned.push(result);
+    }
+    return pruned;
   }
 
   /**

@@ -54,10 +54,10 @@ export function compareBytes(a: string, b: string): number {
 export function fnmatchRegExp(pattern: string): RegExp {
   let out = '';
   for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
+    const c = pattern.charAt(i);
     if (c === '*') out += '.*';
     else if (c === '?') out += '.';
-    else if (c === '\\' && i + 1 < pattern.length) out += escapeRegExp(pattern[++i]!);
+    else if (c === '\\' && i + 1 < pattern.length) out += escapeRegExp(pattern.charAt(++i));
     else if (c === '[') {
       const close = pattern.indexOf(']', i + 2);
       if (close < 0) {

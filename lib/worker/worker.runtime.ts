@@ -16,7 +16,7 @@ import type { ResolvedWorkerOptions, WorkerMetricsOptions } from './worker.optio
 import { WorkerPruner } from './worker.pruner.js';
 import { QueueSelection } from './worker.queues.js';
 import { installSignalHandlers } from './worker.signals.js';
-import { WorkerSlot } from './worker.slot.js';
+import { WorkerSlot, type SlotDeps } from './worker.slot.js';
 import { WorkerStore } from './worker.store.js';
 import { setTitle } from './worker.title.js';
 
@@ -75,27 +75,61 @@ export class WorkerRuntime {
   private async boot(): Promise<void> {
     const { options } = this;
     // Pool children are forked first, so their boot overlaps the parent's (a Nest context each).
-    if (options.isolation === 'pool') {
-      for (let index = 0; index < options.concurrency; index++) {
-        this.executors.push(
-          new PoolExecutor({
-            slot: index,
-            maxJobsPerChild: options.maxJobsPerChild,
-            maxChildMemoryMb: options.maxChildMemoryMb,
-            stderrLines: options.childStderrLines,
-            logger: this.logger,
-            isStopping: () => this.stopping,
-            timeouts: options,
-            stopped: this.stopped.signal,
-          }),
-        );
-      }
-    }
+    if (options.isolation === 'pool') this.createPoolExecutors();
     // Each child boot is a full Nest context of the user's module: booting more at once than there are CPUs
     // only makes every one of them late. At most that many boot together, in slot order, and each slot
     // starts working as soon as its own child is up.
     const childrenUp = startLimited(this.executors, Math.max(1, availableParallelism()));
-    for (const up of childrenUp) up.catch(() => undefined); // awaited below
+    for (const up of childrenUp) up.catch(() => undefined); // awaited in startSlots
+    const { connection, events, runner } = await this.openContext();
+    const store = new WorkerStore(connection.client, connection.keys, options.heartbeatIntervalSeconds);
+    const selection = new QueueSelection(options.queues);
+    if (options.isolation === 'inline') {
+      for (let index = 0; index < options.concurrency; index++) this.executors.push(new InlineExecutor(runner, index, options));
+    }
+    for (const executor of this.executors) if (executor instanceof PoolExecutor) executor.attach(runner, events);
+    const first = this.createSlots({ connection, store, selection, runner, events });
+    // Slot 0's id is the host's pid in both modes, so the pruner knows it before any child is up.
+    first.computeId();
+    const pruner = new WorkerPruner(connection.client, connection.keys, {
+      selfId: first.id,
+      ownIds: () => this.registeredIds(),
+      hostname: options.hostname,
+      pruneAfterSeconds: options.pruneAfterSeconds,
+      onDeadWorker: options.onDeadWorker,
+    });
+    await this.prune(pruner);
+    this.startTimers(store, pruner);
+    this.installSignals();
+    const runs = await this.startSlots(childrenUp, store, events, selection);
+    this.logger.log(
+      `started ${this.slots.map((slot) => slot.id).join(', ')}: queues ${selection.configured.join(',')}, ${options.concurrency} slot(s), ` +
+        `isolation ${options.isolation}, pid ${process.pid}`,
+    );
+    void Promise.all(runs).then(() => this.shutdown());
+  }
+
+  private createPoolExecutors(): void {
+    const { options } = this;
+    for (let index = 0; index < options.concurrency; index++) {
+      this.executors.push(
+        new PoolExecutor({
+          slot: index,
+          maxJobsPerChild: options.maxJobsPerChild,
+          maxChildMemoryMb: options.maxChildMemoryMb,
+          stderrLines: options.childStderrLines,
+          logger: this.logger,
+          isStopping: () => this.stopping,
+          timeouts: options,
+          stopped: this.stopped.signal,
+        }),
+      );
+    }
+  }
+
+  /** The parent's Nest context of the user's module, and the connection the worker keeps its books on. */
+  private async openContext(): Promise<{ connection: ResqueConnection; events: ResqueEvents; runner: JobRunner }> {
+    const { options } = this;
     const app = await NestFactory.createApplicationContext(this.module, {
       ...options.appOptions,
       ...(options.appOptions.logger === undefined ? { logger: workerLogger(options.logLevel, 'parent') } : {}),
@@ -112,63 +146,76 @@ export class WorkerRuntime {
     await connection.connect();
     const events = app.get(ResqueEvents, { strict: false });
     if (options.metrics) await this.startMetrics(events, options.metrics);
-    const runner = JobRunner.fromContext(app);
-    const store = new WorkerStore(connection.client, connection.keys, options.heartbeatIntervalSeconds);
-    const selection = new QueueSelection(options.queues);
+    return { connection, events, runner: JobRunner.fromContext(app) };
+  }
+
+  /** One slot per executor; returns slot 0. */
+  private createSlots(parts: Pick<SlotDeps, 'store' | 'selection' | 'runner' | 'events'> & { connection: ResqueConnection }): WorkerSlot {
+    const { options } = this;
+    const { connection, selection } = parts;
     const blockingCapable = options.blocking && selection.isLiteral && selection.configured.length === 1;
-    if (options.isolation === 'inline') {
-      for (let index = 0; index < options.concurrency; index++) this.executors.push(new InlineExecutor(runner, index, options));
-    }
-    for (const executor of this.executors) if (executor instanceof PoolExecutor) executor.attach(runner, events);
-    this.executors.forEach((executor, index) => {
+    for (const [index, executor] of this.executors.entries()) {
       this.slots.push(
         new WorkerSlot({
           index,
           options,
-          store,
+          store: parts.store,
           selection,
           executor,
-          runner,
-          events,
+          runner: parts.runner,
+          events: parts.events,
           logger: this.logger,
           blockingClient: blockingCapable ? () => connection.duplicate(`resque-worker-${index}`) : null,
           title: index === 0 ? setTitle : null,
           exitPruned: () => this.exitPruned(),
         }),
       );
-    });
-    // Slot 0's id is the host's pid in both modes, so the pruner knows it before any child is up.
-    this.slots[0]!.computeId();
-    const pruner = new WorkerPruner(connection.client, connection.keys, {
-      selfId: this.slots[0]!.id,
-      ownIds: () => this.registeredIds(),
-      hostname: options.hostname,
-      pruneAfterSeconds: options.pruneAfterSeconds,
-      onDeadWorker: options.onDeadWorker,
-    });
-    await this.prune(pruner);
+    }
+    const [first] = this.slots;
+    if (!first) throw new Error('a worker runs at least one slot');
+    return first;
+  }
 
+  private startTimers(store: WorkerStore, pruner: WorkerPruner): void {
+    const { options } = this;
     this.every(options.heartbeatIntervalSeconds, async () => {
       // Slots learn both ways: confirmed (their lease) or no longer registered (pruned).
-      const slots = this.slots.filter((s) => this.registered.has(s));
-      const ids = slots.map((s) => s.id);
+      // The ids as sent: a slot may re-register while the call is out.
+      const sent = this.slots.filter((s) => this.registered.has(s)).map((slot) => ({ slot, id: slot.id }));
       const sentAt = performance.now();
-      const gone = await store.heartbeat(ids, await store.serverTime());
-      slots.forEach((slot, i) => slot.heartbeatDone(ids[i]!, sentAt, gone));
+      const gone = await store.heartbeat(
+        sent.map((s) => s.id),
+        await store.serverTime(),
+      );
+      for (const { slot, id } of sent) slot.heartbeatDone(id, sentAt, gone);
     });
     this.every(options.pruneIntervalSeconds, () => this.prune(pruner));
+  }
+
+  private installSignals(): void {
     this.removeSignals = installSignalHandlers({
       received: (signal, meaning) => this.logger.log(`received ${signal}: ${meaning}`),
       quit: (signal) => void this.stop('quit', signal),
       terminate: (signal) => void this.stop('term', signal),
       killChildren: () => {
-        if (options.isolation === 'inline') this.logger.warn('USR1 ignored: inline jobs run in this process and cannot be killed');
+        if (this.options.isolation === 'inline') this.logger.warn('USR1 ignored: inline jobs run in this process and cannot be killed');
         for (const e of this.executors) e.killCurrent();
       },
       pause: () => this.slots.forEach((s) => s.pause()),
       resume: () => this.slots.forEach((s) => s.resume()),
     });
-    // Per slot: its child up → beforeFirstFork → register → run; slots do not wait for each other.
+  }
+
+  /**
+   * Per slot: its child up → beforeFirstFork → register → run; slots do not wait for each other. Returns
+   * the slots' runs once all are registered; throws when a child could not boot (after stopping the rest).
+   */
+  private async startSlots(
+    childrenUp: ReadonlyArray<Promise<void>>,
+    store: WorkerStore,
+    events: ResqueEvents,
+    selection: QueueSelection,
+  ): Promise<Array<Promise<void>>> {
     const runs: Array<Promise<void>> = [];
     const registered = this.slots.map(async (slot, index) => {
       await (childrenUp[index] ?? Promise.resolve());
@@ -190,11 +237,7 @@ export class WorkerRuntime {
       await Promise.all(runs);
       if (!stopRequested) throw error;
     }
-    this.logger.log(
-      `started ${this.slots.map((slot) => slot.id).join(', ')}: queues ${selection.configured.join(',')}, ${options.concurrency} slot(s), ` +
-        `isolation ${options.isolation}, pid ${process.pid}`,
-    );
-    void Promise.all(runs).then(() => this.shutdown());
+    return runs;
   }
 
   /** QUIT semantics for 'quit'; TERM semantics for 'term' (may escalate a running 'quit'). */
@@ -301,7 +344,7 @@ export class WorkerRuntime {
 function startLimited(executors: readonly SlotExecutor[], limit: number): Array<Promise<void>> {
   const ups: Array<Promise<void>> = [];
   for (const [index, executor] of executors.entries()) {
-    const gate = index >= limit ? ups[index - limit]! : Promise.resolve();
+    const gate = ups[index - limit] ?? Promise.resolve();
     ups.push(gate.then(() => executor.start()));
   }
   return ups;

@@ -151,26 +151,16 @@ export class SlotStore {
     const recordQueues = this.ownQueue === null;
     const args: Array<string | number> = [this.fixedKeys.length + queues.length, ...this.fixedKeys];
     if (claim > 0) for (const key of this.keysOf(queues)) args.push(key);
-    args.push(
-      `${finished ? 1 : 0}${start ? 1 : 0}${recordQueues ? 1 : 0}`,
-      claim,
-      this.clock.unix,
-      finished?.statusKey ?? '',
-      finished?.resultJson ?? 'null',
-      start?.raw ?? '',
-      start?.head ?? '',
-      start && !start.isObject ? JSON.stringify(start.raw) : '',
-      start?.statusKey ?? '',
-      this.workerId,
-    );
+    args.push(`${finished ? 1 : 0}${start ? 1 : 0}${recordQueues ? 1 : 0}`, claim, this.clock.unix);
+    pushFinishedArgs(args, finished);
+    pushStartArgs(args, start);
+    args.push(this.workerId);
     if (recordQueues && claim > 0) for (const queue of queues) args.push(queue);
     if (this.shared) this.coalesce();
     const reply = (await this.cycleCall(...args)) as 0 | -1 | Array<number | string>;
     if (reply === 0) return 'paused';
     if (reply === -1) return 'pruned';
-    const jobs: ClaimedJob[] = [];
-    for (let i = 0; i < reply.length; i += 2) jobs.push({ queue: queues[(reply[i] as number) - 1]!, raw: reply[i + 1] as string });
-    return jobs;
+    return claimedJobs(reply, queues);
   }
 
   /**
@@ -339,7 +329,7 @@ export function statusKeyOfRaw(keys: ResqueKeys, raw: string): string | null {
     const p = parsed as Record<string, unknown>;
     const id = p['id'];
     if (typeof id !== 'string' || id === '') return null;
-    const prefix = typeof p['prefix'] === 'string' && p['prefix'] !== '' ? (p['prefix'] as string) : null;
+    const prefix = typeof p['prefix'] === 'string' && p['prefix'] !== '' ? (p['prefix']) : null;
     return keys.status(id, prefix);
   } catch {
     return null;
@@ -354,4 +344,28 @@ export function isJsonObject(raw: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The cycle script's ARGV for the job finishing: its status key and result. */
+function pushFinishedArgs(args: Array<string | number>, finished: FinishedJob | null): void {
+  if (finished) args.push(finished.statusKey ?? '', finished.resultJson);
+  else args.push('', 'null');
+}
+
+/** The cycle script's ARGV for the job starting: payload, record head, payload as a JSON string when not an object, status key. */
+function pushStartArgs(args: Array<string | number>, start: StartingJob | null): void {
+  if (start) args.push(start.raw, start.head, start.isObject ? '' : JSON.stringify(start.raw), start.statusKey ?? '');
+  else args.push('', '', '', '');
+}
+
+/** The cycle's claim reply: `[queue index (1-based), payload, …]`. */
+function claimedJobs(reply: Array<number | string>, queues: readonly string[]): ClaimedJob[] {
+  const jobs: ClaimedJob[] = [];
+  for (let i = 0; i < reply.length; i += 2) {
+    const queue = queues[(reply[i] as number) - 1];
+    const raw = reply[i + 1];
+    if (queue === undefined || typeof raw !== 'string') throw new Error(`unexpected claim reply at ${i}: ${JSON.stringify(reply)}`);
+    jobs.push({ queue, raw });
+  }
+  return jobs;
 }

@@ -38,22 +38,22 @@ export class TermSequence {
     if (this.since !== null) return;
     this.since = Date.now();
     this.signalName = signal;
-    if (this.job) this.arm(this.job);
+    if (this.job) this.arm(this.job, this.since);
   }
 
   /** A job starts; the returned function ends its watch (call it once the job settled). */
   watch(steps: TermSteps): () => void {
     const job = { steps, timers: [] as NodeJS.Timeout[] };
     this.job = job;
-    if (this.since !== null) this.arm(job);
+    if (this.since !== null) this.arm(job, this.since);
     return () => {
       for (const timer of job.timers) clearTimeout(timer);
       if (this.job === job) this.job = null;
     };
   }
 
-  private arm(job: { steps: TermSteps; timers: NodeJS.Timeout[] }): void {
-    const left = Math.max(0, this.timeouts.preShutdownTimeoutMs - (Date.now() - this.since!));
+  private arm(job: { steps: TermSteps; timers: NodeJS.Timeout[] }, since: number): void {
+    const left = Math.max(0, this.timeouts.preShutdownTimeoutMs - (Date.now() - since));
     job.timers.push(
       setTimeout(() => {
         job.steps.abort();

@@ -47,8 +47,8 @@ export function startSchedulerProcess(env: Record<string, string>): SchedulerPro
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -56,11 +56,11 @@ export function startSchedulerProcess(env: Record<string, string>): SchedulerPro
     const onData = (): void => {
       const match = /^ready (\S+)$/m.exec(out);
       if (match) {
-        child.stdout!.off('data', onData);
+        child.stdout.off('data', onData);
         resolve(match[1]!);
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     void exited.then(({ code, signal }) => reject(new Error(`scheduler exited (${code ?? signal}) before ready:\n${out}`)));
   });
   ready.catch(() => undefined);

@@ -27,12 +27,12 @@ export function spawnWorker(
   });
   let stdout = '';
   let stderr = '';
-  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const ready = new Promise<string[]>((resolve, reject) => {
-    proc.stdout!.on('data', (c: Buffer) => {
+    proc.stdout.on('data', (c: Buffer) => {
       stdout += c.toString();
       const m = /ready (\[.*\])\n/.exec(stdout);
       if (m) resolve(JSON.parse(m[1]!) as string[]);
@@ -77,7 +77,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -155,7 +155,7 @@ export class AbortableJob {
     if (reason === null) return params.tag;
     await this.recorder.redis.set(`t:aborted:${params.tag}`, (reason as Error).name);
     if (params.finish) return `${params.tag} finished after abort`;
-    throw reason;
+    throw reason instanceof Error ? reason : new Error(JSON.stringify(reason));
   }
 }
 

@@ -62,11 +62,11 @@ export function startHost(hostname: string, argv: readonly string[], env: NodeJS
   let stdout = '';
   let stderr = '';
   const waiters = new Set<() => void>();
-  proc.stdout!.on('data', (c: Buffer) => {
+  proc.stdout.on('data', (c: Buffer) => {
     stdout += c.toString();
     for (const w of waiters) w();
   });
-  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once('exit', (code, signal) => resolve({ code, signal })),
   );

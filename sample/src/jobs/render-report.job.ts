@@ -1,4 +1,5 @@
 import { Job, Perform, SetUp, TearDown } from 'nestjs-resque';
+import { Logger } from '@nestjs/common';
 import { ReportsService } from '../services/reports.service.js';
 
 export interface ReportParams {
@@ -9,6 +10,7 @@ export interface ReportParams {
 /** SetUp → Perform → TearDown, as php-resque runs them; the result lands in the job's status. */
 @Job('RenderReport', { queue: 'reports' })
 export class RenderReportJob {
+  private readonly logger = new Logger('RenderReport');
   private startedAt = 0;
 
   constructor(private readonly reports: ReportsService) {}
@@ -25,6 +27,7 @@ export class RenderReportJob {
 
   @TearDown()
   tearDown(): void {
+    this.logger.log(`rendered in ${Date.now() - this.startedAt} ms`);
     this.startedAt = 0;
   }
 }
