@@ -11,13 +11,20 @@ import { spawnSync } from 'node:child_process';
 import { startRedis, which } from '../scripts/redis-server.mjs';
 import { runMeasured, killActive } from './lib/measured.mjs';
 import { printTable, jsonLine } from './lib/report.mjs';
+import { dashboardPages } from './lib/dashboard-data.mjs';
 
 const SYSTEMS = ['ours', 'bullmq', 'node-resque', 'raw-floor', 'fork-floor'];
 
 // Sizes: a full run takes a few minutes on a 2-vCPU box, --quick well under one.
 const SIZES = {
-  full: { enqueue: 10_000, process1: 10_000, processMany: 20_000, pool: 5_000, childPerJob: 10, delayed: 5_000, parentRss: Number(process.env.BENCH_RSS_JOBS ?? 1_100_000) },
-  quick: { enqueue: 1_000, process1: 2_000, processMany: 3_000, pool: 600, childPerJob: 3, delayed: 1_000, parentRss: 110_000 },
+  full: {
+    enqueue: 10_000, process1: 10_000, processMany: 20_000, pool: 5_000, childPerJob: 10, delayed: 5_000, parentRss: Number(process.env.BENCH_RSS_JOBS ?? 1_100_000),
+    dashboard: { jobs: 1_000_000, failures: 100_000, delayed: 100_000, runs: 100, warmup: 3 },
+  },
+  quick: {
+    enqueue: 1_000, process1: 2_000, processMany: 3_000, pool: 600, childPerJob: 3, delayed: 1_000, parentRss: 110_000,
+    dashboard: { jobs: 10_000, failures: 1_000, delayed: 1_000, runs: 20, warmup: 2 },
+  },
 };
 
 function scenarios(z) {
@@ -40,6 +47,17 @@ function scenarios(z) {
       // slowest peer here) is over before anything is due; a row says so when it was not.
       leadMs: 1500 + Math.round(z.delayed * 0.6),
       spreadMs: 1000,
+    },
+    {
+      // Server time per page of our dashboard (bench/lib/dashboard-bench.mjs) over big data written by the
+      // harness (bench/lib/dashboard-data.mjs); n is the number of measured requests.
+      id: 'dashboard',
+      title: `dashboard pages, server time: a queue of ${z.dashboard.jobs.toLocaleString('en-US')} jobs, ${z.dashboard.failures.toLocaleString('en-US')} failures, ${z.dashboard.delayed.toLocaleString('en-US')} delayed timestamps, 200 workers; ${z.dashboard.runs} requests per page`,
+      kind: 'dashboard',
+      ...z.dashboard,
+      n: dashboardPages(z.dashboard).length * z.dashboard.runs,
+      systems: ['ours'],
+      timeoutMs: 600_000,
     },
     {
       // Opt-in (--only parent-rss, npm run bench:rss): minutes long. The worker parent's RSS and heap are
@@ -214,6 +232,11 @@ async function main() {
           const wall0 = Date.now();
           await admin.flushall();
           if (run.role === 'work') await sys.mod.prefill({ port: redis.port, n: s.n });
+          if (run.role === 'dashboard') {
+            const f0 = Date.now();
+            await sys.mod.prefillDashboard({ port: redis.port, ...s });
+            process.stderr.write(`  data written in ${((Date.now() - f0) / 1000).toFixed(1)} s\n`);
+          }
           const timeoutMs = s.timeoutMs ?? (s.kind === 'delayed' ? 60_000 : 180_000);
           const opts = { ...s, ...run, system: sys.id, port: redis.port, timeoutMs };
           row.load_1m = Math.round(loadavg()[0] * 100) / 100;
@@ -227,6 +250,11 @@ async function main() {
           const { max_rss_kb, ...result } = m.result;
           void max_rss_kb;
           record({ ...row, ...result, ...measured });
+          if (result.pages) {
+            const worst = result.pages.reduce((a, b) => (b.p99_ms > a.p99_ms ? b : a));
+            process.stderr.write(`  ${sys.id} (${run.variant}): ${result.pages.length} pages × ${result.runs} requests, worst p99 ${worst.p99_ms} ms (${worst.page}) [${((Date.now() - wall0) / 1000).toFixed(1)} s wall]\n`);
+            continue;
+          }
           const late = result.lateness_p99_ms !== undefined ? `, lateness p50 ${result.lateness_p50_ms} ms p99 ${result.lateness_p99_ms} ms` : '';
           const wall = ((Date.now() - wall0) / 1000).toFixed(1);
           process.stderr.write(`  ${sys.id} (${run.variant}): ${Math.round(result.jobs_per_s).toLocaleString('en-US')} jobs/s in ${result.seconds.toFixed(3)} s${late}, ${measured.peak_rss_mb} MB [${wall} s wall]\n`);

@@ -6,6 +6,7 @@ import { CSRF_HEADER } from '../lib/dashboard/index.js';
 import { CONTENT_SECURITY_POLICY } from '../lib/dashboard/dashboard.security.js';
 import { startDashboardApp, type DashboardApp } from './apps/dashboard-app.js';
 import { loadKeys, readFixture } from './support/fixtures.js';
+import { ADAPTERS } from './support/http-app.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
 let server: TestRedis;
@@ -34,7 +35,7 @@ function post(d: DashboardApp, path: string, body: unknown, csrf?: string): Prom
 
 const PAGES = ['', '/working', '/workers', '/failed', '/delayed', '/schedules', '/jobs', '/stats', '/queues/default'];
 
-describe.each(['express', 'fastify'] as const)('dashboard on %s', (adapter) => {
+describe.each(ADAPTERS)('dashboard on %s', (adapter) => {
   let d: DashboardApp;
   beforeAll(async () => {
     d = await startDashboardApp({ redisUrl: server.url, adapter, readOnly: false });

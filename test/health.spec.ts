@@ -1,15 +1,15 @@
-// The terminus health indicator in a real Nest HTTP app (Express) against a real redis-server and a real
+// The terminus health indicator in a real Nest HTTP app (Express, then Fastify) against a real redis-server and a real
 // worker process: healthy, no live worker (then one starts), a queue too big or too old, failures growing,
 // and Redis stopped (the check fails within its timeout, naming Redis).
 import 'reflect-metadata';
 import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResqueHealthIndicator, ResqueHealthModule } from '../lib/health/index.js';
 import { ResqueModule } from '../lib/index.js';
 import { killAllWorkers, spawnWorker, waitFor } from './apps/worker-harness.js';
+import { ADAPTERS, createHttpApp, listenLocal } from './support/http-app.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
 @Controller('health')
@@ -56,30 +56,31 @@ interface HealthBody {
 }
 async function get(path: string): Promise<{ code: number; body: HealthBody }> {
   const res = await fetch(base + path);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   return { code: res.status, body: (await res.json()) as HealthBody };
 }
 const message = (body: HealthBody) => Object.values(body.error ?? {})[0]?.message ?? '';
 
-beforeAll(async () => {
-  server = await startRedis();
-  redis = server.client();
-  @Module({
-    imports: [ResqueModule.forRoot({ connection: server.url, logger: false }), TerminusModule.forRoot({ logger: false }), ResqueHealthModule],
-    controllers: [HealthController],
-  })
-  class AppModule {}
-  app = await NestFactory.create(AppModule, { logger: false });
-  await app.listen(0, '127.0.0.1');
-  base = `${await app.getUrl()}/health`;
-}, 60_000);
+// Each adapter gets its own redis-server: the last test stops it.
+describe.each(ADAPTERS)('ResqueHealthIndicator in a terminus HealthController on %s', (adapter) => {
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = server.client();
+    @Module({
+      imports: [ResqueModule.forRoot({ connection: server.url, logger: false }), TerminusModule.forRoot({ logger: false }), ResqueHealthModule],
+      controllers: [HealthController],
+    })
+    class AppModule {}
+    app = await createHttpApp(AppModule, adapter);
+    base = `${await listenLocal(app)}/health`;
+  }, 60_000);
 
-afterAll(async () => {
-  await killAllWorkers();
-  await app?.close();
-  await server?.stop();
-});
+  afterAll(async () => {
+    await killAllWorkers();
+    await app?.close();
+    await server?.stop();
+  });
 
-describe('ResqueHealthIndicator in a terminus HealthController', () => {
   it('is up while Redis answers', async () => {
     const { code, body } = await get('');
     expect(code).toBe(200);

@@ -1,9 +1,9 @@
-// Prometheus metrics: the Resque-wide gauges and counters of ResqueMetricsModule in a real Nest HTTP app,
+// Prometheus metrics: the Resque-wide gauges and counters of ResqueMetricsModule in a real Nest HTTP app
+// (Express and Fastify),
 // read from a real redis-server on scrape; and the job metrics a real pool worker host serves on its own
 // port with `metrics: { port }`, for jobs that ran in its children.
 import 'reflect-metadata';
 import { Module, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +11,14 @@ import { ResqueModule, ResqueQueue } from '../lib/index.js';
 import { ResqueMetrics, ResqueMetricsModule } from '../lib/metrics/index.js';
 import { resolveWorkerOptions } from '../lib/worker/worker.options.js';
 import { killAllWorkers, spawnWorker, waitFor } from './apps/worker-harness.js';
+import { ADAPTERS, createHttpApp, listenLocal, type HttpAdapterName } from './support/http-app.js';
 import { freePort, startRedis, type TestRedis } from './support/redis-server.js';
 
 let server: TestRedis;
 let redis: Redis;
-let app: INestApplication;
-let appUrl: string;
+/** One app per adapter, on the same Redis. */
+const apps = new Map<HttpAdapterName, { app: INestApplication; url: string }>();
+const appUrl = (adapter: HttpAdapterName = 'express') => apps.get(adapter)!.url;
 let workerUrl: string;
 
 async function scrape(url: string): Promise<string> {
@@ -41,33 +43,36 @@ beforeAll(async () => {
   redis = server.client();
   const port = await freePort();
   const worker = spawnWorker(server.url, { QUEUE: 'default', INTERVAL: '0.1' }, { heartbeatIntervalSeconds: 1, metrics: { port, host: '127.0.0.1' } });
-  @Module({ imports: [ResqueModule.forRoot({ connection: server.url, logger: false }), ResqueMetricsModule.forRoot({ registry: new Registry(), timeoutMs: 500 })] })
-  class AppModule {}
-  app = await NestFactory.create(AppModule, { logger: false });
-  await app.listen(0, '127.0.0.1');
-  appUrl = `${await app.getUrl()}/metrics`;
+  for (const adapter of ADAPTERS) {
+    @Module({ imports: [ResqueModule.forRoot({ connection: server.url, logger: false }), ResqueMetricsModule.forRoot({ registry: new Registry(), timeoutMs: 500 })] })
+    class AppModule {}
+    const app = await createHttpApp(AppModule, adapter);
+    apps.set(adapter, { app, url: `${await listenLocal(app)}/metrics` });
+  }
   await worker.ready;
   workerUrl = `http://127.0.0.1:${port}/metrics`;
 }, 60_000);
 
 afterAll(async () => {
   await killAllWorkers();
-  await app?.close();
+  for (const { app } of apps.values()) await app.close();
   await server?.stop();
 });
 
 describe('ResqueMetricsModule: GET /metrics in a Nest app', () => {
-  it('reads queue sizes, the oldest job age, delayed jobs, workers and the Resque totals from Redis on scrape', async () => {
+  beforeAll(async () => {
     const now = Date.now() / 1000;
     const job = (queueTime: number) => JSON.stringify({ class: 'Echo', args: [{}], id: 'b'.repeat(32), queue_time: queueTime });
     await redis.sadd('resque:queues', 'bulk');
     await redis.rpush('resque:queue:bulk', job(now - 3600), job(now), job(now));
-    const queue = app.get(ResqueQueue);
+    const queue = apps.get('express')!.app.get(ResqueQueue);
     await queue.enqueueIn(600, 'bulk', 'Echo', { later: 1 });
     await queue.enqueueIn(900, 'bulk', 'Echo', { later: 2 });
     await redis.set('resque:stat:processed', '41');
+  });
 
-    const text = await scrape(appUrl);
+  it.each(ADAPTERS)('on %s: reads queue sizes, the oldest job age, delayed jobs, workers and the Resque totals from Redis on scrape', async (adapter) => {
+    const text = await scrape(appUrl(adapter));
     expect(value(text, 'resque_redis_up')).toBe(1);
     expect(value(text, 'resque_queue_size', { queue: 'bulk' })).toBe(3);
     expect(value(text, 'resque_queue_oldest_job_age_seconds', { queue: 'bulk' })).toBeGreaterThanOrEqual(3599);
@@ -82,7 +87,7 @@ describe('ResqueMetricsModule: GET /metrics in a Nest app', () => {
 });
 
 describe('ResqueMetricsModule.forRootAsync with controller: false', () => {
-  it('mounts no route; ResqueMetrics gives the text to serve yourself', async () => {
+  it.each(ADAPTERS)('on %s: mounts no route; ResqueMetrics gives the text to serve yourself', async (adapter) => {
     @Module({
       imports: [
         ResqueModule.forRoot({ connection: server.url, logger: false }),
@@ -90,10 +95,9 @@ describe('ResqueMetricsModule.forRootAsync with controller: false', () => {
       ],
     })
     class OwnRouteModule {}
-    const own = await NestFactory.create(OwnRouteModule, { logger: false });
+    const own = await createHttpApp(OwnRouteModule, adapter);
     try {
-      await own.listen(0, '127.0.0.1');
-      expect((await fetch(`${await own.getUrl()}/metrics`)).status).toBe(404);
+      expect((await fetch(`${await listenLocal(own)}/metrics`)).status).toBe(404);
       const text = await own.get(ResqueMetrics).metrics();
       expect(value(text, 'resque_queue_size', { queue: 'bulk' })).toBe(3);
     } finally {
@@ -126,7 +130,7 @@ describe('the worker host option metrics: { port }', () => {
     expect(value(text, 'resque_job_duration_seconds_sum', { class: 'Echo', queue: 'default' })).toBeGreaterThan(0);
     expect(value(text, 'resque_job_duration_seconds_bucket', { class: 'Fail', outcome: 'failed', le: '+Inf' })).toBe(1);
 
-    const scraped = await scrape(appUrl);
+    const scraped = await scrape(appUrl());
     expect(value(scraped, 'resque_failed_total')).toBe(Number(await redis.get('resque:stat:failed')));
     expect(value(scraped, 'resque_failed_jobs')).toBe(await redis.llen('resque:failed'));
   }, 30_000);
@@ -138,10 +142,13 @@ describe('the worker host option metrics: { port }', () => {
 });
 
 describe('Redis unreachable', () => {
-  it('answers the scrape with resque_redis_up 0 and no Redis-derived series', async () => {
+  beforeAll(async () => {
     await killAllWorkers();
     await server.stop();
-    const text = await scrape(appUrl);
+  });
+
+  it.each(ADAPTERS)('on %s: answers the scrape with resque_redis_up 0 and no Redis-derived series', async (adapter) => {
+    const text = await scrape(appUrl(adapter));
     expect(value(text, 'resque_redis_up')).toBe(0);
     expect(value(text, 'resque_queue_size', { queue: 'bulk' })).toBeNull();
   });

@@ -54,6 +54,24 @@ function ratios(rows, scenario) {
   return out;
 }
 
+/** The dashboard scenario: one line per page, server-time p50/p99 (ms) for each variant (adapter), and the page size. */
+function dashboardTable(rows) {
+  const measured = rows.filter((r) => r.pages);
+  if (!measured.length) return [];
+  const head = ['page'];
+  for (const r of measured) head.push(`${r.variant} p50`, 'p99');
+  head.push('KiB');
+  const table = [head];
+  for (const [i, { page, kib }] of measured[0].pages.entries()) {
+    const line = [page];
+    for (const r of measured) line.push(fmt(r.pages[i]?.p50_ms, 1), fmt(r.pages[i]?.p99_ms, 1));
+    line.push(fmt(kib, 1));
+    table.push(line);
+  }
+  const widths = head.map((_, c) => Math.max(...table.map((l) => String(l[c]).length)));
+  return ['server time per page, ms (request received → response finished):', ...table.map((l) => l.map((cell, c) => (c ? String(cell).padStart(widths[c]) : String(cell).padEnd(widths[c]))).join('  ').trimEnd())];
+}
+
 export function printTable(results, scenarios, meta, write = (s) => process.stdout.write(s)) {
   write(`\nnestjs-resque bench — ${meta.mode} run, redis ${meta.redis_version}, node ${meta.node}, ${meta.cpus} CPUs, ${meta.pin}\n`);
   if (meta.load_1m > 0.5) write(`WARNING: load average ${meta.load_1m.toFixed(2)} at start — other work on this machine; numbers are noisy\n`);
@@ -68,6 +86,10 @@ export function printTable(results, scenarios, meta, write = (s) => process.stdo
       table.push([r.system + (r.floor ? ' (floor)' : ''), r.variant ?? '', fmt(r.n), fmt(r.seconds, 3), fmt(r.jobs_per_s), fmt(r.steady_jobs_per_s), fmt(r.peak_rss_mb, 1), note(r)]);
     }
     for (const line of pad(table)) write(`  ${line}\n`);
+    if (s.kind === 'dashboard') {
+      for (const line of dashboardTable(rows)) write(`  ${line}\n`);
+      continue;
+    }
     for (const line of ratios(rows, s)) write(`  → ${line}\n`);
   }
 }

@@ -12,6 +12,8 @@ import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { benchWorkerModule, DIST, JOB, loadOurs, NAMESPACE } from '../lib/ours-module.mjs';
+import { fillDashboardData } from '../lib/dashboard-data.mjs';
+import { measureDashboard } from '../lib/dashboard-bench.mjs';
 import { QUEUE, completion, inFlight, bounded, now, dueTimes, latenessStats, sleep } from '../lib/kit.mjs';
 
 export const id = 'ours';
@@ -39,6 +41,8 @@ export function plan(s) {
       return [{ variant: `${s.isolation}, concurrency ${s.slots}`, role: 'work' }];
     case 'delayed':
       return [{ variant: `enqueueIn + scheduler, inline concurrency ${s.slots}`, role: 'delayed' }];
+    case 'dashboard':
+      return ['express', 'fastify'].map((adapter) => ({ variant: `dashboard on ${adapter}`, role: 'dashboard', adapter }));
     default:
       return { na: 'not applicable' };
   }
@@ -60,6 +64,11 @@ export async function prefill({ port, n }) {
   } finally {
     await redis.quit();
   }
+}
+
+/** Harness side, dashboard scenario: the big data set under our namespace. */
+export function prefillDashboard({ port, jobs, failures, delayed }) {
+  return fillDashboardData({ port, namespace: NAMESPACE, jobs, failures, delayed });
 }
 
 // ---- child side ------------------------------------------------------------------------------------
@@ -241,6 +250,13 @@ function childrenRss() {
 export async function reexec(opts) {
   const deps = await load();
   await deps.lib.ResqueWorkerHost.run(workerModule(deps, opts.port), hostOptions(opts));
+}
+
+/** The dashboard scenario: server time per page (bench/lib/dashboard-bench.mjs), dist/dashboard of this build. */
+export async function dashboard(opts) {
+  const deps = await load();
+  const dashboardLib = await import(new URL('./dashboard/index.js', DIST).href);
+  return measureDashboard(deps, dashboardLib, { ...opts, namespace: NAMESPACE });
 }
 
 export async function delayed({ port, n, slots, leadMs, spreadMs, timeoutMs }) {

@@ -1,12 +1,11 @@
 import { Module, type CanActivate, type INestApplication, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ResqueDashboardModule } from '../../lib/dashboard/index.js';
 import { ResqueModule } from '../../lib/resque.module.js';
+import { createHttpApp, listenLocal, type HttpAdapterName } from '../support/http-app.js';
 
 export interface DashboardAppOptions {
   redisUrl: string;
-  adapter?: 'express' | 'fastify';
+  adapter?: HttpAdapterName;
   readOnly?: boolean;
   guards?: Array<CanActivate | Type<CanActivate>>;
   path?: string;
@@ -34,13 +33,9 @@ export async function startDashboardApp(options: DashboardAppOptions): Promise<D
   @Module({ imports: [ResqueModule.forRoot({ connection: options.redisUrl, logger: false }), dashboard] })
   class DashboardTestModule {}
 
-  const app =
-    options.adapter === 'fastify'
-      ? await NestFactory.create(DashboardTestModule, new FastifyAdapter(), { logger: false })
-      : await NestFactory.create(DashboardTestModule, { logger: false });
+  const app = await createHttpApp(DashboardTestModule, options.adapter);
   if (options.globalPrefix) app.setGlobalPrefix(options.globalPrefix);
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
+  const origin = await listenLocal(app);
   const prefix = options.globalPrefix ? `/${options.globalPrefix}` : '';
-  return { app, url: `http://127.0.0.1:${address.port}${prefix}${path}`, close: () => app.close() };
+  return { app, url: `${origin}${prefix}${path}`, close: () => app.close() };
 }
