@@ -293,8 +293,8 @@ describe('CLI and hosts: PREFIX/REDIS_BACKEND fill what the module leaves unset;
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    proc.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    proc.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    proc.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    proc.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     try {
       // The module's own connection wrote this: in REDIS_BACKEND's db 3, under PREFIX.

@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -18,6 +20,7 @@ export async function createHttpApp(module: Type, adapter: HttpAdapterName = 'ex
 /** Listens on a free port of 127.0.0.1; returns the origin, e.g. `http://127.0.0.1:41234`. */
 export async function listenLocal(app: INestApplication): Promise<string> {
   await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
+  const server: Server = app.getHttpServer();
+  const address = server.address() as AddressInfo;
   return `http://127.0.0.1:${address.port}`;
 }
