@@ -7,7 +7,6 @@ import { ENQUEUE_SCRIPT, decodeFailure, REMOVE_PAYLOADS_SCRIPT, newJobId, queueT
 import { ResqueQueue } from '../queue/queue.service.js';
 import { ResqueSchedules } from '../scheduler/scheduler.schedules.service.js';
 import { resolveSchedule } from '../scheduler/scheduler.schedules.js';
-import type { RecurringScheduleConfig } from '../scheduler/scheduler.types.js';
 
 /**
  * Moves one delayed item to its queue in one step (resque-web's "Queue now"), with resque-scheduler's
@@ -115,7 +114,7 @@ export class DashboardActions {
   async scheduleEnqueueNow(name: string): Promise<{ id: string; queue: string } | null> {
     const found = (await this.schedules.list()).find((s) => s.name === name);
     if (!found) return null;
-    const resolved = resolveSchedule(name, found.config as RecurringScheduleConfig, found.source);
+    const resolved = resolveSchedule(name, found.config, found.source);
     const id = newJobId();
     const payload = JSON.stringify({ class: resolved.className, args: resolved.args, id, queue_time: queueTimeNow() });
     const k = this.connection.keys;

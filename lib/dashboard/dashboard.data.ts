@@ -5,11 +5,10 @@ import { ResqueWorkers } from '../admin/admin.workers.js';
 import type { WorkerInfo } from '../admin/admin.types.js';
 import { ResqueConnection } from '../connection/connection.service.js';
 import type { ResqueRedis } from '../connection/connection.types.js';
-import { decodeFailure, decodePayload, tryDecodeDelayedItem, type DelayedItem, type JobStatusInfo } from '../protocol/index.js';
+import { decodeFailure, decodePayload, tryDecodeDelayedItem, type DelayedItem, type FailureRecord, type JobStatusInfo } from '../protocol/index.js';
 import { ResqueQueue } from '../queue/queue.service.js';
 import { ResqueSchedules } from '../scheduler/scheduler.schedules.service.js';
 import { resolveSchedule } from '../scheduler/scheduler.schedules.js';
-import type { RecurringScheduleConfig } from '../scheduler/scheduler.types.js';
 
 /** At most this many failures are read to answer one filtered page (the filter walks the list newest first). */
 export const FILTER_SCAN_LIMIT = 10_000;
@@ -246,7 +245,7 @@ export class DashboardData {
       let nextRun: string | null = null;
       let problem: string | null = null;
       try {
-        const next = resolveSchedule(s.name, c as RecurringScheduleConfig, s.source).timing.next(now);
+        const next = resolveSchedule(s.name, c, s.source).timing.next(now);
         nextRun = next === null ? null : new Date(next).toISOString();
       } catch (error) {
         problem = (error as Error).message;
@@ -334,20 +333,30 @@ function failureMatches(entry: FailureEntry, filter: FailureFilter): boolean {
 
 function failureView(entry: FailureEntry): FailureView {
   const r = entry.record ?? decodeFailure(entry.raw);
-  const payload = r && typeof r.payload === 'object' ? r.payload : null;
   return {
     index: entry.index,
     raw: entry.raw,
     queue: r?.queue ?? null,
     className: entry.className,
-    args: payload ? (payload['args'] ?? null) : (r?.payload ?? null),
+    args: failureArgs(r),
     exception: r?.exception ?? null,
     error: r?.error ?? null,
     backtrace: Array.isArray(r?.backtrace) ? r.backtrace.map(String) : [],
     worker: r?.worker ?? null,
-    failedAt: entry.failedAt?.toISOString() ?? (r?.failed_at ? String(r.failed_at) : null),
+    failedAt: failedAtText(entry, r),
     retriedAt: entry.retriedAt?.toISOString() ?? null,
   };
+}
+
+/** The payload's args; the payload itself when it was not a JSON object (shown as stored). */
+function failureArgs(r: FailureRecord | null): unknown {
+  const payload = r && typeof r.payload === 'object' ? r.payload : null;
+  return payload ? (payload['args'] ?? null) : (r?.payload ?? null);
+}
+
+/** ISO when the peer's format parsed, else the stored text as is. */
+function failedAtText(entry: FailureEntry, r: FailureRecord | null): string | null {
+  return entry.failedAt?.toISOString() ?? (r?.failed_at ? String(r.failed_at) : null);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DashboardActions } from './dashboard.actions.js';
-import { createDashboardController } from './dashboard.controller.js';
+import { createDashboardControllers } from './dashboard.controller.js';
 import { DashboardData } from './dashboard.data.js';
 import {
   DASHBOARD_ASYNC_OPTIONS_TYPE,
@@ -36,7 +36,7 @@ function withRoutes(definition: DynamicModule, extras: ResqueDashboardExtras): D
   const publicPath = extras.publicPath === undefined ? path : normalizeMountPath(extras.publicPath);
   return {
     ...definition,
-    controllers: [...(definition.controllers ?? []), createDashboardController(path, publicPath, guards)],
+    controllers: [...(definition.controllers ?? []), ...createDashboardControllers(path, publicPath, guards)],
     providers: [...(definition.providers ?? []), DashboardData, DashboardActions, DashboardSecurity, DashboardHeadersInterceptor],
   };
 }

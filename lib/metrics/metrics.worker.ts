@@ -37,7 +37,7 @@ export async function startWorkerMetrics(events: ResqueEvents, options: WorkerMe
     await listen(server, options.port, host);
   } catch (error) {
     unregister();
-    throw new Error(`metrics: cannot listen on ${host}:${options.port}: ${errorMessage(error)}`);
+    throw new Error(`metrics: cannot listen on ${host}:${options.port}: ${errorMessage(error)}`, { cause: error });
   }
   // Scrapes must not keep a stopping worker alive.
   server.unref();
