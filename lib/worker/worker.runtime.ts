@@ -178,6 +178,10 @@ export class WorkerRuntime {
 
   private startTimers(store: WorkerStore, pruner: WorkerPruner): void {
     const { options } = this;
+    // ioredis sends a command whose reply a dropped connection lost again on reconnect: slots resync.
+    store.redis.on('close', () => {
+      for (const slot of this.slots) slot.noteConnectionLost();
+    });
     this.every(options.heartbeatIntervalSeconds, async () => {
       // Slots learn both ways: confirmed (their lease) or no longer registered (pruned).
       // The ids as sent: a slot may re-register while the call is out.

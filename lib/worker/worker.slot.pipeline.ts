@@ -27,6 +27,11 @@ export class SlotPipeline {
   private claimsInFlight = 0;
   /** Cycles that failed with an unknown effect: resynced once nothing is in flight. */
   private unconfirmed: CycleRequest[] = [];
+  /**
+   * The connection dropped: a cycle whose reply was lost is sent again by ioredis on reconnect and runs
+   * twice, so jobs its first run claimed are in the claim list but in no reply. Adopt the claim list.
+   */
+  private connectionLost = false;
 
   constructor(private readonly slot: SlotContext) {}
 
@@ -35,7 +40,12 @@ export class SlotPipeline {
   }
 
   get needsResync(): boolean {
-    return this.unconfirmed.length > 0;
+    return this.unconfirmed.length > 0 || this.connectionLost;
+  }
+
+  /** The connection closed (Redis restarted, a failover): replies may be lost or repeated; resync. */
+  noteConnectionLost(): void {
+    this.connectionLost = true;
   }
 
   /** How many more jobs to claim so that `prefetch` are claimed ahead, counting those in flight. */
@@ -77,8 +87,8 @@ export class SlotPipeline {
         this.pausedByAll = true;
       } else if (entry.jobs === 'pruned') {
         // noticed when the reply came (send)
-      } else if (this.unconfirmed.length === 0 && !this.slot.pruned) {
-        // After a failure the claim list is re-read instead (resync).
+      } else if (this.unconfirmed.length === 0 && !this.connectionLost && !this.slot.pruned) {
+        // After a failure or a dropped connection the claim list is re-read instead (resync).
         for (const job of entry.jobs) this.claimed.push(job);
       }
     }
@@ -100,7 +110,7 @@ export class SlotPipeline {
   /** Nothing in flight, nothing unknown: the claim list and `claimed` agree. */
   async settle(): Promise<void> {
     await this.drain();
-    if (this.unconfirmed.length > 0) await this.resync();
+    if (this.needsResync) await this.resync();
   }
 
   /** After a prune: what the failed cycles did no longer matters (the pruner took the jobs back). */
@@ -115,6 +125,7 @@ export class SlotPipeline {
   async resync(): Promise<void> {
     await this.drain();
     const unconfirmed = this.unconfirmed;
+    this.connectionLost = false; // a drop from now on calls for another resync
     for (let attempt = 1; ; attempt++) {
       try {
         const claimed = await this.slot.store().resync(unconfirmed);

@@ -152,6 +152,11 @@ export class WorkerSlot implements SlotContext {
     }
   }
 
+  /** The bookkeeping connection closed: the slot re-reads its claim list before going on (see the pipeline). */
+  noteConnectionLost(): void {
+    this.pipeline.noteConnectionLost();
+  }
+
   stop(): void {
     this.stopRequested = true;
     this.blocking?.disconnect();
@@ -413,17 +418,26 @@ export class WorkerSlot implements SlotContext {
     }
     if (this.stopping) return null;
     try {
-      const blockingClient = (this.blocking ??= this.deps.blockingClient());
+      const blockingClient = (this.blocking ??= this.openBlocking(this.deps.blockingClient));
       // BLMOVE into worker:<id>:claim: never lost between the pop and the record (the pruner reads it too).
       const raw = await blockingClient.blmove(store.keys.queue(queue), store.keys.workerClaim(this.id), 'LEFT', 'RIGHT', options.interval);
       return raw === null ? null : { queue, raw };
     } catch (error) {
+      // The pop may have moved a job before its reply was lost: re-read the claim list.
+      this.pipeline.noteConnectionLost();
       if (!this.stopping) {
         this.deps.logger.error(`worker ${this.id}: blocking pop failed: ${errorMessage(error)}`);
         await this.sleep(options.interval);
       }
       return null;
     }
+  }
+
+  /** The BLMOVE connection; a drop may repeat or lose a pop's reply, so the slot then resyncs. */
+  private openBlocking(open: () => ResqueRedis): ResqueRedis {
+    const client = open();
+    client.on('close', () => this.pipeline.noteConnectionLost());
+    return client;
   }
 
   private sleep(seconds: number): Promise<void> {
