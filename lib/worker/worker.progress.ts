@@ -45,7 +45,10 @@ class ThrottledProgress implements ProgressTarget {
   private lastWriteAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
-  private stopped = false;
+  /** flush() ran: the job is over. */
+  private closed = false;
+  /** The script found no RUNNING packet: nothing more is sent (values queued behind that write included). */
+  private dead = false;
 
   constructor(
     private readonly write: (json: string) => Promise<boolean>,
@@ -54,7 +57,7 @@ class ThrottledProgress implements ProgressTarget {
   ) {}
 
   report(_value: ResqueProgress, json: string): void {
-    if (this.stopped) return;
+    if (this.closed || this.dead) return;
     this.pending = json;
     if (this.timer) return;
     const wait = this.lastWriteAt + this.intervalMs - Date.now();
@@ -73,18 +76,19 @@ class ThrottledProgress implements ProgressTarget {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.writePending();
-    this.stopped = true;
+    this.closed = true;
     await this.writing;
   }
 
   private writePending(): void {
     const json = this.pending;
-    if (json === null || this.stopped) return;
+    if (json === null || this.closed || this.dead) return;
     this.pending = null;
     this.lastWriteAt = Date.now();
     this.writing = this.writing.then(async () => {
+      if (this.dead) return;
       try {
-        if (!(await this.write(json))) this.stopped = true;
+        if (!(await this.write(json))) this.dead = true;
       } catch (error) {
         // Progress is informative: a failed write must not fail the job.
         this.logger.warn(`could not write job progress: ${errorMessage(error)}`);
