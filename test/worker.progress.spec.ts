@@ -10,6 +10,8 @@ import { Job, JobStatus, Perform, ResqueConnection, ResqueEvents, ResqueQueue, t
 import { encodeProgress, PROGRESS_SCRIPT, runScript } from '../lib/protocol/index.js';
 import { ResqueTestingModule, ResqueTestingQueue } from '../lib/testing/index.js';
 import type { ResqueWorkerHandle } from '../lib/worker/index.js';
+import { RedisProgressSink } from '../lib/worker/worker.progress.js';
+import { Logger } from '@nestjs/common';
 import { killAllWorkers, spawnWorker, waitFor } from './apps/worker-harness.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
@@ -103,6 +105,24 @@ describe('the progress script', () => {
     expect(await runScript(redis, PROGRESS_SCRIPT, [key], ['{"done":1}', 1700000100])).toBe(1);
     expect(await redis.get(key)).toBe('{"status":2,"updated":1700000100,"started":1700000000,"progress":{"done":1}}');
     expect(await redis.ttl(key)).toBe(-1); // running packets never expire
+  });
+});
+
+describe('RedisProgressSink', () => {
+  it('a value still pending when the worker recorded the outcome is not written over it', async () => {
+    const id = 'f'.repeat(32);
+    const key = k(`job:${id}:status`);
+    await redis.set(key, '{"status":2,"updated":1700000010,"started":1700000000}');
+    const target = new RedisProgressSink(connection, new Logger('test')).open({ id, prefix: null } as Parameters<RedisProgressSink['open']>[0]);
+    target!.report(10, '10');
+    await waitFor('the first value', async () => (await packet(id))?.['progress'] === 10);
+    // The job's next value waits for the interval; meanwhile the worker records COMPLETE (a timed-out child, say).
+    target!.report(20, '20');
+    const complete = '{"status":4,"updated":1700000020,"started":1700000000,"progress":10,"result":null}';
+    await redis.set(key, complete, 'EX', 86400);
+    await target!.flush();
+    expect(await redis.get(key)).toBe(complete);
+    expect(await redis.ttl(key)).toBeGreaterThan(0);
   });
 });
 

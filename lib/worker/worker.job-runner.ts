@@ -88,8 +88,9 @@ export class JobRunner {
     }
     let event: JobEvent | null = null;
     const eventOf = (): JobEvent => (event ??= jobEvent(job, decoded));
-    const target = this.deps.progress?.open(decoded) ?? null;
-    const ctx = jobContext(job, decoded, options.signal ?? new AbortController().signal, (value) => this.progress(value, target, eventOf));
+    // Opened on the first ctx.progress() call: jobs that never report cost nothing here.
+    const progress: ProgressState = { target: undefined };
+    const ctx = jobContext(job, decoded, options.signal ?? new AbortController().signal, (value) => this.progress(value, decoded, progress, eventOf));
     const registered = this.deps.registry.get(decoded.className);
     try {
       if (!registered) throw new UnknownJobError(decoded.className, this.deps.registry.all().map((r) => r.name).sort());
@@ -100,16 +101,17 @@ export class JobRunner {
       return failed(error);
     } finally {
       // Before the outcome is recorded: the last value lands while the packet still reads RUNNING.
-      await target?.flush();
+      if (progress.target) await progress.target.flush();
     }
   }
 
   /** `ctx.progress(value)`: checked (throws, writing nothing), handed to the job's target, then emitted. */
-  private progress(value: ResqueProgress, target: ProgressTarget | null, eventOf: () => JobEvent): void {
+  private progress(value: ResqueProgress, decoded: DecodedJob, state: ProgressState, eventOf: () => JobEvent): void {
     const json = encodeProgress(value);
     // Listeners and the packet see the JSON view, as they would across IPC.
     const progress = JSON.parse(json) as ResqueProgress;
-    target?.report(progress, json);
+    if (state.target === undefined) state.target = this.deps.progress?.open(decoded) ?? null;
+    state.target?.report(progress, json);
     if (this.wanted('onProgress')) void this.emit('onProgress', { ...eventOf(), progress }, false).catch(() => undefined);
   }
 
@@ -237,6 +239,11 @@ export class JobRunner {
     if (forward?.wants(name)) forward.send(name, payload);
     return ok;
   }
+}
+
+/** A job's progress target: undefined until its first ctx.progress(), null when it has none. */
+interface ProgressState {
+  target: ProgressTarget | null | undefined;
 }
 
 /** What perform and the hooks get as their job context (and REQUEST for scoped jobs). */
