@@ -153,7 +153,7 @@ describe('inline worker', () => {
     const count = writes.get(k(`job:${id}:status`)) ?? 0;
     expect(count).toBeGreaterThanOrEqual(2);
     expect(count).toBeLessThanOrEqual(4);
-    expect(await events()).toContain('parent:onProgress:Progress');
+    await waitFor('onProgress', async () => (await events()).includes('parent:onProgress:Progress'));
   });
 
   it('an invalid value throws in the job (a clear failure) and writes nothing', async () => {
@@ -174,7 +174,7 @@ describe('inline worker', () => {
     await push('progress-inline', id, { first: 10, steps: 50 }, false);
     await waitFor('the job to run', async () => Number((await redis.get(k('stat:processed'))) ?? 0) > before);
     expect(await redis.exists(k(`job:${id}:status`))).toBe(0);
-    expect(await events()).toContain('parent:onProgress:Progress');
+    await waitFor('onProgress', async () => (await events()).includes('parent:onProgress:Progress'));
     // The first attempt found no packet: the job's later values were not sent at all.
     await monitorCaughtUp();
     expect(writes.get(k(`job:${id}:status`))).toBe(1);
