@@ -68,7 +68,7 @@ export class JobRunner {
       events: app.get(ResqueEvents, { strict: false }),
       forward,
       // The process that runs the job writes its progress (a pool child on its own module's connection).
-      progress: new RedisProgressSink(app.get(ResqueConnection, { strict: false }), logger),
+      progress: progressSinkOf(app, logger),
       logger,
     });
   }
@@ -239,6 +239,17 @@ export class JobRunner {
     if (forward?.wants(name)) forward.send(name, payload);
     return ok;
   }
+}
+
+/** The status-packet writer on the context's ResqueConnection; none (events only) without one. */
+function progressSinkOf(app: INestApplicationContext, logger: Logger): ProgressSink | undefined {
+  let connection: ResqueConnection;
+  try {
+    connection = app.get(ResqueConnection, { strict: false });
+  } catch {
+    return undefined;
+  }
+  return new RedisProgressSink(connection, logger);
 }
 
 /** A job's progress target: undefined until its first ctx.progress(), null when it has none. */
