@@ -211,6 +211,16 @@ describe('dashboard over php-resque and Ruby data', () => {
     expect(queue.items[0]).toMatchObject({ className: 'PhpEcho', id: '96402b8a278ea1aaef323f6b322ff84b' });
     expect(queue.items[0]!.enqueuedAt).toBeGreaterThan(1_700_000_000);
   });
+
+  it("shows a job's progress on its Job page: a percentage as a bar, an object as JSON, nothing when none", async () => {
+    const id = 'e'.repeat(32);
+    await redis.set(`resque:job:${id}:status`, '{"status":2,"updated":1700000010,"started":1700000000,"progress":42.5}');
+    expect(await (await fetch(`${d.url}/jobs?id=${id}`)).text()).toContain('<dt>Progress</dt><dd class="progress"><progress max="100" value="42.5"></progress> 42.5%</dd>');
+    await redis.set(`resque:job:${id}:status`, '{"status":4,"updated":1700000010,"started":1700000000,"progress":{"done":"<b>3</b>"},"result":null}');
+    expect(await (await fetch(`${d.url}/jobs?id=${id}`)).text()).toMatch(/<dt>Progress<\/dt><dd class="progress"><pre>[^<]*&lt;b&gt;3&lt;\/b&gt;[^<]*<\/pre><\/dd>/);
+    await redis.set(`resque:job:${id}:status`, '{"status":2,"updated":1700000010,"started":1700000000}');
+    expect(await (await fetch(`${d.url}/jobs?id=${id}`)).text()).not.toContain('<dt>Progress</dt>');
+  });
 });
 
 describe('dashboard actions', () => {

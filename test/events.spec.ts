@@ -326,6 +326,7 @@ describe('worker and scheduler events (declared here, emitted by them)', () => {
       'beforePerform',
       'afterPerform',
       'onFailure',
+      'onProgress',
       'beforeEnqueue',
       'afterEnqueue',
       'beforeSchedule',

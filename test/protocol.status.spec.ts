@@ -58,14 +58,14 @@ describe('decodeStatus on the fixtures', () => {
   it('reads the WAITING packet with started, and php-resque updates without it', () => {
     const tracked = readFixture('php-enqueue-tracked');
     const waiting = tracked.keys['resque:job:96402b8a278ea1aaef323f6b322ff84b:status']!.value as string;
-    expect(decodeStatus(waiting)).toEqual({ status: JobStatus.WAITING, updated: 1795726920, started: 1795726920, result: null });
+    expect(decodeStatus(waiting)).toEqual({ status: JobStatus.WAITING, updated: 1795726920, started: 1795726920, result: null, progress: null });
     const busy = readFixture('php-worker-busy').keys['resque:job:e5bf5ce7f19887b6fd58a2db245ce079:status']!.value as string;
-    expect(decodeStatus(busy)).toEqual({ status: JobStatus.RUNNING, updated: 1795726923, started: null, result: null });
+    expect(decodeStatus(busy)).toEqual({ status: JobStatus.RUNNING, updated: 1795726923, started: null, result: null, progress: null });
     const failed = readFixture('php-status-failed').keys['resque:job:55e3c66d8ea6ba78540e7bb0d2c2b7ee:status']!.value as string;
-    expect(decodeStatus(failed)).toEqual({ status: JobStatus.FAILED, updated: 1795726940, started: null, result: null });
+    expect(decodeStatus(failed)).toEqual({ status: JobStatus.FAILED, updated: 1795726940, started: null, result: null, progress: null });
     const complete = readFixture('php-status-complete').keys['resque:job:8e35ff9a0016d1fa7f25b4205be3488b:status']!
       .value as string;
-    expect(decodeStatus(complete)).toEqual({ status: JobStatus.COMPLETE, updated: 1795726939, started: null, result: null });
+    expect(decodeStatus(complete)).toEqual({ status: JobStatus.COMPLETE, updated: 1795726939, started: null, result: null, progress: null });
   });
 });
 
@@ -76,8 +76,17 @@ describe('decodeStatus on other input', () => {
       updated: 10,
       started: 0,
       result: { x: [1] },
+      progress: null,
     });
     expect(decodeStatus('{"status":1,"updated":10,"started":10,"result":null}')!.result).toBeNull();
+  });
+
+  it('reads our progress field: a number or an object; another writer\'s value of another type reads as none', () => {
+    expect(decodeStatus('{"status":2,"updated":10,"started":10,"progress":42.5}')!.progress).toBe(42.5);
+    expect(decodeStatus('{"status":4,"updated":10,"progress":{"done":3,"total":7},"result":null}')!.progress).toEqual({ done: 3, total: 7 });
+    expect(decodeStatus('{"status":2,"updated":10,"progress":"half"}')!.progress).toBeNull();
+    expect(decodeStatus('{"status":2,"updated":10,"progress":[1]}')!.progress).toBeNull();
+    expect(encodeStatus({ status: JobStatus.RUNNING, updated: 5, started: 1, progress: 7 })).toBe('{"status":2,"updated":5,"started":1,"progress":7}');
   });
 
   it('returns null for a missing key or a packet that is not a status', () => {
@@ -100,7 +109,7 @@ describe('encodeStatus', () => {
     const complete = encodeStatus({ status: JobStatus.COMPLETE, updated: 30, started: 10, result: { ok: true } });
     expect(JSON.parse(complete)).toEqual({ status: 4, updated: 30, started: 10, result: { ok: true } });
     expect(Object.keys(JSON.parse(complete) as object)).toEqual(['status', 'updated', 'started', 'result']);
-    expect(decodeStatus(complete)).toEqual({ status: 4, updated: 30, started: 10, result: { ok: true } });
+    expect(decodeStatus(complete)).toEqual({ status: 4, updated: 30, started: 10, result: { ok: true }, progress: null });
     expect(encodeStatus({ status: JobStatus.FAILED, updated: 5 })).toBe('{"status":3,"updated":5}');
     expect(encodeStatus({ status: JobStatus.COMPLETE, updated: 5, result: 0 })).toBe('{"status":4,"updated":5,"result":0}');
   });

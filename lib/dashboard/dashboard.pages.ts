@@ -1,4 +1,5 @@
 import type { FailureFilter } from '../admin/admin.types.js';
+import type { ResqueProgress } from '../protocol/protocol.progress.js';
 import type {
   DelayedJobView,
   DelayedTimestampRow,
@@ -193,6 +194,15 @@ export function schedulesPage(ctx: PageContext, schedules: ScheduleView[]): stri
   return layout(ctx, '/schedules', 'Schedules', html`${table(head, rows, 'No recurring schedules.')}`);
 }
 
+/** The job's last `ctx.progress()`: a percentage as a bar and its number, an object as JSON; nothing when none. */
+function progressItem(progress: ResqueProgress | null): SafeHtml {
+  if (progress === null) return html``;
+  if (typeof progress === 'number') {
+    return html`<dt>Progress</dt><dd class="progress"><progress max="100" value="${String(progress)}"></progress> ${String(progress)}%</dd>`;
+  }
+  return html`<dt>Progress</dt><dd class="progress"><pre>${jsonText(progress, 2_000)}</pre></dd>`;
+}
+
 export function jobPage(ctx: PageContext, job: JobView | null, problem?: string): string {
   const form = html`<form method="get" action="${ctx.base}/jobs" class="filter"><input name="id" placeholder="job id (32 hex)" value="${job?.id ?? ''}"><button type="submit">Look up</button></form>`;
   let result: SafeHtml = problem ? html`<p class="problem">${problem}</p>` : html``;
@@ -200,7 +210,7 @@ export function jobPage(ctx: PageContext, job: JobView | null, problem?: string)
   if (job?.status) {
     const s = job.status;
     result = html`<dl><dt>Id</dt><dd><code>${job.id}</code></dd><dt>Status</dt><dd><span class="status-${job.statusName ?? 'unknown'}">${job.statusName ?? s.status}</span></dd>
-<dt>Enqueued</dt><dd>${timeText(s.started)}</dd><dt>Updated</dt><dd>${timeText(s.updated)}</dd><dt>Result</dt><dd><pre>${jsonText(s.result, 100_000)}</pre></dd></dl>`;
+<dt>Enqueued</dt><dd>${timeText(s.started)}</dd><dt>Updated</dt><dd>${timeText(s.updated)}</dd>${progressItem(s.progress)}<dt>Result</dt><dd><pre>${jsonText(s.result, 100_000)}</pre></dd></dl>`;
   }
   return layout(ctx, '/jobs', 'Job status', html`${form}${result}`);
 }

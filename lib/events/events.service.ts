@@ -36,6 +36,7 @@ export class ResqueEvents implements OnModuleInit, OnApplicationShutdown {
   readonly beforePerform$: Observable<ResqueEventMap['beforePerform']>;
   readonly afterPerform$: Observable<ResqueEventMap['afterPerform']>;
   readonly onFailure$: Observable<ResqueEventMap['onFailure']>;
+  readonly onProgress$: Observable<ResqueEventMap['onProgress']>;
   readonly beforeEnqueue$: Observable<ResqueEventMap['beforeEnqueue']>;
   readonly afterEnqueue$: Observable<ResqueEventMap['afterEnqueue']>;
   readonly beforeSchedule$: Observable<ResqueEventMap['beforeSchedule']>;
@@ -69,6 +70,7 @@ export class ResqueEvents implements OnModuleInit, OnApplicationShutdown {
     this.beforePerform$ = this.stream('beforePerform');
     this.afterPerform$ = this.stream('afterPerform');
     this.onFailure$ = this.stream('onFailure');
+    this.onProgress$ = this.stream('onProgress');
     this.beforeEnqueue$ = this.stream('beforeEnqueue');
     this.afterEnqueue$ = this.stream('afterEnqueue');
     this.beforeSchedule$ = this.stream('beforeSchedule');

@@ -1,4 +1,4 @@
-import type { DecodedJob } from '../protocol/index.js';
+import type { DecodedJob, ResqueProgress } from '../protocol/index.js';
 
 /** A job being enqueued (beforeEnqueue / afterEnqueue); members in php-resque's order: class, args, queue, id. */
 export interface EnqueueEvent {
@@ -39,6 +39,11 @@ export interface FailureEvent extends JobEvent {
   error: unknown;
 }
 
+/** A running job's `ctx.progress(value)` (onProgress): every call, also those the status write coalesced. */
+export interface ProgressEvent extends JobEvent {
+  progress: ResqueProgress;
+}
+
 /** A delayed job being scheduled (beforeSchedule, afterSchedule): php's afterSchedule order at, queue, class, args. */
 export interface ScheduleEvent {
   /** Unix seconds the job is due. */
@@ -67,6 +72,7 @@ export interface ResqueEventMap {
   beforePerform: JobEvent;
   afterPerform: AfterPerformEvent;
   onFailure: FailureEvent;
+  onProgress: ProgressEvent;
   beforeEnqueue: EnqueueEvent;
   afterEnqueue: EnqueueEvent;
   beforeSchedule: ScheduleEvent;
@@ -83,6 +89,7 @@ export const RESQUE_EVENT_NAMES: readonly ResqueEventName[] = [
   'beforePerform',
   'afterPerform',
   'onFailure',
+  'onProgress',
   'beforeEnqueue',
   'afterEnqueue',
   'beforeSchedule',

@@ -5,6 +5,7 @@ export * from './protocol.lua.js';
 export * from './protocol.payload.js';
 export * from './protocol.selector.js';
 export * from './protocol.status.js';
+export * from './protocol.progress.js';
 export * from './protocol.time.js';
 export * from './protocol.worker-id.js';
 export * from './protocol.scripts.queue.js';

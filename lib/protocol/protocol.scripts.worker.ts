@@ -7,7 +7,7 @@ import type { LuaScript } from './protocol.lua.js';
  *
  * Shared Lua helper `status_update(key, code, now, extra, ttl)`: rewrites a tracked job's packet only when
  * the key exists, keeping `started` (php-resque drops it; its fork keeps it); `extra` is appended raw
- * (`,"result":…`).
+ * (`,"result":…`). A finished job (FAILED, COMPLETE) keeps its last `progress` (ctx.progress()).
  */
 const HELPERS = `
 local function status_update(key, code, now, extra, ttl)
@@ -17,6 +17,12 @@ local function status_update(key, code, now, extra, ttl)
   local ok, decoded = pcall(cjson.decode, current)
   if ok and type(decoded) == 'table' and type(decoded['started']) == 'number' then
     packet = packet .. ',"started":' .. string.format('%d', decoded['started'])
+  end
+  if code >= 3 and ok and type(decoded) == 'table' then
+    local progress = decoded['progress']
+    if type(progress) == 'number' or type(progress) == 'table' then
+      packet = packet .. ',"progress":' .. cjson.encode(progress)
+    end
   end
   packet = packet .. extra .. '}'
   if ttl > 0 then

@@ -1,3 +1,5 @@
+import type { ResqueProgress } from './protocol.progress.js';
+
 /** Job status records, `job:<id>:status` (resque-protocol.md §8). */
 export enum JobStatus {
   WAITING = 1,
@@ -9,12 +11,13 @@ export enum JobStatus {
 /** Finished statuses expire after a day, as php-resque does; waiting and running never expire. */
 export const STATUS_TTL_SECONDS = 86_400;
 
-/** The packet as stored: `{"status","updated","started"}` plus the fork's `result`. */
+/** The packet as stored: `{"status","updated","started"}` plus the fork's `result` and our `progress`. */
 export interface StatusPacket {
   status: JobStatus;
   updated: number;
   started?: number;
   result?: unknown;
+  progress?: unknown;
 }
 
 /** What `ResqueQueue.status()` returns. */
@@ -26,6 +29,8 @@ export interface JobStatusInfo {
   started: number | null;
   /** What perform returned (COMPLETE), null otherwise or when unknown. */
   result: unknown;
+  /** The last `ctx.progress()` value the job reported (kept once it finished), null when none. */
+  progress: ResqueProgress | null;
 }
 
 export function isFinished(status: JobStatus): boolean {
@@ -37,6 +42,7 @@ export function encodeStatus(packet: StatusPacket): string {
   const out: StatusPacket = { status: packet.status, updated: packet.updated };
   if (packet.started !== undefined) out.started = packet.started;
   if (packet.result !== undefined) out.result = packet.result;
+  if (packet.progress !== undefined) out.progress = packet.progress;
   return JSON.stringify(out);
 }
 
@@ -57,5 +63,13 @@ export function decodeStatus(raw: string | null): JobStatusInfo | null {
     updated: Number(p['updated'] ?? 0),
     started: typeof p['started'] === 'number' ? (p['started']) : null,
     result: p['result'] === undefined ? null : p['result'],
+    progress: progressOf(p['progress']),
   };
+}
+
+/** A number or an object as the job reported it; anything else (another writer's field) reads as none. */
+function progressOf(value: unknown): ResqueProgress | null {
+  if (typeof value === 'number') return value;
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as ResqueProgress;
+  return null;
 }

@@ -15,16 +15,19 @@ import {
   unixSeconds,
   type DequeueSelector,
   type JobStatusInfo,
+  type ResqueProgress,
 } from '../protocol/index.js';
 import type { JobSink, PreparedJob } from '../queue/queue.enqueue.js';
 import { ResqueQueue } from '../queue/queue.service.js';
 import type { PeekedJob } from '../queue/queue.types.js';
 import { assertIndex, assertJobId, assertQueueName } from '../queue/queue.validation.js';
 import { JobRunner } from '../worker/worker.job-runner.js';
+import type { ProgressSink } from '../worker/worker.progress.js';
 import { RESQUE_TESTING_OPTIONS } from './testing.constants.js';
 import { MemoryDelayedStore } from './testing.delayed.js';
 import { MemoryFailedList } from './testing.failures.js';
 import type { DelayedJob, PerformedJob, RecordedJob, ResqueTestingOptions } from './testing.types.js';
+import type { JobOutcome } from '../worker/worker.types.js';
 
 /** Guards against a job that keeps enqueueing itself during runAll(). */
 const RUN_ALL_LIMIT = 10_000;
@@ -42,6 +45,8 @@ const RUN_ALL_LIMIT = 10_000;
  * Perform → TearDown and the per-job hooks run, beforePerform/afterPerform/onFailure are emitted (afterFork is
  * not: nothing forks). A failing job does not throw from enqueue: see `failures()` and `status(id)`.
  * `status(id)` follows tracked jobs like Redis would (WAITING, then COMPLETE with the result, or FAILED).
+ * Every `ctx.progress()` value is recorded (no throttling): `performed()[i].progress`, and the last one in
+ * `status(id).progress` for tracked jobs.
  */
 @Injectable()
 export class ResqueTestingQueue extends ResqueQueue {
@@ -58,7 +63,7 @@ export class ResqueTestingQueue extends ResqueQueue {
     @Optional() connection?: ResqueConnection,
   ) {
     const failedList: MemoryFailedList = new MemoryFailedList((queue, job): Promise<void> => memory.requeue(queue, job));
-    const memory: MemoryJobs = new MemoryJobs(options.mode, () => new JobRunner({ moduleRef, registry, events }), failedList);
+    const memory: MemoryJobs = new MemoryJobs(options.mode, (progress) => new JobRunner({ moduleRef, registry, events, progress }), failedList);
     const delayedStore = new MemoryDelayedStore();
     super(connection ?? noRedis(), events, { jobs: memory, delayed: delayedStore });
     this.memory = memory;
@@ -192,12 +197,31 @@ class MemoryJobs implements JobSink {
   readonly statuses = new Map<string, JobStatusInfo>();
   private runner: JobRunner | null = null;
   private readonly recorded = new Map<string, RecordedJob>();
+  /** The progress values of the jobs running now, by id (an inline job may run another one inside). */
+  private readonly progress = new Map<string, ResqueProgress[]>();
 
   constructor(
     readonly mode: ResqueTestingOptions['mode'],
-    private readonly newRunner: () => JobRunner,
+    private readonly newRunner: (progress: ProgressSink) => JobRunner,
     private readonly failed: MemoryFailedList,
   ) {}
+
+  /** Records every value of a running job; a tracked job's status shows the last one, as Redis would. */
+  private readonly progressSink: ProgressSink = {
+    open: (decoded) => {
+      const values = decoded.id === null ? undefined : this.progress.get(decoded.id);
+      if (!values || decoded.id === null) return null;
+      const id = decoded.id;
+      return {
+        report: (value) => {
+          values.push(value);
+          const status = this.statuses.get(id);
+          if (status?.status === JobStatus.RUNNING) this.statuses.set(id, { ...status, updated: unixSeconds(), progress: value });
+        },
+        flush: () => Promise.resolve(),
+      };
+    },
+  };
 
   async push(job: PreparedJob): Promise<void> {
     const { id, queue, className, params, payload: raw, tracked } = job;
@@ -239,17 +263,24 @@ class MemoryJobs implements JobSink {
   }
 
   async perform(job: RecordedJob): Promise<PerformedJob> {
-    this.runner ??= this.newRunner();
+    this.runner ??= this.newRunner(this.progressSink);
     if (job.tracked) this.setStatus(job.id, JobStatus.RUNNING, null);
     const workerId = `testing:${process.pid}:${job.queue}`;
-    const outcome = await this.runner.run({ raw: job.raw, queue: job.queue, workerId }, { afterFork: false });
+    const progress: ResqueProgress[] = [];
+    this.progress.set(job.id, progress);
+    let outcome: JobOutcome;
+    try {
+      outcome = await this.runner.run({ raw: job.raw, queue: job.queue, workerId }, { afterFork: false });
+    } finally {
+      this.progress.delete(job.id);
+    }
     if (outcome.kind === 'failed') {
       const { exception, error, backtrace } = outcome;
       this.failed.append(encodeFailure(buildFailure({ rawPayload: job.raw, exception, error, backtrace, worker: workerId, queue: job.queue })));
     }
     const result = outcome.kind === 'complete' ? (JSON.parse(outcome.resultJson) as unknown) : undefined;
     if (job.tracked) this.setStatus(job.id, outcome.kind === 'failed' ? JobStatus.FAILED : JobStatus.COMPLETE, result ?? null);
-    const performed: PerformedJob = { ...job, outcome, result };
+    const performed: PerformedJob = { ...job, outcome, result, progress };
     this.done.push(performed);
     return performed;
   }
@@ -264,8 +295,11 @@ class MemoryJobs implements JobSink {
 
   private setStatus(id: string, status: JobStatus, result: unknown): void {
     const now = unixSeconds();
-    const started = this.statuses.get(id)?.started ?? now;
-    this.statuses.set(id, { status, updated: now, started, result });
+    const previous = this.statuses.get(id);
+    const started = previous?.started ?? now;
+    // A finished job keeps its last progress (as the worker's scripts do); a new run starts without.
+    const progress = status === JobStatus.COMPLETE || status === JobStatus.FAILED ? (previous?.progress ?? null) : null;
+    this.statuses.set(id, { status, updated: now, started, result, progress });
   }
 }
 

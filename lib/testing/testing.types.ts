@@ -1,3 +1,4 @@
+import type { ResqueProgress } from '../protocol/protocol.progress.js';
 import type { ResqueConnectionInput } from '../resque.options.js';
 import type { JobOutcome } from '../worker/worker.types.js';
 
@@ -35,6 +36,8 @@ export interface PerformedJob extends RecordedJob {
   readonly outcome: JobOutcome;
   /** What perform returned (through JSON, as the status packet stores it); undefined unless complete. */
   readonly result: unknown;
+  /** Every `ctx.progress()` value the job reported, in order (the testing queue does not throttle). */
+  readonly progress: readonly ResqueProgress[];
 }
 
 /** A delayed job held by the testing queue (enqueueIn / enqueueAt), not yet moved to its queue. */

@@ -8,7 +8,7 @@ import { givenUpOutcome, interruptedOutcome, TermSequence, type TermTimeouts } f
 import type { JobOutcome, RunnableJob } from './worker.types.js';
 import type { ResqueEvents } from '../events/events.service.js';
 
-const BRIDGED_EVENTS: BridgedEventName[] = ['afterFork', 'beforePerform', 'afterPerform', 'onFailure'];
+const BRIDGED_EVENTS: BridgedEventName[] = ['afterFork', 'beforePerform', 'afterPerform', 'onFailure', 'onProgress'];
 
 /** Where a slot's jobs run: a pool child, or the host process itself. */
 export interface SlotExecutor {

@@ -2,16 +2,18 @@ import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { ContextIdFactory, ModuleRef } from '@nestjs/core';
 import type { JobHookRef } from '../decorators/decorators.types.js';
 import { DoNotPerformError } from '../events/events.errors.js';
+import { ResqueConnection } from '../connection/connection.service.js';
 import { ResqueEvents } from '../events/events.service.js';
 import type { FailureEvent, JobEvent, ResqueEventMap } from '../events/events.types.js';
 import { ResqueJobRegistry, type RegisteredJob } from '../jobs/job.registry.js';
-import { backtraceOf, decodePayload, errorMessage, exceptionName, PayloadDecodeError, type DecodedJob } from '../protocol/index.js';
+import { backtraceOf, decodePayload, encodeProgress, errorMessage, exceptionName, PayloadDecodeError, type DecodedJob, type ResqueProgress } from '../protocol/index.js';
 import { moduleLoggerEnabled, ResqueLogger } from '../resque.logger.js';
 import { AfterForkVetoError, UnknownJobError } from './worker.errors.js';
+import { RedisProgressSink, type ProgressSink, type ProgressTarget } from './worker.progress.js';
 import type { JobOutcome, ResqueJobContext, RunnableJob } from './worker.types.js';
 
 /** Events a child re-emits on the parent's ResqueEvents (after its own listeners had their say). */
-export type BridgedEventName = 'afterFork' | 'beforePerform' | 'afterPerform' | 'onFailure';
+export type BridgedEventName = 'afterFork' | 'beforePerform' | 'afterPerform' | 'onFailure' | 'onProgress';
 /** Sends events on (a child: over IPC to the parent), only those `wants` says someone listens to. */
 export interface EventForwarder {
   wants(name: BridgedEventName): boolean;
@@ -24,6 +26,8 @@ export interface JobRunnerDeps {
   events: ResqueEvents;
   /** Called after each local emission (children forward over IPC). */
   forward?: EventForwarder;
+  /** Where `ctx.progress()` values are written (the status packet in Redis; memory in the testing module). */
+  progress?: ProgressSink;
   logger?: Logger;
 }
 
@@ -57,12 +61,15 @@ export class JobRunner {
   }
 
   static fromContext(app: INestApplicationContext, forward?: EventForwarder): JobRunner {
+    const logger = new ResqueLogger('ResqueWorker', moduleLoggerEnabled(app));
     return new JobRunner({
       moduleRef: app.get(ModuleRef),
       registry: app.get(ResqueJobRegistry, { strict: false }),
       events: app.get(ResqueEvents, { strict: false }),
       forward,
-      logger: new ResqueLogger('ResqueWorker', moduleLoggerEnabled(app)),
+      // The process that runs the job writes its progress (a pool child on its own module's connection).
+      progress: progressSinkOf(app, logger),
+      logger,
     });
   }
 
@@ -81,7 +88,9 @@ export class JobRunner {
     }
     let event: JobEvent | null = null;
     const eventOf = (): JobEvent => (event ??= jobEvent(job, decoded));
-    const ctx = jobContext(job, decoded, options.signal ?? new AbortController().signal);
+    // Opened on the first ctx.progress() call: jobs that never report cost nothing here.
+    const progress: ProgressState = { target: undefined };
+    const ctx = jobContext(job, decoded, options.signal ?? new AbortController().signal, (value) => this.progress(value, decoded, progress, eventOf));
     const registered = this.deps.registry.get(decoded.className);
     try {
       if (!registered) throw new UnknownJobError(decoded.className, this.deps.registry.all().map((r) => r.name).sort());
@@ -90,7 +99,20 @@ export class JobRunner {
       if (error instanceof DoNotPerformError) return skipped(error.message);
       await this.failureHooks(registered, decoded, eventOf(), error, ctx);
       return failed(error);
+    } finally {
+      // Before the outcome is recorded: the last value lands while the packet still reads RUNNING.
+      if (progress.target) await progress.target.flush();
     }
+  }
+
+  /** `ctx.progress(value)`: checked (throws, writing nothing), handed to the job's target, then emitted. */
+  private progress(value: ResqueProgress, decoded: DecodedJob, state: ProgressState, eventOf: () => JobEvent): void {
+    const json = encodeProgress(value);
+    // Listeners and the packet see the JSON view, as they would across IPC.
+    const progress = JSON.parse(json) as ResqueProgress;
+    if (state.target === undefined) state.target = this.deps.progress?.open(decoded) ?? null;
+    state.target?.report(progress, json);
+    if (this.wanted('onProgress')) void this.emit('onProgress', { ...eventOf(), progress }, false).catch(() => undefined);
   }
 
   /** A known job's events, hooks and SetUp/Perform/TearDown; throws what the job (or a listener) threw. */
@@ -130,7 +152,7 @@ export class JobRunner {
     }
     const registered = this.deps.registry.get(decoded.className);
     // The job is over: its signal reads as aborted, with the error as the reason.
-    const ctx = jobContext(job, decoded, AbortSignal.abort(error));
+    const ctx = jobContext(job, decoded, AbortSignal.abort(error), (value) => void encodeProgress(value));
     if (registered) {
       const staticHooks = registered.hooks.onFailure.filter((h) => h.isStatic);
       await this.callHooks(registered, null, staticHooks, [error, decoded.params, ctx]).catch((e: unknown) =>
@@ -219,10 +241,27 @@ export class JobRunner {
   }
 }
 
+/** The status-packet writer on the context's ResqueConnection; none (events only) without one. */
+function progressSinkOf(app: INestApplicationContext, logger: Logger): ProgressSink | undefined {
+  let connection: ResqueConnection;
+  try {
+    connection = app.get(ResqueConnection, { strict: false });
+  } catch {
+    return undefined;
+  }
+  return new RedisProgressSink(connection, logger);
+}
+
+/** A job's progress target: undefined until its first ctx.progress(), null when it has none. */
+interface ProgressState {
+  target: ProgressTarget | null | undefined;
+}
+
 /** What perform and the hooks get as their job context (and REQUEST for scoped jobs). */
-function jobContext(job: RunnableJob, decoded: DecodedJob, signal: AbortSignal): ResqueJobContext {
+function jobContext(job: RunnableJob, decoded: DecodedJob, signal: AbortSignal, progress: (value: ResqueProgress) => void): ResqueJobContext {
   return {
     signal,
+    progress,
     id: decoded.id,
     queue: job.queue,
     args: decoded.args,

@@ -1,4 +1,4 @@
-import type { ResquePayload } from '../protocol/index.js';
+import type { ResqueProgress, ResquePayload } from '../protocol/index.js';
 
 /** The second argument of a job's `@Perform()` method (and of its per-job hooks). */
 export interface ResqueJobContext {
@@ -15,6 +15,13 @@ export interface ResqueJobContext {
    * its timeout (reason: a `JobTimeoutError`). The job then has `termTimeoutMs` to return or throw.
    */
   signal: AbortSignal;
+  /**
+   * Reports how far the job is: a number from 0 to 100 or a small plain JSON object (at most 1 KB encoded).
+   * Emits onProgress (every call) and writes `progress` into the job's status packet while it runs (at most
+   * one write per 250 ms; the last value is written before the outcome). Throws a RangeError/TypeError for
+   * an invalid value, writing nothing. Untracked jobs emit the event but write nothing.
+   */
+  progress(value: ResqueProgress): void;
 }
 
 /** A reserved job handed to a JobRunner: the exact popped string plus where it came from. */

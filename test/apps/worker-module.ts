@@ -238,6 +238,28 @@ export class ScopedJob {
   }
 }
 
+/**
+ * Reports progress: `first` at once; then, once the Redis key `gate` exists (when given), `steps` values in a
+ * tight loop and `{ done, total }` last. `invalid` is reported first instead (the job then fails).
+ */
+@Job('Progress')
+@Injectable()
+export class ProgressJob {
+  constructor(private readonly recorder: Recorder) {}
+
+  @Perform()
+  async perform(params: { first: number; steps: number; gate?: string; invalid?: unknown }, ctx: ResqueJobContext): Promise<unknown> {
+    if ('invalid' in params) ctx.progress(params.invalid as number);
+    ctx.progress(params.first);
+    while (params.gate !== undefined && (await this.recorder.redis.exists(params.gate)) === 0 && !ctx.signal.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (let i = 1; i <= params.steps; i++) ctx.progress((i * 100) / params.steps);
+    ctx.progress({ done: params.steps, total: params.steps });
+    return { steps: params.steps };
+  }
+}
+
 /** Vetoes `Vetoed` jobs in beforePerform and records every event in `t:events` as `<parent|child>:<event>:<class>`. */
 @Injectable()
 export class EventsProbe implements OnModuleInit {
@@ -270,8 +292,10 @@ export class EventsProbe implements OnModuleInit {
     // php-style listen() listeners run through emitAsync: the worker must reach them too.
     // Records are best effort (.catch): a test may make Redis refuse writes (OOM), which must not crash the worker.
     this.events.listen('beforeFork', (e) => void this.recorder.redis.rpush('t:events', `${where}:listen:beforeFork:${e.className}`).catch(() => undefined));
-    for (const name of ['beforeFirstFork', 'beforeFork', 'afterFork', 'beforePerform', 'afterPerform', 'onFailure'] as const) {
+    for (const name of ['beforeFirstFork', 'beforeFork', 'afterFork', 'beforePerform', 'afterPerform', 'onFailure', 'onProgress'] as const) {
       this.events.on(name).subscribe((e) => {
+        // onProgress: only the last value of a job (a Progress job reports hundreds).
+        if (name === 'onProgress' && !('progress' in e && typeof e.progress === 'object')) return;
         const className = 'className' in e ? e.className : 'worker';
         const extra = name === 'onFailure' ? `:${(e as { error: Error }).error.name}` : '';
         void this.recorder.redis.rpush('t:events', `${where}:${name}:${className}${extra}`).catch(() => undefined);
@@ -301,6 +325,6 @@ export class ShutdownProbe implements BeforeApplicationShutdown, OnApplicationSh
 
 @Module({
   imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque' })],
-  providers: [Recorder, EchoJob, PhpEchoJob, CountJob, FailJob, ExitJob, SleepJob, TallyJob, AbortableJob, SlowJob, HookedJob, VetoedJob, ScopedJob, EventsProbe, ShutdownProbe],
+  providers: [Recorder, EchoJob, PhpEchoJob, CountJob, FailJob, ExitJob, SleepJob, TallyJob, AbortableJob, SlowJob, HookedJob, VetoedJob, ScopedJob, ProgressJob, EventsProbe, ShutdownProbe],
 })
 export class WorkerTestModule {}
