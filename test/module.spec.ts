@@ -66,7 +66,7 @@ describe('Done-when: a Nest app enqueues a php-shaped job, tracks it and dequeue
       expect(packet['started']).toBe(packet['updated']);
 
       const status = await queue.status(id as string);
-      expect(status).toEqual({ status: JobStatus.WAITING, updated: packet['updated'], started: packet['started'], result: null });
+      expect(status).toEqual({ status: JobStatus.WAITING, updated: packet['updated'], started: packet['started'], result: null, progress: null });
 
       expect(await queue.dequeue('default', [{ PhpEcho: id as string }])).toBe(1);
       expect(await queue.size('default')).toBe(0);

@@ -114,6 +114,7 @@ describe('reading foreign payloads (checklist 5)', () => {
       updated: 1795726939,
       started: null,
       result: null,
+      progress: null,
     });
     await loadKeys(raw, readFixture('php-enqueue-tracked').keys);
     expect(await queue.status('96402b8a278ea1aaef323f6b322ff84b')).toEqual({
@@ -121,13 +122,14 @@ describe('reading foreign payloads (checklist 5)', () => {
       updated: 1795726920,
       started: 1795726920,
       result: null,
+      progress: null,
     });
     expect(await queue.status('0'.repeat(32))).toBeNull();
   });
 
   it("reads the php fork's prefixed status key", async () => {
     await raw.set('resque:job:x_abc:status', '{"status":2,"updated":5,"started":4,"result":null}');
-    expect(await queue.status('abc', 'x')).toEqual({ status: JobStatus.RUNNING, updated: 5, started: 4, result: null });
+    expect(await queue.status('abc', 'x')).toEqual({ status: JobStatus.RUNNING, updated: 5, started: 4, result: null, progress: null });
   });
 });
 
