@@ -108,7 +108,8 @@ describe('pool worker (a real process with a reusable child)', () => {
     expect(cmdlineOf(childPid)).toMatch(/^resque-\S+: Processing default since \d+ \[Sleep\]/);
     await idle();
     expect(await status('7777aaaa7777aaaa7777aaaa7777aaaa')).toEqual({ status: 4, updated: expect.any(Number), started: 1795726922, result: 't7' });
-    expect(cmdlineOf(worker.pid)).toMatch(/: Waiting for default/);
+    // The title goes back once the slot has taken the cycle's reply in, a moment after Redis was written.
+    await waitFor('the title back to waiting', () => /: Waiting for default/.test(cmdlineOf(worker.pid)));
   });
 
   it('counts processed for every job and failed for failures; a failure has the 7 Ruby members (items 9, 10, 13)', async () => {
