@@ -139,7 +139,7 @@ export function killScenario(o: KillOptions): Promise<ScenarioResult> {
     await fleet.ready(120_000);
     await run.drain(o.drainMs);
     await fleet.stop();
-    await run.noRegistrationsLeft();
+    await run.noRegistrationsLeft(fleet.killedPids);
     const figures = await run.account(enqueuer);
     return run.finish(
       figures,
