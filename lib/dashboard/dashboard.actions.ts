@@ -3,7 +3,18 @@ import { ResqueFailures } from '../admin/admin.failures.js';
 import type { FailureEntry, FailureFilter } from '../admin/admin.types.js';
 import { ResqueConnection } from '../connection/connection.service.js';
 import type { ResqueRedis } from '../connection/connection.types.js';
-import { ENQUEUE_SCRIPT, decodeFailure, REMOVE_PAYLOADS_SCRIPT, newJobId, queueTimeNow, runScript, tryDecodeDelayedItem, type LuaScript } from '../protocol/index.js';
+import {
+  ENQUEUE_SCRIPT,
+  decodeFailure,
+  REMOVE_DELAYED_SCRIPT,
+  REMOVE_PAYLOADS_SCRIPT,
+  newJobId,
+  PUSH_JOB,
+  queueTimeNow,
+  runScript,
+  tryDecodeDelayedItem,
+  type LuaScript,
+} from '../protocol/index.js';
 import { ResqueQueue } from '../queue/queue.service.js';
 import { ResqueSchedules } from '../scheduler/scheduler.schedules.service.js';
 import { resolveSchedule } from '../scheduler/scheduler.schedules.js';
@@ -17,10 +28,9 @@ import { resolveSchedule } from '../scheduler/scheduler.schedules.js';
 const DELAYED_ENQUEUE_NOW_SCRIPT: LuaScript = {
   name: 'resqueDashboardDelayedNow',
   numberOfKeys: 5,
-  lua: `
+  lua: `${PUSH_JOB}
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
-redis.call('SADD', KEYS[3], ARGV[3])
-redis.call('RPUSH', KEYS[4], ARGV[4])
+push_job(KEYS[3], KEYS[4], ARGV[3], ARGV[4])
 if not redis.call('LPOS', KEYS[1], ARGV[1]) then redis.call('SREM', KEYS[5], 'delayed:' .. ARGV[2]) end
 if redis.call('LLEN', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[1])
@@ -30,20 +40,6 @@ return 1
 `,
 };
 
-/** Removes one exact item of one timestamp with the same cleanup. KEYS as above minus the queue keys. */
-const DELAYED_REMOVE_ONE_SCRIPT: LuaScript = {
-  name: 'resqueDashboardDelayedRemove',
-  numberOfKeys: 3,
-  lua: `
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
-if not redis.call('LPOS', KEYS[1], ARGV[1]) then redis.call('SREM', KEYS[3], 'delayed:' .. ARGV[2]) end
-if redis.call('LLEN', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[2])
-end
-return 1
-`,
-};
 
 /** The dashboard's writes; each is one Lua script or one service call, addressed by the exact stored string. */
 @Injectable()
@@ -107,7 +103,8 @@ export class DashboardActions {
 
   async delayedRemove(at: number, raw: string): Promise<number> {
     const k = this.connection.keys;
-    return runScript<number>(await this.redis(), DELAYED_REMOVE_ONE_SCRIPT, [k.delayed(at), k.delayedSchedule, k.timestamps(raw)], [raw, String(at)]);
+    // One copy (LREM count 1), with the same cleanup as ResqueDelayedJobs' removals.
+    return runScript<number>(await this.redis(), REMOVE_DELAYED_SCRIPT, [k.delayed(at), k.delayedSchedule], [String(at), k.prefix, 1, raw]);
   }
 
   /** Fires a recurring schedule once now (resque-scheduler's "Queue now"); returns the job id and queue. */
