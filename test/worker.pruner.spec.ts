@@ -149,6 +149,22 @@ describe('WorkerPruner', () => {
     expect(await redis.sismember(k('workers'), id)).toBe(0);
     expect(await redis.get(k('pruning_dead_workers_in_progress'))).toBeNull(); // released after the prune
   });
+
+  it('takes the lock over from a pruner of another host paused past its own heartbeat threshold, not from a live one', async () => {
+    const paused = 'otherhost:4242:default';
+    await registerBusy(paused, PHP_RAW);
+    await redis.hset(k('workers:heartbeat_interval'), paused, '1');
+    await redis.set(k('pruning_dead_workers_in_progress'), paused, 'EX', 60);
+    expect(await pruner({ pruneAfterSeconds: 3 }).pruneDeadWorkers()).toEqual([]); // heartbeat fresh: alive, its lock holds
+    expect(await redis.get(k('pruning_dead_workers_in_progress'))).toBe(paused);
+
+    const [now] = await redis.time();
+    const stale = new Date((Number(now) - 10) * 1000).toISOString().replace(/\.\d+Z$/, '+00:00');
+    await redis.hset(k('workers:heartbeat'), paused, stale); // paused (SIGSTOP) for 10 s, 3 × 1 s is its threshold
+    const pruned = await pruner({ pruneAfterSeconds: 3 }).pruneDeadWorkers();
+    expect(pruned.map((p) => [p.workerId, p.reason])).toEqual([[paused, 'heartbeat']]);
+    expect(await redis.get(k('pruning_dead_workers_in_progress'))).toBeNull();
+  });
 });
 
 describe('WorkerPruner: our workers unregistered by a peer', () => {

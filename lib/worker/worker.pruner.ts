@@ -151,16 +151,27 @@ export class WorkerPruner {
   }
 
   /**
-   * Ruby's lock (SET NX EX 60, value = the pruner's worker id). A pruner killed while holding it would stall
-   * every pruner for the whole TTL: a holder of this host whose pid is gone is taken over at once.
+   * Ruby's lock (SET NX EX 60, value = the pruner's worker id). A pruner killed or paused while holding it
+   * would stall every pruner for the whole TTL: a holder that is itself dead is taken over at once.
    */
   private async lock(): Promise<boolean> {
     const { keys, redis, options } = this;
     if ((await redis.set(keys.pruneLock, options.selfId, 'EX', PRUNE_LOCK_SECONDS, 'NX')) === 'OK') return true;
     const holder = await redis.get(keys.pruneLock);
-    if (holder === null || !this.deadOnThisHost(holder)) return false;
+    if (holder === null || !(await this.holderIsDead(holder))) return false;
     const taken = await runScript<number>(redis, WORKER_PRUNE_TAKEOVER_SCRIPT, [keys.pruneLock], [holder, options.selfId, PRUNE_LOCK_SECONDS]);
     return taken === 1;
+  }
+
+  /**
+   * Dead by the rules any worker is judged by: of this host with its pid gone, or its heartbeat past its own
+   * threshold (a SIGSTOPped host that held the lock; a Ruby holder's 300 s is longer than the lock's TTL).
+   */
+  private async holderIsDead(holder: string): Promise<boolean> {
+    if (this.deadOnThisHost(holder)) return true;
+    const { keys, redis } = this;
+    const [at, interval, time] = await Promise.all([redis.hget(keys.heartbeats, holder), redis.hget(keys.heartbeatIntervals, holder), redis.time()]);
+    return at !== null && this.expired(at, this.deadAfterSeconds(interval ?? undefined), Number(time[0]) * 1000);
   }
 
   /** On this host with a pid that is not running (the only death a process check can prove). */
