@@ -78,7 +78,7 @@ function scenarios(z) {
 }
 
 function parseArgs(argv) {
-  const args = { quick: false, only: null, systems: null, json: null, pin: 'redis=0,bench=1', verbose: false };
+  const args = { quick: false, only: null, systems: null, json: null, pin: 'redis=0,bench=1', verbose: false, cpuProf: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -93,6 +93,7 @@ function parseArgs(argv) {
     else if (a === '--pin') args.pin = value();
     else if (a === '--no-pin') args.pin = null;
     else if (a === '--verbose') args.verbose = true;
+    else if (a === '--cpu-prof') args.cpuProf = value();
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
         [
@@ -105,6 +106,7 @@ function parseArgs(argv) {
           '  --pin redis=A,bench=B   CPU lists for taskset (default redis=0,bench=1; env BENCH_PIN, "none" = unpinned)',
           '  --no-pin                run unpinned',
           '  --verbose               stream the measured processes\' output',
+          '  --cpu-prof <dir>        write a V8 CPU profile of every measured process (pool children too) into <dir>',
         ].join('\n') + '\n',
       );
       process.exit(0);
@@ -240,7 +242,7 @@ async function main() {
           const timeoutMs = s.timeoutMs ?? (s.kind === 'delayed' ? 60_000 : 180_000);
           const opts = { ...s, ...run, system: sys.id, port: redis.port, timeoutMs };
           row.load_1m = Math.round(loadavg()[0] * 100) / 100;
-          const m = await runMeasured({ opts, cpu: pin.bench, taskset: pin.taskset, timeoutMs: timeoutMs + 30_000, verbose: args.verbose, label: sys.id });
+          const m = await runMeasured({ opts, cpu: pin.bench, taskset: pin.taskset, timeoutMs: timeoutMs + 30_000, verbose: args.verbose, label: sys.id, cpuProf: args.cpuProf });
           const measured = { peak_rss_mb: mb(m.peakTreeRssKb), main_hwm_mb: mb(m.hwmKb), max_procs: m.maxProcs, leftover_processes: m.leftovers };
           if (m.error) {
             record({ ...row, n: s.n, error: m.error, ...measured });

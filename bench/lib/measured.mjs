@@ -69,11 +69,13 @@ function tree(root) {
 }
 
 /**
- * @param {{ opts: object, cpu: string | null, taskset: string | null, timeoutMs: number, verbose: boolean, label: string }} p
+ * @param {{ opts: object, cpu: string | null, taskset: string | null, timeoutMs: number, verbose: boolean, label: string, cpuProf?: string | null }} p
  * @returns {Promise<{ result?: object, error?: string, peakTreeRssKb: number, hwmKb: number, maxProcs: number, leftovers: number, tail: string }>}
  */
-export function runMeasured({ opts, cpu, taskset, timeoutMs, verbose, label }) {
-  const [cmd, args] = cpu !== null && taskset ? [taskset, ['-c', cpu, process.execPath, CHILD]] : [process.execPath, [CHILD]];
+export function runMeasured({ opts, cpu, taskset, timeoutMs, verbose, label, cpuProf = null }) {
+  // Node refuses --cpu-prof in NODE_OPTIONS; as a flag of the child it reaches pool children too (execArgv).
+  const node = [process.execPath, ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []), CHILD];
+  const [cmd, args] = cpu !== null && taskset ? [taskset, ['-c', cpu, ...node]] : [node[0], node.slice(1)];
   const child = spawn(cmd, args, {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: { ...process.env, BENCH_OPTS: JSON.stringify(opts), BENCH_HARNESS_PID: String(process.pid) },
