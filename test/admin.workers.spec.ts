@@ -89,8 +89,11 @@ describe('ResqueWorkers.pruneNow', () => {
     expect(await redis.lrange('resque:queue:default', 0, -1)).toEqual(['{"class":"InteropSleep","args":[{"seconds":6,"path":"a/b","uni":"café"}]}']);
   });
 
-  it('does nothing while another pruner holds the lock', async () => {
+  it('does nothing while another live pruner holds the lock', async () => {
     await loadKeys(redis, readFixture('ruby-worker-busy').keys);
+    // The captured holder is alive now: its heartbeat is fresh (a holder past its own threshold is taken over).
+    const [now] = await redis.time();
+    await redis.hset('resque:workers:heartbeat', 'vm:1476:default', new Date(Number(now) * 1000).toISOString().replace(/\.\d+Z$/, '+00:00'));
     expect(await workers.pruneNow({ hostname: 'not-vm' })).toEqual([]);
     expect((await workers.list()).map((w) => w.id)).toEqual(['vm:1476:default']);
   });
