@@ -9,7 +9,8 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JobStatus, ResqueConnection, ResqueFailures, ResqueModule, ResqueQueue, ResqueScheduler, ResqueWorkers } from '../lib/index.js';
 import { decodePayload } from '../lib/protocol/index.js';
-import { ATTEMPTS_KEY, CLUSTER_NAMESPACE, HELD_KEY, SEEN_KEY } from './apps/cluster-module.js';
+import { ResqueWorkerHost } from '../lib/worker/index.js';
+import { ATTEMPTS_KEY, CLUSTER_NAMESPACE, ClusterEchoJob, HELD_KEY, SEEN_KEY } from './apps/cluster-module.js';
 import { isAlive, killAllWorkers, spawnWorker, waitFor, type WorkerProcess } from './apps/worker-harness.js';
 import { startRedisCluster, type TestRedisCluster } from './support/redis-cluster.js';
 
@@ -54,6 +55,43 @@ interface Seen {
 it('every key of the namespace hashes to one slot, so one master holds them all', async () => {
   const slots = await Promise.all(['queues', 'queue:q', 'workers', 'stat:processed', 'delayed_queue_schedule', `${CLUSTER_NAMESPACE}:resque_scheduler_master_lock`].map((key) => client.cluster('KEYSLOT', k(key))));
   expect(new Set(slots).size).toBe(1);
+});
+
+it('several namespaces spread the load: {mail} and {billing} live on two masters, each with its own workers', async () => {
+  // The module's Cluster carries the jobs; each worker host keeps its books in its own namespace.
+  @Module({ imports: [ResqueModule.forRoot({ connection: { cluster: [...cluster.nodes] }, namespace: CLUSTER_NAMESPACE, logger: false })], providers: [ClusterEchoJob] })
+  class SpreadModule {}
+  const namespaces = ['{mail}', '{billing}'];
+  const queues = ['mail', 'billing']; // distinct worker ids for two hosts in one process
+  const hosts = await Promise.all(
+    namespaces.map((namespace, i) => ResqueWorkerHost.run(SpreadModule, { isolation: 'inline', queues: [queues[i]!], namespace, interval: 0.05, appOptions: { logger: false } })),
+  );
+  const connections = namespaces.map((namespace) => ResqueConnection.create(client, namespace));
+  try {
+    const ids = await Promise.all(connections.map((c, i) => new ResqueQueue(c).enqueueBulk(queues[i]!, Array.from({ length: 10 }, (_, n) => ({ job: 'ClusterEcho', params: { n: i * 10 + n } })))));
+    await waitFor('20 jobs', async () => (await client.llen(SEEN_KEY)) === 20);
+    const seen = (await client.lrange(SEEN_KEY, 0, -1)).map((s) => JSON.parse(s) as Seen);
+    for (const [i, host] of hosts.entries()) {
+      // Each namespace's jobs were performed by its own worker, once each.
+      expect(seen.filter((s) => s.workerId === host.workerIds[0]).map((s) => s.id).sort()).toEqual([...ids[i]!].sort());
+    }
+    await waitFor('both counted', async () => (await Promise.all(namespaces.map((ns) => client.get(`${ns}:stat:processed`)))).every((v) => v === '10'));
+    // One master per namespace, and not the same one.
+    const owners = await Promise.all(
+      namespaces.map(async (ns) => {
+        // A master that does not serve the slot answers MOVED.
+        const here = (node: ReturnType<Cluster['nodes']>[number]) =>
+          node.exists(`${ns}:stat:processed`, `${ns}:workers`).catch((error: Error) => (/^MOVED /.test(error.message) ? -1 : Promise.reject(error)));
+        const holding = await Promise.all(client.nodes('master').map(async (node) => ((await here(node)) === 2 ? node.options.port : null)));
+        return holding.filter((port) => port !== null);
+      }),
+    );
+    expect(owners.map((o) => o.length)).toEqual([1, 1]);
+    expect(owners[0]![0]).not.toBe(owners[1]![0]);
+  } finally {
+    await Promise.all(hosts.map((h) => h.stop('quit')));
+    await Promise.all(connections.map((c) => c.close()));
+  }
 });
 
 describe('pooled workers on a Redis Cluster', () => {
