@@ -9,6 +9,8 @@ import { dirname } from 'node:path';
 import { cpus as osCpus, loadavg } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { startRedis, which } from '../scripts/redis-server.mjs';
+import { startRedisCluster } from '../scripts/redis-cluster.mjs';
+import { Redis } from 'ioredis';
 import { runMeasured, killActive } from './lib/measured.mjs';
 import { printTable, jsonLine } from './lib/report.mjs';
 import { dashboardPages } from './lib/dashboard-data.mjs';
@@ -36,6 +38,19 @@ function scenarios(z) {
     { id: 'process-many', title: 'processing no-op jobs, one process with 50 slots', kind: 'work', slots: 50, isolation: 'inline', n: z.processMany },
     { id: 'pool-1', title: 'processing in pooled child processes, 1 slot', kind: 'work', slots: 1, isolation: 'pool', n: z.pool },
     { id: 'pool-4', title: 'processing in pooled child processes, 4 slots', kind: 'work', slots: 4, isolation: 'pool', n: z.pool },
+    {
+      // The cost of Redis Cluster mode: pool-4 again, on a private 3-master cluster (started only when this
+      // row runs, pinned like redis-server) with a hash-tagged namespace, so every key is on one master.
+      id: 'pool-4-cluster',
+      title: 'processing in pooled child processes, 4 slots, on a 3-master Redis Cluster (namespace {resque})',
+      kind: 'work',
+      slots: 4,
+      isolation: 'pool',
+      n: z.pool,
+      clusterMasters: 3,
+      compareTo: 'pool-4',
+      systems: ['ours'],
+    },
     { id: 'child-per-job', title: 'one child process per job, 1 slot', kind: 'work', slots: 1, isolation: 'pool', maxJobsPerChild: 1, n: z.childPerJob },
     {
       id: 'delayed',
@@ -174,11 +189,28 @@ async function main() {
 
   const redis = await startRedis({ cpu: pin.redis, taskset: pin.taskset });
   const admin = redis.client(); // the harness's own client (closed by redis.stop())
+  // The Redis Cluster of the cluster scenarios, started at the first one that runs: startup nodes and one
+  // plain client per master (to flush every master between runs).
+  let cluster = null;
+  const clusterFor = async (s) => {
+    if (!s.clusterMasters) return null;
+    if (!cluster) {
+      const started = await startRedisCluster(s.clusterMasters, { cpu: pin.redis, taskset: pin.taskset });
+      cluster = { started, admins: started.ports.map((port) => new Redis({ port, host: '127.0.0.1' })) };
+    }
+    return cluster;
+  };
   let stopped = null;
   const stopAll = () =>
     (stopped ??= (async () => {
       killActive();
-      await redis.stop();
+      await Promise.all([
+        redis.stop(),
+        cluster && (async () => {
+          await Promise.all(cluster.admins.map((c) => c.quit().catch(() => c.disconnect())));
+          await cluster.started.stop();
+        })(),
+      ]);
     })());
   for (const sig of ['SIGINT', 'SIGTERM']) {
     process.once(sig, () => {
@@ -232,15 +264,17 @@ async function main() {
             continue;
           }
           const wall0 = Date.now();
-          await admin.flushall();
-          if (run.role === 'work') await sys.mod.prefill({ port: redis.port, n: s.n });
+          const onCluster = await clusterFor(s);
+          const nodes = onCluster?.started.nodes;
+          await Promise.all([admin, ...(onCluster?.admins ?? [])].map((c) => c.flushall()));
+          if (run.role === 'work') await sys.mod.prefill({ port: redis.port, n: s.n, cluster: nodes });
           if (run.role === 'dashboard') {
             const f0 = Date.now();
             await sys.mod.prefillDashboard({ port: redis.port, ...s });
             process.stderr.write(`  data written in ${((Date.now() - f0) / 1000).toFixed(1)} s\n`);
           }
           const timeoutMs = s.timeoutMs ?? (s.kind === 'delayed' ? 60_000 : 180_000);
-          const opts = { ...s, ...run, system: sys.id, port: redis.port, timeoutMs };
+          const opts = { ...s, ...run, system: sys.id, port: redis.port, ...(nodes ? { cluster: nodes } : {}), timeoutMs };
           row.load_1m = Math.round(loadavg()[0] * 100) / 100;
           const m = await runMeasured({ opts, cpu: pin.bench, taskset: pin.taskset, timeoutMs: timeoutMs + 30_000, verbose: args.verbose, label: sys.id, cpuProf: args.cpuProf });
           const measured = { peak_rss_mb: mb(m.peakTreeRssKb), main_hwm_mb: mb(m.hwmKb), max_procs: m.maxProcs, leftover_processes: m.leftovers };

@@ -2,8 +2,11 @@
 // the same module (plain node: decorators are applied by hand).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Cluster, Redis } from 'ioredis';
 
 export const NAMESPACE = 'resque';
+/** On a Redis Cluster the namespace is hash-tagged: every key of it hashes to one slot, so one master. */
+export const CLUSTER_NAMESPACE = '{resque}';
 export const JOB = 'BenchNoop';
 export const DIST = process.env.BENCH_OURS_DIST
   ? pathToFileURL(resolve(process.env.BENCH_OURS_DIST))
@@ -17,8 +20,22 @@ export async function loadOurs() {
   return { lib, Module, NestFactory };
 }
 
-/** ResqueModule on the bench Redis plus the no-op job; `onPerform(params)` observes each perform. */
-export function benchWorkerModule({ lib, Module }, port, onPerform = () => undefined) {
+/**
+ * Where a measured run's Redis is: the one redis-server (`port`), or the startup nodes of the Redis Cluster
+ * (`cluster`, the pool-4-cluster scenario). `client()` is a plain ioredis client or Cluster for the harness.
+ */
+export function redisTarget({ port, cluster }) {
+  return cluster
+    ? { connection: { cluster }, namespace: CLUSTER_NAMESPACE, client: () => new Cluster(cluster) }
+    : { connection: `redis://127.0.0.1:${port}`, namespace: NAMESPACE, client: () => new Redis({ port, host: '127.0.0.1' }) };
+}
+
+/**
+ * ResqueModule on the bench Redis (a port, or a redisTarget()) plus the no-op job; `onPerform(params)`
+ * observes each perform.
+ */
+export function benchWorkerModule({ lib, Module }, portOrTarget, onPerform = () => undefined) {
+  const { connection, namespace } = typeof portOrTarget === 'number' ? redisTarget({ port: portOrTarget }) : portOrTarget;
   class BenchNoopJob {
     perform(params) {
       onPerform(params);
@@ -27,7 +44,7 @@ export function benchWorkerModule({ lib, Module }, port, onPerform = () => undef
   lib.Job(JOB)(BenchNoopJob);
   lib.Perform()(BenchNoopJob.prototype, 'perform', Object.getOwnPropertyDescriptor(BenchNoopJob.prototype, 'perform'));
   class BenchWorkerModule {}
-  Module({ imports: [lib.ResqueModule.forRoot({ connection: `redis://127.0.0.1:${port}`, namespace: NAMESPACE })], providers: [BenchNoopJob] })(
+  Module({ imports: [lib.ResqueModule.forRoot({ connection, namespace })], providers: [BenchNoopJob] })(
     BenchWorkerModule,
   );
   return BenchWorkerModule;

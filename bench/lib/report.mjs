@@ -54,6 +54,19 @@ function ratios(rows, scenario) {
   return out;
 }
 
+/** A scenario that re-runs another on different Redis (pool-4-cluster vs pool-4): ours here vs ours there, same run. */
+function baselineRatios(results, scenario) {
+  if (!scenario.compareTo) return [];
+  const mine = results.find((r) => r.scenario === scenario.id && r.system === 'ours' && r.jobs_per_s && !r.error);
+  const base = results.find((r) => r.scenario === scenario.compareTo && r.system === 'ours' && r.jobs_per_s && !r.error);
+  if (!mine || !base) return [`ours vs ours on ${scenario.compareTo}: no ${mine ? scenario.compareTo : scenario.id} result in this run (run both: --only ${scenario.compareTo})`];
+  return [
+    `ours here vs ours on ${scenario.compareTo}: ×${fmt(mine.jobs_per_s / base.jobs_per_s, 2)} throughput` +
+      (mine.steady_jobs_per_s && base.steady_jobs_per_s ? `, ×${fmt(mine.steady_jobs_per_s / base.steady_jobs_per_s, 2)} steady` : '') +
+      `, ×${fmt(mine.peak_rss_mb / base.peak_rss_mb, 2)} RSS`,
+  ];
+}
+
 /** The dashboard scenario: one line per page, server-time p50/p99 (ms) for each variant (adapter), and the page size. */
 function dashboardTable(rows) {
   const measured = rows.filter((r) => r.pages);
@@ -91,6 +104,7 @@ export function printTable(results, scenarios, meta, write = (s) => process.stdo
       continue;
     }
     for (const line of ratios(rows, s)) write(`  → ${line}\n`);
+    for (const line of baselineRatios(results, s)) write(`  → ${line}\n`);
   }
 }
 

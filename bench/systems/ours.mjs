@@ -11,7 +11,7 @@ import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'n
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { benchWorkerModule, DIST, JOB, loadOurs, NAMESPACE } from '../lib/ours-module.mjs';
+import { benchWorkerModule, DIST, JOB, loadOurs, NAMESPACE, redisTarget } from '../lib/ours-module.mjs';
 import { fillDashboardData } from '../lib/dashboard-data.mjs';
 import { measureDashboard } from '../lib/dashboard-bench.mjs';
 import { QUEUE, completion, inFlight, bounded, now, dueTimes, latenessStats, sleep } from '../lib/kit.mjs';
@@ -38,7 +38,7 @@ export function plan(s) {
       return [{ variant: { serial: 'enqueue, awaited', inflight: `enqueue, ${s.inflight} in flight`, bulk: `enqueueBulk ×${s.chunk}` }[s.mode], role: 'enqueue' }];
     case 'work':
       if (s.maxJobsPerChild === 1) return [{ variant: 'pool, maxJobsPerChild 1', role: 'work' }];
-      return [{ variant: `${s.isolation}, concurrency ${s.slots}`, role: 'work' }];
+      return [{ variant: `${s.isolation}, concurrency ${s.slots}${s.clusterMasters ? `, Redis Cluster of ${s.clusterMasters} masters` : ''}`, role: 'work' }];
     case 'delayed':
       return [{ variant: `enqueueIn + scheduler, inline concurrency ${s.slots}`, role: 'delayed' }];
     case 'dashboard':
@@ -49,17 +49,18 @@ export function plan(s) {
 }
 
 /** Harness side: php-resque's payload shape (what enqueue writes), pipelined; no Nest in the harness. */
-export async function prefill({ port, n }) {
-  const redis = new Redis({ port, host: '127.0.0.1' });
+export async function prefill({ port, n, cluster }) {
+  const { namespace, client } = redisTarget({ port, cluster });
+  const redis = client();
   try {
-    await redis.sadd(`${NAMESPACE}:queues`, QUEUE);
+    await redis.sadd(`${namespace}:queues`, QUEUE);
     for (let i = 0; i < n; i += 1000) {
       const batch = [];
       for (let j = i; j < Math.min(n, i + 1000); j++) {
         const id = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16))).toString('hex');
         batch.push(JSON.stringify({ class: JOB, args: [{ i: j }], id, queue_time: Date.now() / 1000 }));
       }
-      await redis.rpush(`${NAMESPACE}:queue:${QUEUE}`, ...batch);
+      await redis.rpush(`${namespace}:queue:${QUEUE}`, ...batch);
     }
   } finally {
     await redis.quit();
@@ -80,8 +81,8 @@ const lateness = [];
 let lastDone = 0;
 
 /** The worker's Nest module (shared with the fork floor); inline jobs record their lateness here. */
-function workerModule(deps, port) {
-  return benchWorkerModule(deps, port, (params) => {
+function workerModule(deps, portOrTarget) {
+  return benchWorkerModule(deps, portOrTarget, (params) => {
     if (params && typeof params.due === 'number') {
       lateness.push(Date.now() - params.due);
       lastDone = Date.now();
@@ -131,13 +132,14 @@ export async function enqueue({ port, mode, n, inflight, chunk }) {
  * 2 ms for in-process runs (about a second long), 20 ms for pooled children, 50 ms for a child per job
  * (where a 2 ms loop alone measured ~250 ms per job of CPU taken from the booting child on one CPU).
  */
-function pollProcessed(port, done, everyMs = 2, onProgress = null) {
-  const redis = new Redis({ port, host: '127.0.0.1' });
+function pollProcessed(portOrTarget, done, everyMs = 2, onProgress = null) {
+  const { namespace, client } = typeof portOrTarget === 'number' ? redisTarget({ port: portOrTarget }) : portOrTarget;
+  const redis = client();
   let stopped = false;
   const loop = (async () => {
     let seen = 0;
     while (!stopped) {
-      const processed = Number((await redis.get(`${NAMESPACE}:stat:processed`)) ?? 0);
+      const processed = Number((await redis.get(`${namespace}:stat:processed`)) ?? 0);
       if (processed > seen) {
         done.tick(processed - seen);
         seen = processed;
@@ -153,15 +155,16 @@ function pollProcessed(port, done, everyMs = 2, onProgress = null) {
   };
 }
 
-export async function work({ port, n, slots, isolation, maxJobsPerChild, timeoutMs, sampleEvery, warmup }) {
+export async function work({ port, cluster, n, slots, isolation, maxJobsPerChild, timeoutMs, sampleEvery, warmup }) {
   const deps = await load();
+  const target = redisTarget({ port, cluster });
   const done = completion(n);
   const memory = sampleEvery ? memorySampler(sampleEvery) : null;
-  const stopPolling = pollProcessed(port, done, isolation === 'inline' ? 2 : maxJobsPerChild === 1 ? 50 : 20, memory?.onProgress);
+  const stopPolling = pollProcessed(target, done, isolation === 'inline' ? 2 : maxJobsPerChild === 1 ? 50 : 20, memory?.onProgress);
   // t0 is taken before run(), so Nest boot (and the first children) count, as they do for the peers'
   // workers; the steady column excludes them.
   const t0 = now();
-  const handle = await deps.lib.ResqueWorkerHost.run(workerModule(deps, port), hostOptions({ slots, isolation, maxJobsPerChild }));
+  const handle = await deps.lib.ResqueWorkerHost.run(workerModule(deps, target), hostOptions({ slots, isolation, maxJobsPerChild }));
   try {
     await done.wait(timeoutMs);
   } finally {
@@ -249,7 +252,7 @@ function childrenRss() {
  */
 export async function reexec(opts) {
   const deps = await load();
-  await deps.lib.ResqueWorkerHost.run(workerModule(deps, opts.port), hostOptions(opts));
+  await deps.lib.ResqueWorkerHost.run(workerModule(deps, redisTarget(opts)), hostOptions(opts));
 }
 
 /** The dashboard scenario: server time per page (bench/lib/dashboard-bench.mjs), dist/dashboard of this build. */
