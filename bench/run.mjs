@@ -20,7 +20,7 @@ const SYSTEMS = ['ours', 'bullmq', 'node-resque', 'raw-floor', 'fork-floor'];
 // Sizes: a full run takes a few minutes on a 2-vCPU box, --quick well under one.
 const SIZES = {
   full: {
-    enqueue: 10_000, process1: 10_000, processMany: 20_000, pool: 5_000, childPerJob: 10, delayed: 5_000, parentRss: Number(process.env.BENCH_RSS_JOBS ?? 1_100_000),
+    enqueue: 10_000, process1: 10_000, processMany: 20_000, pool: Number(process.env.BENCH_POOL_JOBS ?? 5_000), childPerJob: 10, delayed: 5_000, parentRss: Number(process.env.BENCH_RSS_JOBS ?? 1_100_000),
     dashboard: { jobs: 1_000_000, failures: 100_000, delayed: 100_000, runs: 100, warmup: 3 },
   },
   quick: {
