@@ -1,0 +1,59 @@
+import { attemptOf, retryBody, retryCounterKey, retryVerdict, RETRY_KEY_TTL_SECONDS } from '../policies/policy.retry.js';
+import type { DecodedJob, ResqueKeys } from '../protocol/index.js';
+import type { JobRunner } from './worker.job-runner.js';
+import type { FailPolicy } from './worker.store.js';
+import type { JobOutcome } from './worker.types.js';
+
+/** A failure's policy write and what onRetry reports if the script retries it. */
+export interface FailurePlan {
+  write: FailPolicy;
+  /** The attempt that failed (ctx.attempt), the wait of its retry, and the error (rebuilt from the record when the verdict was not taken where the error was). */
+  attempt: number;
+  delay: number;
+  error: Error;
+}
+
+/**
+ * The policy part of a failed job's write, or null for the plain path (no retry declared, no listener stop):
+ * the verdict comes from where the error was (a child's outcome), else is taken here from the record — a
+ * dead child, a timeout or an interruption, with an error named after the record's exception.
+ */
+export function planFailure(runner: JobRunner, keys: ResqueKeys, decoded: DecodedJob | null, queue: string, outcome: JobOutcome & { kind: 'failed' }): FailurePlan | null {
+  const policy = decoded ? runner.retryPolicyOf(decoded) : undefined;
+  if (!policy || !decoded) {
+    return outcome.stopRecord ? { write: { stopRecord: true, retry: null }, attempt: 1, delay: 0, error: errorOfRecord(outcome) } : null;
+  }
+  const attempt = attemptOf(decoded.payload);
+  const error = errorOfRecord(outcome);
+  const verdict = outcome.retry ?? retryVerdict(policy, attempt, error);
+  const limit = !verdict.retry ? 0 : policy.limit === Infinity ? -1 : policy.limit;
+  return {
+    write: {
+      stopRecord: outcome.stopRecord === true,
+      retry: {
+        key: retryCounterKey(keys.prefix, decoded.className, decoded.args, policy),
+        limit,
+        delay: verdict.delay,
+        ttl: policy.keyTtlSeconds ?? RETRY_KEY_TTL_SECONDS,
+        body: retryBody(decoded.payload, queue, verdict.delay > 0),
+      },
+    },
+    attempt,
+    delay: verdict.delay,
+    error,
+  };
+}
+
+/** The counter to delete when a job that was retried succeeds (resque-retry's clean_retry_key), else undefined. */
+export function retryKeyOnSuccess(runner: JobRunner, keys: ResqueKeys, decoded: DecodedJob): string | undefined {
+  // Only a retry of ours (attempt > 1) has a counter to clean: a first run that succeeds costs nothing.
+  if (attemptOf(decoded.payload) === 1) return undefined;
+  const policy = runner.retryPolicyOf(decoded);
+  return policy ? retryCounterKey(keys.prefix, decoded.className, decoded.args, policy) : undefined;
+}
+
+function errorOfRecord(outcome: JobOutcome & { kind: 'failed' }): Error {
+  const error = new Error(outcome.error);
+  error.name = outcome.exception;
+  return error;
+}
