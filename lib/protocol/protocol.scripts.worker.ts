@@ -370,23 +370,27 @@ return gone
  * KEYS: workers, worker:<id>, worker:<id>:started, worker:<id>:claim, stat:processed:<id>, stat:failed:<id>,
  *       workers:heartbeat, failed, stat:failed, stat:processed, queues, worker:<id>:claim:queues,
  *       workers:claim_heartbeat, workers:heartbeat_interval.
- * ARGV: id, expected worker value, expected claim length, mode, now, [queue, raw, failure, statusKey]...,
+ * ARGV: id, expected worker value, expected claim length, mode, now, retries ('' = none, else a JSON array
+ * with per job 0 or [counter key, limit, delay, key TTL, retry body]: mode 'fail' counts the attempt and
+ * retries it or records it with its attempts, see RETRY_HELPERS), [queue, raw, failure, statusKey]...,
  * with the namespace prefix in ARGV[#ARGV] (for queue keys).
  * Returns 1 when pruned, 0 when the worker changed meanwhile.
  */
 export const WORKER_PRUNE_SCRIPT: LuaScript = {
   name: 'resqueWorkerPrune',
   numberOfKeys: 14,
-  lua: `${HELPERS}
+  lua: `${HELPERS}${PUSH_JOB}${RETRY_HELPERS}
 local current = redis.call('GET', KEYS[2]) or ''
 if current ~= ARGV[2] then return 0 end
 if redis.call('LLEN', KEYS[4]) ~= tonumber(ARGV[3]) then return 0 end
 local prefix = ARGV[#ARGV]
 local now = ARGV[5]
-local jobs = (#ARGV - 6) / 4
+local retries = nil
+if ARGV[6] ~= '' then retries = cjson.decode(ARGV[6]) end
+local jobs = (#ARGV - 7) / 4
 if ARGV[4] == 'requeue' then
   for j = jobs - 1, 0, -1 do
-    local i = 6 + 4 * j
+    local i = 7 + 4 * j
     local queue, raw, skey = ARGV[i], ARGV[i + 1], ARGV[i + 3]
     redis.call('SADD', KEYS[11], queue)
     redis.call('LPUSH', prefix .. 'queue:' .. queue, raw)
@@ -394,12 +398,21 @@ if ARGV[4] == 'requeue' then
   end
 else
   for j = 0, jobs - 1 do
-    local i = 6 + 4 * j
+    local i = 7 + 4 * j
     local failure, skey = ARGV[i + 2], ARGV[i + 3]
-    redis.call('RPUSH', KEYS[8], failure)
+    local r = retries and retries[j + 1]
+    local retried = false
+    if type(r) == 'table' then
+      local n
+      retried, n = retry_attempt(r[1], r[2], r[3], r[4], r[5], ARGV[i], prefix, tonumber(now))
+      if not retried then failure = with_attempts(failure, n) end
+    end
+    if not retried then redis.call('RPUSH', KEYS[8], failure) end
     redis.call('INCR', KEYS[9])
     redis.call('INCR', KEYS[10])
-    if skey ~= '' then status_update(skey, 3, now, '', 86400) end
+    if skey ~= '' then
+      if retried then status_update(skey, 1, now, '', 0) else status_update(skey, 3, now, '', 86400) end
+    end
   end
 end
 redis.call('SREM', KEYS[1], ARGV[1])

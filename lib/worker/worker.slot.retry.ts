@@ -1,7 +1,7 @@
 import { attemptOf, retryBody, retryCounterKey, retryVerdict, RETRY_KEY_TTL_SECONDS } from '../policies/policy.retry.js';
-import type { DecodedJob, ResqueKeys } from '../protocol/index.js';
+import { decodePayload, type DecodedJob, type ResqueKeys } from '../protocol/index.js';
 import type { JobRunner } from './worker.job-runner.js';
-import type { FailPolicy } from './worker.store.js';
+import type { FailPolicy, RetryWrite } from './worker.store.js';
 import type { JobOutcome } from './worker.types.js';
 
 /** A failure's policy write and what onRetry reports if the script retries it. */
@@ -42,6 +42,18 @@ export function planFailure(runner: JobRunner, keys: ResqueKeys, decoded: Decode
     delay: verdict.delay,
     error,
   };
+}
+
+/** The pruner's retry of a dead worker's job (see WorkerPrunerOptions.retryOf), when this app has its class's policy. */
+export function pruneRetryOf(runner: JobRunner, keys: ResqueKeys, raw: string, queue: string, error: Error): RetryWrite | null {
+  let decoded: DecodedJob;
+  try {
+    decoded = decodePayload(raw);
+  } catch {
+    return null;
+  }
+  const plan = planFailure(runner, keys, decoded, queue, { kind: 'failed', exception: error.name, error: error.message, backtrace: [] });
+  return plan?.write.retry ?? null;
 }
 
 /** The counter to delete when a job that was retried succeeds (resque-retry's clean_retry_key), else undefined. */
