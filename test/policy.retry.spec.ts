@@ -172,6 +172,14 @@ describe('inline worker', () => {
     expect(await retried()).toEqual([]);
   });
 
+  it('a timeout counts as an attempt (the worker-made JobTimeoutError matches `on`), then the retry runs', async () => {
+    await queue.enqueue('retry-inline', 'Timed', { tag: 'timed', okOn: 2 });
+    await waitFor('attempt 2', async () => (await attempts('timed')).length === 2 && (await redis.llen(k('queue:retry-inline'))) === 0);
+    await waitFor('the counter cleaned after success', async () => (await redis.keys(k('resque-retry:Timed*'))).length === 0);
+    expect(await failures()).toEqual([]);
+    expect((await retried()).map(({ attempt, error }) => ({ attempt, error }))).toEqual([{ attempt: 1, error: 'JobTimeoutError: job exceeded its timeout of 300 ms' }]);
+  });
+
   it("an onFailure listener that throws DoNotRecordFailureError stops the record (php's listener stop)", async () => {
     await queue.enqueue('retry-inline', 'Quiet', {});
     await queue.enqueue('retry-inline', 'Plain', { tag: 'after', okOn: 0 });

@@ -2,7 +2,7 @@
 // worker process (test/apps/retry-main.ts, pool mode): jobs with retry policies that record each attempt in
 // Redis under `t:*` keys, so the tests see what happened in the children.
 import { Injectable, Module } from '@nestjs/common';
-import { DoNotRecordFailureError, Job, OnResqueEvent, Perform, ResqueConnection, ResqueModule, type FailureEvent, type RetryEvent } from '../../lib/index.js';
+import { DoNotRecordFailureError, Job, JobTimeoutError, OnResqueEvent, Perform, ResqueConnection, ResqueModule, type FailureEvent, type RetryEvent } from '../../lib/index.js';
 import type { ResqueJobContext } from '../../lib/worker/worker.types.js';
 
 export class TransientError extends Error {
@@ -61,6 +61,17 @@ export class NeverRetryJob {
   }
 }
 
+/** Times out on its first attempt (the worker's JobTimeoutError counts as an attempt), then succeeds. */
+@Job('Timed', { timeout: 300, retry: { limit: 1, on: [JobTimeoutError] } })
+@Injectable()
+export class TimedJob {
+  constructor(private readonly connection: ResqueConnection) {}
+  @Perform()
+  perform(params: FlakyParams, ctx: ResqueJobContext): Promise<string> {
+    return flaky(this.connection.client, { ...params, how: 'hang' }, ctx);
+  }
+}
+
 /** No policy: the plain path. */
 @Job('Plain')
 @Injectable()
@@ -101,6 +112,6 @@ export class RetryProbe {
 
 @Module({
   imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque', logger: false })],
-  providers: [FlakyJob, PickyJob, NeverRetryJob, PlainJob, QuietJob, RetryProbe],
+  providers: [FlakyJob, TimedJob, PickyJob, NeverRetryJob, PlainJob, QuietJob, RetryProbe],
 })
 export class RetryTestModule {}
