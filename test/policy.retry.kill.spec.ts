@@ -3,7 +3,7 @@
 // interrupts a job (onInterrupted 'fail') counts as an attempt too.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ResqueConnection, ResqueEvents, ResqueQueue } from '../lib/index.js';
+import { JobStatus, ResqueConnection, ResqueEvents, ResqueQueue } from '../lib/index.js';
 import { parseWorkerId } from '../lib/protocol/index.js';
 import { isAlive, killAllWorkers, spawnWorker, waitFor } from './apps/worker-harness.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
@@ -50,7 +50,7 @@ describe('a worker SIGKILLed mid-job', () => {
     // The next worker prunes it at start: DirtyExit counted against Flaky's policy, retried at once (backoff[0] = 0).
     const second = spawnWorker(server.url, { QUEUE: 'retry-kill', INTERVAL: '0.05' }, {}, ENTRY);
     await second.ready;
-    await waitFor('attempt 2 to complete', async () => (await queue.status(id))?.status === 4, 30_000);
+    await waitFor('attempt 2 to complete', async () => (await queue.status(id))?.status === JobStatus.COMPLETE, 30_000);
     expect(await attempts('kill')).toEqual([1, 2]);
     expect(await redis.sismember(k('workers'), workerId!)).toBe(0);
     expect(await redis.llen(k('failed'))).toBe(0);

@@ -111,7 +111,7 @@ describe('inline worker', () => {
     const counter = counterKeyOf('Flaky', params);
     // Attempt 1 failed: re-enqueued at once (backoff[0] = 0); attempt 2 failed: delayed 1 s (backoff[1]).
     const [item] = await waitFor('the second retry in the delayed queue', async () => {
-      const due = await redis.zrange(k('delayed_queue_schedule'), 0, -1);
+      const due = await redis.zrange(k('delayed_queue_schedule'), '0', '-1');
       return due.length === 1 ? redis.lrange(k(`delayed:${due[0]}`), 0, -1) : null;
     });
     expect(await attempts('three')).toEqual([1, 2]);
