@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Job, JobStatus, Perform, ResqueConnection, ResqueEvents, ResqueQueue, type ResqueJobContext, type RetryEvent } from '../lib/index.js';
 import { assertRetryPolicy, retryCounterKey, retryVerdict } from '../lib/policies/policy.retry.js';
@@ -95,9 +96,12 @@ describe('the policy', () => {
 });
 
 describe('inline worker', () => {
+  const metrics = new Registry();
   beforeAll(async () => {
     const [{ ResqueWorkerHost }, { RetryTestModule }] = await Promise.all([import('../lib/worker/index.js'), import('./apps/retry-module.js')]);
-    handles.push(await ResqueWorkerHost.run(RetryTestModule, { isolation: 'inline', queues: ['retry-inline'], interval: 0.05, appOptions: { logger: false } }));
+    handles.push(
+      await ResqueWorkerHost.run(RetryTestModule, { isolation: 'inline', queues: ['retry-inline'], interval: 0.05, appOptions: { logger: false }, metrics: { registry: metrics } }),
+    );
   });
   beforeEach(async () => {
     const keys = await redis.keys('t:*');
@@ -134,6 +138,8 @@ describe('inline worker', () => {
       { attempt: 1, delay: 0, error: 'TransientError: transient 1' },
       { attempt: 2, delay: 1, error: 'TransientError: transient 2' },
     ]);
+    const counted = (await metrics.getSingleMetric('resque_job_retries_total')!.get()).values;
+    expect(counted).toEqual([{ labels: { class: 'Flaky', queue: 'retry-inline' }, value: 2 }]);
     // Ruby's worker counts each failed attempt in stat:failed; only the last outcome lands in `failed`.
     expect(await redis.get(k('stat:failed'))).toBe('2');
     expect(await redis.get(k('stat:processed'))).toBe('3');
