@@ -209,13 +209,20 @@ describe('pool worker', () => {
     await queue.enqueue('retry-pool', 'Picky', { tag: 'pool-perm', okOn: 0, how: 'permanent' });
     await queue.enqueue('retry-pool', 'Picky', { tag: 'pool-trans', okOn: 2 });
     await queue.enqueue('retry-pool', 'Flaky', { tag: 'pool-exit', okOn: 2, how: 'exit' });
-    await waitFor('all three done', async () => (await attempts('pool-exit')).length === 2 && (await attempts('pool-trans')).length === 2 && (await failures()).length === 1, 30_000);
+    await queue.enqueue('retry-pool', 'Hinted', { tag: 'pool-hint', okOn: 2 });
+    await waitFor(
+      'all four done',
+      async () => (await attempts('pool-exit')).length === 2 && (await attempts('pool-trans')).length === 2 && (await attempts('pool-hint')).length === 2,
+      30_000,
+    );
     expect(await attempts('pool-perm')).toEqual([1]);
     expect(await failures()).toMatchObject([{ exception: 'PermanentError', retry_attempts: 1 }]);
-    const events = await waitFor('two onRetry', async () => ((await retried()).length === 2 ? retried() : null));
+    const events = await waitFor('three onRetry', async () => ((await retried()).length === 3 ? retried() : null));
+    // Hinted's `on` and backoff read properties only the thrown error has: the child's verdict, not the parent's.
     expect(events.map(({ className, attempt, delay }) => ({ className, attempt, delay }))).toEqual([
       { className: 'Picky', attempt: 1, delay: 0 },
       { className: 'Flaky', attempt: 1, delay: 0 },
+      { className: 'Hinted', attempt: 1, delay: 0 },
     ]);
     // Emitted by the worker parent, which records the outcome; the dead child's error is its DirtyExit.
     expect(events.every((e) => e['pid'] === worker.pid)).toBe(true);

@@ -51,6 +51,26 @@ export class PickyJob {
   }
 }
 
+/**
+ * Retried only by a predicate on a property of the thrown error that does not cross IPC: in pool mode only the
+ * child, which has the real error, can say yes (and pick the wait from it).
+ */
+@Job('Hinted', { retry: { limit: 3, on: (e) => (e as HintedError).retryable === true, backoff: (_attempt, e) => (e as HintedError).waitSeconds ?? 99 } })
+@Injectable()
+export class HintedJob {
+  constructor(private readonly connection: ResqueConnection) {}
+  @Perform()
+  async perform(params: FlakyParams, ctx: ResqueJobContext): Promise<string> {
+    await this.connection.client.rpush(`t:attempts:${params.tag}`, String(ctx.attempt));
+    if (ctx.attempt >= params.okOn) return 'ok';
+    throw Object.assign(new Error('hinted'), { retryable: true, waitSeconds: 0 });
+  }
+}
+interface HintedError extends Error {
+  retryable?: boolean;
+  waitSeconds?: number;
+}
+
 @Job('NeverRetry', { retry: { limit: 0 } })
 @Injectable()
 export class NeverRetryJob {
@@ -112,6 +132,6 @@ export class RetryProbe {
 
 @Module({
   imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque', logger: false })],
-  providers: [FlakyJob, TimedJob, PickyJob, NeverRetryJob, PlainJob, QuietJob, RetryProbe],
+  providers: [FlakyJob, TimedJob, HintedJob, PickyJob, NeverRetryJob, PlainJob, QuietJob, RetryProbe],
 })
 export class RetryTestModule {}
