@@ -9,7 +9,7 @@ import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Job, JobStatus, Perform, ResqueConnection, ResqueEvents, ResqueQueue, type ResqueJobContext, type RetryEvent } from '../lib/index.js';
+import { DoNotRecordFailureError, Job, JobStatus, Perform, ResqueConnection, ResqueEvents, ResqueQueue, type ResqueJobContext, type RetryEvent } from '../lib/index.js';
 import { assertRetryPolicy, retryCounterKey, retryVerdict } from '../lib/policies/policy.retry.js';
 import { promoteDue } from '../lib/scheduler/scheduler.promote.js';
 import { ResqueTestingModule, ResqueTestingQueue } from '../lib/testing/index.js';
@@ -206,6 +206,8 @@ describe('pool worker', () => {
   it('the child decides with the real error (on: [TransientError]); a child that dies counts as an attempt (DirtyExit), then retries', async () => {
     const worker = spawnWorker(server.url, { QUEUE: 'retry-pool', INTERVAL: '0.05' }, {}, 'test/apps/retry-main.ts');
     await worker.ready;
+    // First in line (one slot: in order): its dirty exit's record is stopped by the worker's onFailure listener.
+    await queue.enqueue('retry-pool', 'QuietExit', { tag: 'pool-quiet', okOn: 0 });
     await queue.enqueue('retry-pool', 'Picky', { tag: 'pool-perm', okOn: 0, how: 'permanent' });
     await queue.enqueue('retry-pool', 'Picky', { tag: 'pool-trans', okOn: 2 });
     await queue.enqueue('retry-pool', 'Flaky', { tag: 'pool-exit', okOn: 2, how: 'exit' });
@@ -216,6 +218,7 @@ describe('pool worker', () => {
       30_000,
     );
     expect(await attempts('pool-perm')).toEqual([1]);
+    expect(await attempts('pool-quiet')).toEqual([1]);
     expect(await failures()).toMatchObject([{ exception: 'PermanentError', retry_attempts: 1 }]);
     const events = await waitFor('three onRetry', async () => ((await retried()).length === 3 ? retried() : null));
     // Hinted's `on` and backoff read properties only the thrown error has: the child's verdict, not the parent's.
@@ -268,6 +271,30 @@ describe('ResqueTestingModule', () => {
     const record = await testing.failedList.at(0);
     expect(JSON.parse(record!)).toMatchObject({ error: 'attempt 4', retry_attempts: 4 });
     expect(await testing.failedList.length()).toBe(1);
+    await moduleRef.close();
+  });
+
+  it('record mode: runAll() runs a retry after the jobs already waiting; an onFailure listener can stop the record', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [ResqueTestingModule.forRoot({ mode: 'record' })], providers: [MemoryFlakyJob] }).compile();
+    await moduleRef.init();
+    const testing = moduleRef.get(ResqueTestingQueue);
+    seen.length = 0;
+    await testing.enqueue('q', MemoryFlakyJob, { okOn: 2 });
+    await testing.enqueue('q', MemoryFlakyJob, { okOn: 1 });
+    const ran = await testing.runAll();
+    expect(ran.map((p) => [(p.params as { okOn: number }).okOn, p.outcome.kind])).toEqual([
+      [2, 'failed'],
+      [1, 'complete'],
+      [2, 'complete'],
+    ]);
+    expect(seen).toEqual([1, 1, 2]);
+    moduleRef.get(ResqueEvents).listen('onFailure', () => {
+      throw new DoNotRecordFailureError();
+    });
+    await testing.enqueue('q', MemoryFlakyJob, { okOn: 0 }, { retry: { limit: 0 } });
+    await testing.runAll();
+    expect(testing.failures()).toHaveLength(2);
+    expect(await testing.failedList.length()).toBe(0);
     await moduleRef.close();
   });
 });

@@ -162,12 +162,12 @@ export class JobRunner {
    * For a job whose child died (the parent records a DirtyExit): the class's `@OnFailure()` hooks (static
    * ones only: the instance died with the child) and the onFailure event.
    */
-  async notifyFailure(job: RunnableJob, error: Error): Promise<void> {
+  async notifyFailure(job: RunnableJob, error: Error): Promise<boolean> {
     let decoded: DecodedJob;
     try {
       decoded = decodePayload(job.raw);
     } catch {
-      return;
+      return true;
     }
     const registered = this.deps.registry.get(decoded.className);
     // The job is over: its signal reads as aborted, with the error as the reason.
@@ -179,7 +179,8 @@ export class JobRunner {
       );
     }
     const payload: FailureEvent = { ...jobEvent(job, decoded), error };
-    await this.deps.events.emitAsync('onFailure', payload);
+    // False when a listener threw DoNotRecordFailureError (the failure is then not recorded).
+    return this.deps.events.emitAsync('onFailure', payload);
   }
 
   private async performBody(registered: RegisteredJob, instance: object, params: unknown, ctx: ResqueJobContext): Promise<unknown> {

@@ -113,6 +113,17 @@ export class QuietJob {
   }
 }
 
+/** Its child dies; the worker's onFailure listener stops the DirtyExit's record. */
+@Job('QuietExit')
+@Injectable()
+export class QuietExitJob {
+  constructor(private readonly connection: ResqueConnection) {}
+  @Perform()
+  perform(params: FlakyParams, ctx: ResqueJobContext): Promise<string> {
+    return flaky(this.connection.client, { ...params, okOn: 0, how: 'exit' }, ctx);
+  }
+}
+
 /** onRetry and the onFailure stop, recorded where they fire. */
 @Injectable()
 export class RetryProbe {
@@ -126,12 +137,12 @@ export class RetryProbe {
 
   @OnResqueEvent('onFailure')
   stop(e: FailureEvent): void {
-    if (e.className === 'Quiet') throw new DoNotRecordFailureError();
+    if (e.className === 'Quiet' || e.className === 'QuietExit') throw new DoNotRecordFailureError();
   }
 }
 
 @Module({
   imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque', logger: false })],
-  providers: [FlakyJob, TimedJob, HintedJob, PickyJob, NeverRetryJob, PlainJob, QuietJob, RetryProbe],
+  providers: [FlakyJob, TimedJob, HintedJob, QuietExitJob, PickyJob, NeverRetryJob, PlainJob, QuietJob, RetryProbe],
 })
 export class RetryTestModule {}
