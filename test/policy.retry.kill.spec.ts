@@ -3,7 +3,8 @@
 // interrupts a job (onInterrupted 'fail') counts as an attempt too.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { JobStatus, ResqueConnection, ResqueEvents, ResqueQueue } from '../lib/index.js';
+import { NestFactory } from '@nestjs/core';
+import { JobStatus, ResqueConnection, ResqueEvents, ResqueQueue, ResqueWorkers } from '../lib/index.js';
 import { parseWorkerId } from '../lib/protocol/index.js';
 import { isAlive, killAllWorkers, spawnWorker, waitFor } from './apps/worker-harness.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
@@ -61,7 +62,7 @@ describe('a worker SIGKILLed mid-job', () => {
     await second.exited;
   }, 60_000);
 
-  it('the counter shows one count for one kill: attempt 2 runs with the key at 0 and its payload says attempt 2', async () => {
+  it("ResqueWorkers.pruneNow() in an app that has the class does the same: one count (resque-retry's 0), the retry stamped attempt 2", async () => {
     const first = spawnWorker(server.url, { QUEUE: 'retry-kill2', INTERVAL: '0.05' }, {}, ENTRY);
     const [deadId] = await first.ready;
     await queue.enqueue('retry-kill2', 'Flaky', { tag: 'kill2', okOn: 0, how: 'hang' });
@@ -69,16 +70,23 @@ describe('a worker SIGKILLed mid-job', () => {
     first.signal('SIGKILL');
     await first.exited;
     await waitFor('the child to exit', () => !isAlive(parseWorkerId(deadId!)!.pid));
-    const second = spawnWorker(server.url, { QUEUE: 'retry-kill2', INTERVAL: '0.05' }, {}, ENTRY);
-    const [liveId] = await second.ready;
-    await waitFor('attempt 2 running', async () => (await attempts('kill2')).length === 2 && (await redis.exists(k(`worker:${liveId!}`))) === 1);
-    const running = JSON.parse((await redis.get(k(`worker:${liveId!}`)))!) as { payload: Record<string, unknown> };
-    expect(running.payload['retry_attempt']).toBe(2);
+    process.env['REDIS_URL'] = server.url;
+    const { RetryTestModule } = await import('./apps/retry-module.js');
+    const app = await NestFactory.createApplicationContext(RetryTestModule, { logger: false });
+    try {
+      const pruned = await app.get(ResqueWorkers).pruneNow();
+      expect(pruned.map((p) => p.workerId)).toEqual([deadId]);
+      // Pruning again finds nothing: the attempt cannot be counted twice.
+      expect(await app.get(ResqueWorkers).pruneNow()).toEqual([]);
+    } finally {
+      await app.close();
+    }
+    const [raw, ...more] = await redis.lrange(k('queue:retry-kill2'), 0, -1);
+    expect(more).toEqual([]);
+    expect(JSON.parse(raw!)).toMatchObject({ class: 'Flaky', args: [{ tag: 'kill2', okOn: 0, how: 'hang' }], retry_attempt: 2 });
     const [counter] = await redis.keys(k('resque-retry:Flaky:*'));
     expect(await redis.get(counter!)).toBe('0'); // resque-retry's value: one retry made
     expect(await redis.llen(k('failed'))).toBe(0);
-    second.signal('SIGKILL');
-    await second.exited;
   }, 60_000);
 });
 

@@ -98,7 +98,7 @@ export class WorkerRuntime {
       hostname: options.hostname,
       pruneAfterSeconds: options.pruneAfterSeconds,
       onDeadWorker: options.onDeadWorker,
-      retryOf: (raw, queue, error) => pruneRetryOf(runner, connection.keys, raw, queue, error),
+      retryOf: (raw, queue, error) => pruneRetryOf((decoded) => runner.retryPolicyOf(decoded), connection.keys, raw, queue, error),
     });
     await this.prune(pruner);
     this.startTimers(store, pruner);

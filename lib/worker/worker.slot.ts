@@ -15,7 +15,7 @@ import { isVerbose, jobLabel, logFenced, logOutcome, SlotTitle } from './worker.
 import { SlotOutcomes } from './worker.slot.outcomes.js';
 import { SlotPipeline } from './worker.slot.pipeline.js';
 import { SlotQueues } from './worker.slot.queues.js';
-import { planFailure, retryKeyOnSuccess } from './worker.slot.retry.js';
+import { planFailure, retryKeyOnSuccess, type RetryPolicyOf } from './worker.slot.retry.js';
 import { isJsonObject, SlotStore, type ClaimedJob, type CycleRequest, type FinishedJob, type WorkerStore } from './worker.store.js';
 import { pausedTitle, waitingTitle } from './worker.title.js';
 import type { JobOutcome } from './worker.types.js';
@@ -92,6 +92,7 @@ export class WorkerSlot implements SlotContext {
   private readonly outcomes = new SlotOutcomes(this, this.pipeline);
   private readonly queues: SlotQueues;
   private readonly titles: SlotTitle;
+  private readonly retryPolicyOf: RetryPolicyOf = (decoded) => this.deps.runner.retryPolicyOf(decoded);
 
   constructor(private readonly deps: SlotDeps) {
     this.fence = new SlotFence(deps.options.heartbeatIntervalSeconds);
@@ -366,7 +367,7 @@ export class WorkerSlot implements SlotContext {
       return null;
     }
     const resultJson = outcome.kind === 'complete' ? outcome.resultJson : 'null';
-    const retryKey = decoded ? retryKeyOnSuccess(this.deps.runner, this.deps.store.keys, decoded) : undefined;
+    const retryKey = decoded ? retryKeyOnSuccess(this.retryPolicyOf, this.deps.store.keys, decoded) : undefined;
     const finished: FinishedJob = { statusKey: current.statusKey, resultJson, className: current.className, jobId: current.jobId };
     if (retryKey !== undefined) finished.retryKey = retryKey;
     return finished;
@@ -374,7 +375,7 @@ export class WorkerSlot implements SlotContext {
 
   /** Records a failure, or counts the attempt and retries it (retry policy: then onRetry). */
   private async fail(current: RunningJob, decoded: DecodedJob | null, outcome: JobOutcome & { kind: 'failed' }): Promise<void> {
-    const plan = planFailure(this.deps.runner, this.deps.store.keys, decoded, current.job.queue, outcome);
+    const plan = planFailure(this.retryPolicyOf, this.deps.store.keys, decoded, current.job.queue, outcome);
     const reply = await this.outcomes.recordFailure(current, outcome, plan?.write ?? null);
     if (reply?.kind !== 'retried' || !plan || !decoded) return;
     if (isVerbose()) this.deps.logger.verbose(`${this.id}: ${decoded.className} attempt ${plan.attempt} retried (attempt ${reply.nextAttempt} in ${plan.delay} s)`);
