@@ -14,6 +14,7 @@ import { assertRetryPolicy, retryCounterKey, retryVerdict } from '../lib/policie
 import { promoteDue } from '../lib/scheduler/scheduler.promote.js';
 import { ResqueTestingModule, ResqueTestingQueue } from '../lib/testing/index.js';
 import type { ResqueWorkerHandle } from '../lib/worker/index.js';
+import { SlotStore, WorkerStore } from '../lib/worker/worker.store.js';
 import { killAllWorkers, spawnWorker, waitFor } from './apps/worker-harness.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
@@ -92,6 +93,19 @@ describe('the policy', () => {
     expect(retryCounterKey('resque:', 'Charge', [], { limit: 1 })).toBe('resque:resque-retry:Charge');
     expect(retryCounterKey('resque:', 'Charge', [{ b: 1, a: 2 }], { limit: 1 })).toBe(`resque:resque-retry:Charge:${sha1('[{"a":2,"b":1}]')}`);
     expect(retryCounterKey('resque:', 'Charge', [{ id: 7 }], { limit: 1, identifier: (args) => `order ${(args[0] as { id: number }).id}` })).toBe('resque:resque-retry:Charge:order7');
+  });
+});
+
+describe('the fail script', () => {
+  it("is fenced with a retry too: a pruned worker's late outcome neither counts nor retries (only stat:fenced)", async () => {
+    const store = new SlotStore(new WorkerStore(connection.client, connection.keys), 'ghost:1:fenced', 'fenced');
+    const key = k('resque-retry:Flaky:fenced');
+    const reply = await store.fail('{"failure":1}', null, 'fenced', { stopRecord: false, retry: { key, limit: 5, delay: 0, ttl: 60, body: '{"class":"Flaky","args":[]' } });
+    expect(reply).toEqual({ kind: 'fenced' });
+    expect(await redis.exists(key)).toBe(0);
+    expect(await redis.llen(k('queue:fenced'))).toBe(0);
+    expect(await redis.llen(k('failed'))).toBe(0);
+    expect(await redis.get(k('stat:fenced'))).toBe('1');
   });
 });
 
