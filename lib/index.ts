@@ -52,6 +52,7 @@ export type { JobOutcome, ResqueJobContext } from './worker/worker.types.js';
 export { JobTimeoutError, TermException, UnknownJobError, WorkerPrunedError } from './worker/worker.errors.js';
 export { PayloadDecodeError } from './protocol/protocol.payload.js';
 export type { ResqueProgress } from './protocol/protocol.progress.js';
+export type { RetryBackoff, RetryErrorClass, RetryFilter, RetryOverride, RetryPolicy } from './policies/policy.retry.types.js';
 
 // Events
 export { OnResqueEvent } from './decorators/decorators.events.js';
@@ -63,10 +64,11 @@ export type {
   JobEvent,
   ProgressEvent,
   ResqueEventError,
+  RetryEvent,
   ResqueEventListener,
   ResqueEventMap,
   ResqueEventName,
   ScheduleEvent,
   WorkerEvent,
 } from './events/events.types.js';
-export { DoNotCreateError, DoNotPerformError, DoNotScheduleError, ResqueVetoError } from './events/events.errors.js';
+export { DoNotCreateError, DoNotPerformError, DoNotRecordFailureError, DoNotScheduleError, ResqueVetoError } from './events/events.errors.js';

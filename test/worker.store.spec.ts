@@ -132,7 +132,7 @@ describe('SlotStore', () => {
     expect(await redis.lrange(k(`worker:${ID}:claim`), 0, -1)).toEqual([RAW_A]);
     expect(await redis.lrange(k('queue:qa'), 0, -1)).toEqual([RAW_B]);
     expect(JSON.parse((await redis.get(k('job:aaaa:status')))!)).toMatchObject({ status: 1 });
-    expect(await store.fail('{"failure":1}', keys.status('aaaa'))).toBe(false);
+    expect(await store.fail('{"failure":1}', keys.status('aaaa'), 'q')).toEqual({ kind: 'fenced' });
     expect(await redis.exists(k('failed'), k('stat:failed'))).toBe(0);
     expect(await redis.get(k('stat:fenced'))).toBe('2');
     expect(await store.resync([{ finished, start, claim: 0, queues: [] }])).toBe('pruned');

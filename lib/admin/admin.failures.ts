@@ -1,3 +1,4 @@
+import { RETRY_ATTEMPT_KEY } from '../policies/policy.retry.js';
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ResqueConnection } from '../connection/connection.service.js';
@@ -285,6 +286,8 @@ function requeuedPayload(payload: Record<string, unknown>, queue: string, index:
   if (out['args'] === undefined || out['args'] === null) out['args'] = [];
   if (typeof out['queue_time'] === 'number') out['queue_time'] = Date.now() / 1000;
   if (typeof out['queue'] === 'string') out['queue'] = queue;
+  // A requeue starts a new series of attempts (the retry counter went with the recorded failure): ctx.attempt 1.
+  delete out[RETRY_ATTEMPT_KEY];
   return out as ResquePayload;
 }
 

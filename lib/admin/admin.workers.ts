@@ -1,9 +1,12 @@
 import { hostname } from 'node:os';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { ResqueConnection } from '../connection/connection.service.js';
 import { parseResqueTime, parseWorkerId } from '../protocol/index.js';
 import type { DeadWorkerPolicy } from '../worker/worker.options.js';
 import { WorkerPruner, type PrunedWorker } from '../worker/worker.pruner.js';
+import { ResqueJobRegistry } from '../jobs/job.registry.js';
+import { pruneRetryOf, registryRetryPolicyOf } from '../worker/worker.slot.retry.js';
+import type { ResqueKeys } from '../protocol/index.js';
 import type { WorkerInfo, WorkerJobInfo } from './admin.types.js';
 
 export interface PruneNowOptions {
@@ -22,7 +25,11 @@ export interface PruneNowOptions {
  */
 @Injectable()
 export class ResqueWorkers {
-  constructor(private readonly connection: ResqueConnection) {}
+  constructor(
+    private readonly connection: ResqueConnection,
+    /** The app's jobs: pruneNow applies their retry policies to a dead worker's jobs, as a worker's pruner does. */
+    @Optional() private readonly registry?: ResqueJobRegistry,
+  ) {}
 
   /** Every registered worker, sorted by id; working ones have `job`. */
   async list(): Promise<WorkerInfo[]> {
@@ -58,6 +65,7 @@ export class ResqueWorkers {
       hostname: host,
       pruneAfterSeconds: options.pruneAfterSeconds ?? 300,
       onDeadWorker: options.onDeadWorker ?? 'fail',
+      ...(this.registry ? { retryOf: retryOfRegistry(this.registry, this.connection.keys) } : {}),
     });
     return pruner.pruneDeadWorkers();
   }
@@ -119,4 +127,10 @@ export function decodeWorkerJob(raw: string): WorkerJobInfo {
     payload,
     raw,
   };
+}
+
+/** The pruner's retry hook from the app's job registry (see WorkerPrunerOptions.retryOf). */
+function retryOfRegistry(registry: ResqueJobRegistry, keys: ResqueKeys): (raw: string, queue: string, error: Error) => ReturnType<typeof pruneRetryOf> {
+  const policyOf = registryRetryPolicyOf(registry);
+  return (raw, queue, error) => pruneRetryOf(policyOf, keys, raw, queue, error);
 }

@@ -1,3 +1,5 @@
+import type { RetryPolicy } from '../policies/policy.retry.types.js';
+
 /** A recurring schedule declared on a job class (run by the scheduler). */
 export interface JobScheduleOptions {
   /** Cron expression (5 or 6 fields, optional trailing time zone), as resque-scheduler's `cron`. */
@@ -26,6 +28,8 @@ export interface JobOptions {
   timeout?: number;
   /** Track status by default when enqueued through the class. */
   track?: boolean;
+  /** Retries with back-off, resque-retry's way (README "Job policies"). */
+  retry?: RetryPolicy;
 }
 
 /** The stored `resque:job` metadata. */

@@ -27,6 +27,16 @@ export class DoNotScheduleError extends ResqueVetoError {
   }
 }
 
+/**
+ * php-resque's onFailure listener stop: thrown from an onFailure listener (in the process that ran the job),
+ * the failure is not written to `failed` (the job still counts as processed and its status reads FAILED).
+ */
+export class DoNotRecordFailureError extends ResqueVetoError {
+  constructor(message = 'failure record stopped by an onFailure listener') {
+    super(message);
+  }
+}
+
 export function isVetoError(error: unknown): error is ResqueVetoError {
   return error instanceof ResqueVetoError;
 }

@@ -13,4 +13,5 @@ export const VETO_HINTS: Partial<Record<ResqueEventName, string>> = {
   beforePerform: 'throw DoNotPerformError',
   beforeSchedule: 'throw DoNotScheduleError',
   afterFork: 'throw an error (it fails the job)',
+  onFailure: 'throw DoNotRecordFailureError',
 };

@@ -39,6 +39,15 @@ export interface FailureEvent extends JobEvent {
   error: unknown;
 }
 
+/** A failed attempt the retry policy retries (onRetry), emitted by the process that recorded the outcome. */
+export interface RetryEvent extends JobEvent {
+  /** The attempt that failed (1 = the first run). */
+  attempt: number;
+  /** Seconds until the retry (0: re-enqueued at once; else in the delayed queue). */
+  delay: number;
+  error: unknown;
+}
+
 /** A running job's `ctx.progress(value)` (onProgress): every call, also those the status write coalesced. */
 export interface ProgressEvent extends JobEvent {
   progress: ResqueProgress;
@@ -73,6 +82,7 @@ export interface ResqueEventMap {
   afterPerform: AfterPerformEvent;
   onFailure: FailureEvent;
   onProgress: ProgressEvent;
+  onRetry: RetryEvent;
   beforeEnqueue: EnqueueEvent;
   afterEnqueue: EnqueueEvent;
   beforeSchedule: ScheduleEvent;
@@ -90,6 +100,7 @@ export const RESQUE_EVENT_NAMES: readonly ResqueEventName[] = [
   'afterPerform',
   'onFailure',
   'onProgress',
+  'onRetry',
   'beforeEnqueue',
   'afterEnqueue',
   'beforeSchedule',

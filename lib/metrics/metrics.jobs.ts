@@ -28,6 +28,12 @@ export function registerJobMetrics(registry: Registry, events: ResqueEvents): ()
     labelNames: ['class', 'queue', 'outcome'],
     registers,
   });
+  const retries = new Counter({
+    name: 'resque_job_retries_total',
+    help: 'Failed attempts this host retried under a retry policy (onRetry), by job class and queue.',
+    labelNames: ['class', 'queue'],
+    registers,
+  });
   const names = addedMetricNames(registry, before);
   const started = new Map<string, number>();
   const end = (workerId: string, className: string, queue: string, outcome: 'completed' | 'failed'): void => {
@@ -41,6 +47,7 @@ export function registerJobMetrics(registry: Registry, events: ResqueEvents): ()
     events.listen('beforeFork', (e) => void started.set(e.workerId, performance.now())),
     events.listen('afterPerform', (e) => end(e.workerId, e.className, e.queue, 'completed')),
     events.listen('onFailure', (e) => end(e.workerId, e.className, e.queue, 'failed')),
+    events.listen('onRetry', (e) => retries.inc({ class: e.className, queue: e.queue })),
   ];
   return () => {
     for (const stop of stops) stop();

@@ -13,7 +13,15 @@ export interface DelayedItem {
   readonly queue: string;
   /** As stored: php/ours `[params]`, Ruby/node-resque the splat list. */
   readonly args: unknown[];
+  /**
+   * Ours only, on a retry's item (retry policy): the job's id and status prefix, the per-enqueue retry override
+   * and the next attempt's number, restored in the payload the item becomes. Absent on any other item.
+   */
+  readonly carried?: Readonly<Record<string, unknown>>;
 }
+
+/** The members of a retry's delayed item our promotion carries into the payload (Ruby's scheduler drops them). */
+const CARRIED_KEYS = ['id', 'prefix', 'retry', 'retry_attempt'] as const;
 
 /** Our item for `params`: args `[params]` like php's `[$args]` and our enqueue (`undefined` → `[null]`). */
 export function encodeDelayedItem(className: string, queue: string, params: unknown): string {
@@ -50,7 +58,13 @@ export function decodeDelayedItem(raw: string): DelayedItem {
   if (rawArgs === undefined || rawArgs === null) args = [];
   else if (Array.isArray(rawArgs)) args = rawArgs;
   else throw new PayloadDecodeError('delayed item "args" is not a JSON array', raw);
-  return { raw, className, queue, args };
+  let carried: Record<string, unknown> | undefined;
+  for (const key of CARRIED_KEYS) {
+    if (item[key] === undefined) continue;
+    carried ??= {};
+    carried[key] = item[key];
+  }
+  return carried ? { raw, className, queue, args, carried } : { raw, className, queue, args };
 }
 
 /** Decodes, or returns null for an item no peer could run (kept for the caller to report). */
@@ -67,7 +81,11 @@ export function tryDecodeDelayedItem(raw: string): DelayedItem | null {
  * args kept as stored (php/ours `[hash]` stays `[hash]`, a Ruby splat stays a splat).
  */
 export function promotedPayload(item: DelayedItem, id: string, queueTime: number): string {
-  return JSON.stringify({ class: item.className, args: item.args, id, queue_time: queueTime });
+  if (!item.carried) return JSON.stringify({ class: item.className, args: item.args, id, queue_time: queueTime });
+  // A retry keeps its id (status tracking) and its attempt number.
+  const { id: ownId, prefix, ...rest } = item.carried;
+  const head = { class: item.className, args: item.args, id: typeof ownId === 'string' ? ownId : id };
+  return JSON.stringify(typeof prefix === 'string' ? { ...head, prefix, queue_time: queueTime, ...rest } : { ...head, queue_time: queueTime, ...rest });
 }
 
 /** Structural match across encoders: same class, same queue, args deep-equal (key order ignored). */

@@ -14,6 +14,8 @@ export interface FailureRecord {
   worker: string;
   queue: string;
   retried_at?: string;
+  /** Ours (retry policy): the attempts made before the failure was recorded. */
+  retry_attempts?: number;
 }
 
 export interface FailureInput {
@@ -94,6 +96,7 @@ export function decodeFailure(raw: string): FailureRecord | null {
     queue: fieldText(r['queue']),
   };
   if (typeof r['retried_at'] === 'string') record.retried_at = r['retried_at'];
+  if (typeof r['retry_attempts'] === 'number') record.retry_attempts = r['retry_attempts'];
   return record;
 }
 

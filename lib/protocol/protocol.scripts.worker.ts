@@ -1,4 +1,6 @@
 import type { LuaScript } from './protocol.lua.js';
+import { PUSH_JOB } from './protocol.scripts.queue.js';
+import { RETRY_HELPERS } from './protocol.scripts.retry.js';
 
 /**
  * Worker Lua scripts (resque-protocol.md §4, §6–§8). Status keys of jobs are computed by the caller from the
@@ -87,8 +89,9 @@ end
  *       pause-all-workers, workers, stat:fenced, queue:<q>... (variable count, priority order)
  * ARGV: flags ('1'/'0' × 3: finish, start, record queues), claim count, now (unix s), previous status key
  *       or '', previous result JSON, N's raw payload, N's record head (`{"queue":…,"run_at":…,"payload":`),
- *       N's payload as a JSON string or '' (embed raw), N's status key or '', the worker id, then the queue
- *       names (flag 3).
+ *       N's payload as a JSON string or '' (embed raw), N's status key or '', the worker id, the previous
+ *       job's retry counter key to DEL or '' (a retried job that succeeded: resque-retry's clean_retry_key),
+ *       then the queue names (flag 3).
  * Fencing: all of this happens only while the worker is still in `workers` (a pruner removes it in the same
  * script that takes its jobs back). Otherwise nothing is written but `stat:fenced` +1 when a finished job's
  * outcome came along (that outcome is not the job's: the job was failed or re-enqueued by the pruner), and
@@ -113,6 +116,7 @@ if string.byte(flags, 1) == 49 then
   redis.call('INCR', KEYS[4])
   redis.call('INCR', KEYS[5])
   if ARGV[4] ~= '' then status_update(ARGV[4], 4, now, ',"result":' .. ARGV[5], 86400) end
+  if ARGV[11] ~= '' then redis.call('DEL', ARGV[11]) end -- retry policy: the counter of a job that succeeded
   if not start then redis.call('DEL', KEYS[1]) end
 end
 if start then
@@ -138,7 +142,7 @@ for n = 1, want do
   for i = 9, #KEYS do
     local raw = redis.call('LMOVE', KEYS[i], KEYS[2], 'LEFT', 'RIGHT')
     if raw then
-      if queues then redis.call('RPUSH', queues, ARGV[i + 2]) end
+      if queues then redis.call('RPUSH', queues, ARGV[i + 3]) end
       out[#out + 1] = i - 8
       out[#out + 1] = raw
       got = true
@@ -233,24 +237,48 @@ return 1
  * re-enqueued there), so this failure is not the job's: only `stat:fenced` +1, and 0 is returned.
  * KEYS: failed, stat:failed, stat:failed:<id>, stat:processed, stat:processed:<id>, worker:<id>, workers,
  *       stat:fenced.
- * ARGV: failure JSON, status key or '', now, worker id.
- * Returns 1 when recorded, 0 when fenced.
+ * ARGV: failure JSON, status key or '', now, worker id, then (policies) '1' when an onFailure listener stopped
+ *       the record ('' else: no failure record, no stat:failed), and the retry counter key or '' followed by
+ *       limit (-1 = Infinity), delay, key TTL, retry body, queue, namespace prefix (see RETRY_HELPERS).
+ * With a retry key the attempt is counted here, with the outcome: retried (no record, stat:failed +1 as Ruby's
+ * worker does, WAITING when tracked) or given up (recorded with `retry_attempts`).
+ * Returns 1 when recorded, 2 when an onFailure listener stopped the record, { 3, next attempt } when retried,
+ * 0 when fenced.
  */
 export const WORKER_FAIL_SCRIPT: LuaScript = {
   name: 'resqueWorkerFail',
   numberOfKeys: 8,
-  lua: `${HELPERS}
+  lua: `${HELPERS}${PUSH_JOB}${RETRY_HELPERS}
 if redis.call('SISMEMBER', KEYS[7], ARGV[4]) == 0 then
   redis.call('INCR', KEYS[8])
   return 0
 end
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('INCR', KEYS[2])
-redis.call('INCR', KEYS[3])
+local failure = ARGV[1]
+-- Policies (retry, onFailure stop): '' when none applies, so the plain path runs no extra command.
+if ARGV[6] and ARGV[6] ~= '' then
+  local retried, n = retry_attempt(ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10], ARGV[11], ARGV[12], tonumber(ARGV[3]))
+  if retried then
+    redis.call('INCR', KEYS[2])
+    redis.call('INCR', KEYS[3])
+    redis.call('INCR', KEYS[4])
+    redis.call('INCR', KEYS[5])
+    redis.call('DEL', KEYS[6])
+    if ARGV[2] ~= '' then status_update(ARGV[2], 1, ARGV[3], '', 0) end
+    return { 3, n }
+  end
+  failure = with_attempts(failure, n)
+end
+local stopped = ARGV[5] == '1'
+if not stopped then
+  redis.call('RPUSH', KEYS[1], failure)
+  redis.call('INCR', KEYS[2])
+  redis.call('INCR', KEYS[3])
+end
 redis.call('INCR', KEYS[4])
 redis.call('INCR', KEYS[5])
 redis.call('DEL', KEYS[6])
 if ARGV[2] ~= '' then status_update(ARGV[2], 3, ARGV[3], '', 86400) end
+if stopped then return 2 end
 return 1
 `,
 };
@@ -342,23 +370,27 @@ return gone
  * KEYS: workers, worker:<id>, worker:<id>:started, worker:<id>:claim, stat:processed:<id>, stat:failed:<id>,
  *       workers:heartbeat, failed, stat:failed, stat:processed, queues, worker:<id>:claim:queues,
  *       workers:claim_heartbeat, workers:heartbeat_interval.
- * ARGV: id, expected worker value, expected claim length, mode, now, [queue, raw, failure, statusKey]...,
+ * ARGV: id, expected worker value, expected claim length, mode, now, retries ('' = none, else a JSON array
+ * with per job 0 or [counter key, limit, delay, key TTL, retry body]: mode 'fail' counts the attempt and
+ * retries it or records it with its attempts, see RETRY_HELPERS), [queue, raw, failure, statusKey]...,
  * with the namespace prefix in ARGV[#ARGV] (for queue keys).
  * Returns 1 when pruned, 0 when the worker changed meanwhile.
  */
 export const WORKER_PRUNE_SCRIPT: LuaScript = {
   name: 'resqueWorkerPrune',
   numberOfKeys: 14,
-  lua: `${HELPERS}
+  lua: `${HELPERS}${PUSH_JOB}${RETRY_HELPERS}
 local current = redis.call('GET', KEYS[2]) or ''
 if current ~= ARGV[2] then return 0 end
 if redis.call('LLEN', KEYS[4]) ~= tonumber(ARGV[3]) then return 0 end
 local prefix = ARGV[#ARGV]
 local now = ARGV[5]
-local jobs = (#ARGV - 6) / 4
+local retries = nil
+if ARGV[6] ~= '' then retries = cjson.decode(ARGV[6]) end
+local jobs = (#ARGV - 7) / 4
 if ARGV[4] == 'requeue' then
   for j = jobs - 1, 0, -1 do
-    local i = 6 + 4 * j
+    local i = 7 + 4 * j
     local queue, raw, skey = ARGV[i], ARGV[i + 1], ARGV[i + 3]
     redis.call('SADD', KEYS[11], queue)
     redis.call('LPUSH', prefix .. 'queue:' .. queue, raw)
@@ -366,12 +398,21 @@ if ARGV[4] == 'requeue' then
   end
 else
   for j = 0, jobs - 1 do
-    local i = 6 + 4 * j
+    local i = 7 + 4 * j
     local failure, skey = ARGV[i + 2], ARGV[i + 3]
-    redis.call('RPUSH', KEYS[8], failure)
+    local r = retries and retries[j + 1]
+    local retried = false
+    if type(r) == 'table' then
+      local n
+      retried, n = retry_attempt(r[1], r[2], r[3], r[4], r[5], ARGV[i], prefix, tonumber(now))
+      if not retried then failure = with_attempts(failure, n) end
+    end
+    if not retried then redis.call('RPUSH', KEYS[8], failure) end
     redis.call('INCR', KEYS[9])
     redis.call('INCR', KEYS[10])
-    if skey ~= '' then status_update(skey, 3, now, '', 86400) end
+    if skey ~= '' then
+      if retried then status_update(skey, 1, now, '', 0) else status_update(skey, 3, now, '', 86400) end
+    end
   end
 end
 redis.call('SREM', KEYS[1], ARGV[1])

@@ -4,6 +4,7 @@ import type { ResqueEvents } from '../events/events.service.js';
 import type { EnqueueEvent } from '../events/events.types.js';
 import { resolveJobName, typeName } from '../jobs/job.name.js';
 import { encodePayload, queueTimeNow } from '../protocol/index.js';
+import { assertRetryOverride, encodeRetryOverride, RETRY_OVERRIDE_KEY } from '../policies/policy.retry.js';
 import type { BulkJob, EnqueueOptions } from './queue.types.js';
 import { assertOptions, assertQueueName, normalizeParams } from './queue.validation.js';
 
@@ -16,6 +17,8 @@ export interface CheckedJob {
   readonly params: unknown;
   /** Whether a WAITING status packet is written: the option, else the @Job's `track`, else false. */
   readonly tracked: boolean;
+  /** The `retry` enqueue option as the payload's `retry` member (JSON), when given. */
+  readonly retry?: string;
 }
 
 /** A checked job with its id and payload, ready to land. */
@@ -54,8 +57,11 @@ export class JobEnqueuer {
     const resolved = resolveJobName(job, names.job);
     const value = normalizeParams(params, names.params);
     assertOptions(options, 'options');
-    const track = (options as EnqueueOptions | undefined)?.track;
-    return { queue, className: resolved.className, jobClass: resolved.jobClass, params: value, tracked: track ?? resolved.options?.track === true };
+    const { track, retry } = (options as EnqueueOptions | undefined) ?? {};
+    const checked = { queue, className: resolved.className, jobClass: resolved.jobClass, params: value, tracked: track ?? resolved.options?.track === true };
+    if (retry === undefined) return checked;
+    assertRetryOverride(retry, 'options.retry');
+    return { ...checked, retry: encodeRetryOverride(retry) };
   }
 
   /** Pushes one checked job; its id (32 hex), or false when a beforeEnqueue listener vetoed it. */
@@ -114,7 +120,10 @@ function enqueueEvent(job: CheckedJob, id: string): EnqueueEvent {
 }
 
 function prepare(job: CheckedJob, id: string, now: number): PreparedJob {
-  return { ...job, id, payload: encodePayload(job.className, job.params, { id, queueTime: queueTimeNow(now) }), stampedAt: now };
+  let payload = encodePayload(job.className, job.params, { id, queueTime: queueTimeNow(now) });
+  // An extra top-level member: Ruby and php ignore it, our worker reads it (retry policy override).
+  if (job.retry !== undefined) payload = `${payload.slice(0, -1)},"${RETRY_OVERRIDE_KEY}":${job.retry}}`;
+  return { ...job, id, payload, stampedAt: now };
 }
 
 /** 32-hex ids like php-resque's, drawn from one randomBytes call for the whole batch. */

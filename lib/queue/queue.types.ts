@@ -1,9 +1,15 @@
 import type { DecodedJob } from '../protocol/index.js';
+import type { RetryOverride } from '../policies/policy.retry.types.js';
 import type { JobClass } from '../decorators/decorators.types.js';
 
 export interface EnqueueOptions {
   /** Create the `job:<id>:status` packet (WAITING) so status() can follow the job. Default: the @Job's `track`, else false. */
   track?: boolean;
+  /**
+   * Overrides the `@Job`'s retry `limit`/`backoff` for this job (JSON only; carried in the payload's `retry`
+   * key, which Ruby and php ignore). See README "Job policies".
+   */
+  retry?: RetryOverride;
 }
 
 /** One job of enqueueBulk: a job-name string or a `@Job` class, and its params. */

@@ -26,6 +26,7 @@ import type { ProgressSink } from '../worker/worker.progress.js';
 import { RESQUE_TESTING_OPTIONS } from './testing.constants.js';
 import { MemoryDelayedStore } from './testing.delayed.js';
 import { MemoryFailedList } from './testing.failures.js';
+import { MemoryRetries } from './testing.retry.js';
 import type { DelayedJob, PerformedJob, RecordedJob, ResqueTestingOptions } from './testing.types.js';
 import type { JobOutcome } from '../worker/worker.types.js';
 
@@ -63,7 +64,7 @@ export class ResqueTestingQueue extends ResqueQueue {
     @Optional() connection?: ResqueConnection,
   ) {
     const failedList: MemoryFailedList = new MemoryFailedList((queue, job): Promise<void> => memory.requeue(queue, job));
-    const memory: MemoryJobs = new MemoryJobs(options.mode, (progress) => new JobRunner({ moduleRef, registry, events, progress }), failedList);
+    const memory: MemoryJobs = new MemoryJobs(options.mode, (progress) => new JobRunner({ moduleRef, registry, events, progress }), failedList, new MemoryRetries(events));
     const delayedStore = new MemoryDelayedStore();
     super(connection ?? noRedis(), events, { jobs: memory, delayed: delayedStore });
     this.memory = memory;
@@ -204,6 +205,7 @@ class MemoryJobs implements JobSink {
     readonly mode: ResqueTestingOptions['mode'],
     private readonly newRunner: (progress: ProgressSink) => JobRunner,
     private readonly failed: MemoryFailedList,
+    private readonly retries: MemoryRetries,
   ) {}
 
   /** Records every value of a running job; a tracked job's status shows the last one, as Redis would. */
@@ -274,15 +276,31 @@ class MemoryJobs implements JobSink {
     } finally {
       this.progress.delete(job.id);
     }
+    let retry: RecordedJob | null = null;
     if (outcome.kind === 'failed') {
-      const { exception, error, backtrace } = outcome;
-      this.failed.append(encodeFailure(buildFailure({ rawPayload: job.raw, exception, error, backtrace, worker: workerId, queue: job.queue })));
+      const next = await this.retries.failed(this.runner, job.raw, job.queue, workerId, outcome);
+      if (next.kind === 'retry') retry = { ...job, raw: next.raw };
+      else if (!outcome.stopRecord) this.recordFailure(job, workerId, outcome, next.attempts);
+    } else if (job.raw.includes('"retry_attempt"')) {
+      this.retries.succeeded(this.runner, job.raw);
     }
     const result = outcome.kind === 'complete' ? (JSON.parse(outcome.resultJson) as unknown) : undefined;
     if (job.tracked) this.setStatus(job.id, outcome.kind === 'failed' ? JobStatus.FAILED : JobStatus.COMPLETE, result ?? null);
     const performed: PerformedJob = { ...job, outcome, result, progress };
     this.done.push(performed);
+    if (retry) {
+      // Retries run in order, without the wait: inline at once, in record mode at the end of the waiting jobs.
+      if (job.tracked) this.setStatus(job.id, JobStatus.WAITING, null);
+      if (this.mode === 'inline') await this.perform(retry);
+      else this.waiting.push(retry);
+    }
     return performed;
+  }
+
+  private recordFailure(job: RecordedJob, workerId: string, outcome: JobOutcome & { kind: 'failed' }, attempts: number | null): void {
+    const { exception, error, backtrace } = outcome;
+    const record = encodeFailure(buildFailure({ rawPayload: job.raw, exception, error, backtrace, worker: workerId, queue: job.queue }));
+    this.failed.append(attempts === null ? record : `${record.slice(0, -1)},"retry_attempts":${attempts}}`);
   }
 
   clear(): void {
@@ -291,6 +309,7 @@ class MemoryJobs implements JobSink {
     this.done = [];
     this.statuses.clear();
     this.recorded.clear();
+    this.retries.clear();
   }
 
   private setStatus(id: string, status: JobStatus, result: unknown): void {

@@ -227,9 +227,10 @@ export class PoolExecutor implements SlotExecutor {
       return result.outcome;
     }
     const error = result.terminated ? new TermException(signal) : dirtyExitError(result, className);
-    await this.runner?.notifyFailure(job, error).catch((e: unknown) =>
-      this.options.logger.error(`onFailure after a dirty exit threw: ${errorMessage(e)}`),
-    );
+    const record = await this.runner?.notifyFailure(job, error).catch((e: unknown) => {
+      this.options.logger.error(`onFailure after a dirty exit threw: ${errorMessage(e)}`);
+      return true;
+    });
     if (result.terminated) {
       const how =
         result.signal === 'SIGKILL'
@@ -237,7 +238,9 @@ export class PoolExecutor implements SlotExecutor {
           : `its child died (${result.signal ?? `code ${result.code}`})`;
       return givenUpOutcome(signal, className, how, result.stderr);
     }
-    return { kind: 'failed', exception: DIRTY_EXIT_EXCEPTION, error: error.message, backtrace: result.stderr };
+    const dirty: JobOutcome = { kind: 'failed', exception: DIRTY_EXIT_EXCEPTION, error: error.message, backtrace: result.stderr };
+    // An onFailure listener here threw DoNotRecordFailureError: as in the child, no failure record.
+    return record === false ? { ...dirty, stopRecord: true } : dirty;
   }
 
   killCurrent(): void {

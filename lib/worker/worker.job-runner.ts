@@ -7,6 +7,8 @@ import { ResqueEvents } from '../events/events.service.js';
 import type { FailureEvent, JobEvent, ResqueEventMap } from '../events/events.types.js';
 import { ResqueJobRegistry, type RegisteredJob } from '../jobs/job.registry.js';
 import { backtraceOf, decodePayload, encodeProgress, errorMessage, exceptionName, PayloadDecodeError, type DecodedJob, type ResqueProgress } from '../protocol/index.js';
+import { attemptOf, effectivePolicy, retryVerdict } from '../policies/policy.retry.js';
+import type { RetryPolicy } from '../policies/policy.retry.types.js';
 import { moduleLoggerEnabled, ResqueLogger } from '../resque.logger.js';
 import { AfterForkVetoError, UnknownJobError } from './worker.errors.js';
 import { RedisProgressSink, type ProgressSink, type ProgressTarget } from './worker.progress.js';
@@ -97,12 +99,29 @@ export class JobRunner {
       return await this.perform(registered, decoded.params, ctx, eventOf, options.afterFork !== false);
     } catch (error) {
       if (error instanceof DoNotPerformError) return skipped(error.message);
-      await this.failureHooks(registered, decoded, eventOf(), error, ctx);
-      return failed(error);
+      const record = await this.failureHooks(registered, decoded, eventOf(), error, ctx);
+      return this.failedOutcome(error, decoded, record);
     } finally {
       // Before the outcome is recorded: the last value lands while the packet still reads RUNNING.
       if (progress.target) await progress.target.flush();
     }
+  }
+
+  /** The class's retry policy with the payload's per-enqueue override, if either applies. */
+  retryPolicyOf(decoded: DecodedJob): RetryPolicy | undefined {
+    return effectivePolicy(this.deps.registry.get(decoded.className)?.options.retry, decoded.payload);
+  }
+
+  /**
+   * A failed outcome; with a retry policy, the verdict is taken here where the real error is (a pool child
+   * sends it with the outcome); `record` false when an onFailure listener stopped the failure record.
+   */
+  private failedOutcome(error: unknown, decoded: DecodedJob, record: boolean): JobOutcome {
+    const outcome = failed(error);
+    const policy = this.retryPolicyOf(decoded);
+    if (policy) outcome.retry = retryVerdict(policy, attemptOf(decoded.payload), error instanceof Error ? error : new Error(String(error)));
+    if (!record) outcome.stopRecord = true;
+    return outcome;
   }
 
   /** `ctx.progress(value)`: checked (throws, writing nothing), handed to the job's target, then emitted. */
@@ -143,12 +162,12 @@ export class JobRunner {
    * For a job whose child died (the parent records a DirtyExit): the class's `@OnFailure()` hooks (static
    * ones only: the instance died with the child) and the onFailure event.
    */
-  async notifyFailure(job: RunnableJob, error: Error): Promise<void> {
+  async notifyFailure(job: RunnableJob, error: Error): Promise<boolean> {
     let decoded: DecodedJob;
     try {
       decoded = decodePayload(job.raw);
     } catch {
-      return;
+      return true;
     }
     const registered = this.deps.registry.get(decoded.className);
     // The job is over: its signal reads as aborted, with the error as the reason.
@@ -160,7 +179,8 @@ export class JobRunner {
       );
     }
     const payload: FailureEvent = { ...jobEvent(job, decoded), error };
-    await this.deps.events.emitAsync('onFailure', payload);
+    // False when a listener threw DoNotRecordFailureError (the failure is then not recorded).
+    return this.deps.events.emitAsync('onFailure', payload);
   }
 
   private async performBody(registered: RegisteredJob, instance: object, params: unknown, ctx: ResqueJobContext): Promise<unknown> {
@@ -210,7 +230,7 @@ export class JobRunner {
     event: JobEvent,
     error: unknown,
     ctx: ResqueJobContext,
-  ): Promise<void> {
+  ): Promise<boolean> {
     if (registered && registered.hooks.onFailure.length > 0) {
       let instance: object | null = null;
       try {
@@ -224,7 +244,8 @@ export class JobRunner {
         this.logger.error(`@OnFailure() hook of ${decoded.className} threw: ${errorMessage(hookError)}`);
       }
     }
-    await this.emit('onFailure', { ...event, error }, false);
+    // False when a listener threw DoNotRecordFailureError (php's onFailure stop).
+    return this.emit('onFailure', { ...event, error }, false);
   }
 
   /** Someone listens to this event here, or it is forwarded to listeners elsewhere. */
@@ -268,6 +289,7 @@ function jobContext(job: RunnableJob, decoded: DecodedJob, signal: AbortSignal, 
     payload: decoded.payload,
     className: decoded.className,
     workerId: job.workerId,
+    attempt: attemptOf(decoded.payload),
   };
 }
 

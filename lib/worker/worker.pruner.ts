@@ -10,7 +10,7 @@ import {
 } from '../protocol/index.js';
 import { WORKER_PRUNE_SCRIPT, WORKER_PRUNE_TAKEOVER_SCRIPT, WORKER_PRUNE_UNLOCK_SCRIPT } from '../protocol/protocol.scripts.worker.js';
 import { PRUNE_HEARTBEAT_MULTIPLE, RUBY_PRUNE_AFTER_SECONDS, type DeadWorkerPolicy } from './worker.options.js';
-import { claimQueuesKey, statusKeyOfRaw } from './worker.store.js';
+import { claimQueuesKey, statusKeyOfRaw, type RetryWrite } from './worker.store.js';
 
 /** Ruby's lock TTL: one pruner at a time across Ruby workers and ours. */
 const PRUNE_LOCK_SECONDS = 60;
@@ -28,6 +28,11 @@ export interface WorkerPrunerOptions {
    */
   pruneAfterSeconds: number;
   onDeadWorker: DeadWorkerPolicy;
+  /**
+   * Retry policy: the counter and retry of a dead worker's job the pruner fails, when this app has a retry
+   * policy for its class (null: the plain failure). `error` is the DirtyExit the pruner records.
+   */
+  retryOf?: (raw: string, queue: string, error: Error) => RetryWrite | null;
   /** Tests may inject; default `process.kill(pid, 0)` (ESRCH = gone). */
   isPidAlive?: (pid: number) => boolean;
 }
@@ -224,21 +229,20 @@ export class WorkerPruner {
       // Claimed jobs of a several-queue worker have their queues recorded; a one-queue worker's are its queue's.
       const ownQueue = parseWorkerId(id)?.queues[0] ?? '';
       claimed.forEach((raw, i) => jobs.push({ queue: claimedQueues[i] ?? ownQueue, raw }));
-      const args: Array<string | number> = [id, current ?? '', claimed.length, options.onDeadWorker, Math.floor(Date.now() / 1000)];
+      const args: Array<string | number> = [id, current ?? '', claimed.length, options.onDeadWorker, Math.floor(Date.now() / 1000), ''];
+      const retries: Array<0 | [string, number, number, number, string]> = [];
       for (const job of jobs) {
         const className = classNameOf(job.raw);
+        const error = `Worker ${id} did not gracefully exit while processing ${className} (${this.deathDetail(id, reason)})`;
         const failure = encodeFailure(
-          buildFailure({
-            rawPayload: job.raw,
-            exception: PRUNE_DEAD_WORKER_EXCEPTION,
-            error: `Worker ${id} did not gracefully exit while processing ${className} (${this.deathDetail(id, reason)})`,
-            backtrace: [],
-            worker: id,
-            queue: job.queue,
-          }),
+          buildFailure({ rawPayload: job.raw, exception: PRUNE_DEAD_WORKER_EXCEPTION, error, backtrace: [], worker: id, queue: job.queue }),
         );
         args.push(job.queue, job.raw, failure, statusKeyOfRaw(keys, job.raw) ?? '');
+        const retry = options.onDeadWorker === 'fail' ? (options.retryOf?.(job.raw, job.queue, Object.assign(new Error(error), { name: PRUNE_DEAD_WORKER_EXCEPTION })) ?? null) : null;
+        retries.push(retry ? [retry.key, retry.limit, retry.delay, retry.ttl, retry.body] : 0);
       }
+      // The retries slot stays '' (no JSON decode in Lua) unless a job has a policy.
+      if (retries.some((r) => r !== 0)) args[5] = JSON.stringify(retries);
       args.push(keys.prefix);
       const done = await runScript<number>(
         redis,

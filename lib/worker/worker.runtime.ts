@@ -11,6 +11,7 @@ import { moduleLoggerEnabled, ResqueLogger } from '../resque.logger.js';
 import { InlineExecutor, PoolExecutor, type SlotExecutor } from './worker.executor.js';
 import type { ResqueWorkerHandle, WorkerStopReason } from './worker.handle.js';
 import { JobRunner } from './worker.job-runner.js';
+import { pruneRetryOf } from './worker.slot.retry.js';
 import { workerLogger } from './worker.logger.js';
 import type { ResolvedWorkerOptions, WorkerMetricsOptions } from './worker.options.js';
 import { WorkerPruner } from './worker.pruner.js';
@@ -97,6 +98,7 @@ export class WorkerRuntime {
       hostname: options.hostname,
       pruneAfterSeconds: options.pruneAfterSeconds,
       onDeadWorker: options.onDeadWorker,
+      retryOf: (raw, queue, error) => pruneRetryOf((decoded) => runner.retryPolicyOf(decoded), connection.keys, raw, queue, error),
     });
     await this.prune(pruner);
     this.startTimers(store, pruner);

@@ -2,7 +2,7 @@ import { buildFailure, encodeFailure, errorMessage, TERM_EXCEPTION } from '../pr
 import type { SlotContext, RunningJob } from './worker.slot.context.js';
 import { logFenced } from './worker.slot.log.js';
 import type { SlotPipeline } from './worker.slot.pipeline.js';
-import type { CycleRequest, FinishedJob } from './worker.store.js';
+import type { CycleRequest, FailPolicy, FailReply, FinishedJob } from './worker.store.js';
 import type { JobOutcome } from './worker.types.js';
 
 /**
@@ -19,8 +19,12 @@ export class SlotOutcomes {
     private readonly pipeline: SlotPipeline,
   ) {}
 
-  /** Writes a failed job's record; retried while Redis refuses it (the job stays in `worker:<id>`). */
-  async recordFailure(current: RunningJob, outcome: JobOutcome & { kind: 'failed' }): Promise<void> {
+  /**
+   * Writes a failed job's record (or, with `policy`, counts the attempt and retries it, or leaves the record
+   * out as a listener asked); retried while Redis refuses it (the job stays in `worker:<id>`). Resolves with
+   * the script's verdict, undefined when it could not be written.
+   */
+  async recordFailure(current: RunningJob, outcome: JobOutcome & { kind: 'failed' }, policy: FailPolicy | null = null): Promise<FailReply | undefined> {
     const failure = encodeFailure(
       buildFailure({
         rawPayload: current.job.raw,
@@ -32,14 +36,15 @@ export class SlotOutcomes {
       }),
     );
     const recorded = await this.untilWritten(`the failure of job ${current.className} (id ${current.jobId ?? 'none'})`, () =>
-      this.slot.store().fail(failure, current.statusKey),
+      this.slot.store().fail(failure, current.statusKey, current.job.queue, policy),
     );
     if (recorded === undefined) {
       this.slot.logger.error(`worker ${this.slot.id}: failure record not written: ${failure}`);
-    } else if (!recorded) {
+    } else if (recorded.kind === 'fenced') {
       logFenced(this.slot.logger, this.slot.id, 'failure', current.className, current.jobId);
       this.slot.notePruned('failure record');
     }
+    return recorded;
   }
 
   /** Writes a finished job's bookkeeping without starting or claiming (retried while Redis refuses it). */

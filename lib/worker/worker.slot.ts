@@ -15,6 +15,7 @@ import { isVerbose, jobLabel, logFenced, logOutcome, SlotTitle } from './worker.
 import { SlotOutcomes } from './worker.slot.outcomes.js';
 import { SlotPipeline } from './worker.slot.pipeline.js';
 import { SlotQueues } from './worker.slot.queues.js';
+import { planFailure, retryKeyOnSuccess, type RetryPolicyOf } from './worker.slot.retry.js';
 import { isJsonObject, SlotStore, type ClaimedJob, type CycleRequest, type FinishedJob, type WorkerStore } from './worker.store.js';
 import { pausedTitle, waitingTitle } from './worker.title.js';
 import type { JobOutcome } from './worker.types.js';
@@ -91,6 +92,7 @@ export class WorkerSlot implements SlotContext {
   private readonly outcomes = new SlotOutcomes(this, this.pipeline);
   private readonly queues: SlotQueues;
   private readonly titles: SlotTitle;
+  private readonly retryPolicyOf: RetryPolicyOf = (decoded) => this.deps.runner.retryPolicyOf(decoded);
 
   constructor(private readonly deps: SlotDeps) {
     this.fence = new SlotFence(deps.options.heartbeatIntervalSeconds);
@@ -361,11 +363,37 @@ export class WorkerSlot implements SlotContext {
     logOutcome(this.deps.logger, this.id, current.job.queue, decoded, outcome, requeueInterrupted);
     if (outcome.kind === 'failed') {
       if (outcome.interrupted && requeueInterrupted) await this.outcomes.requeue(current);
-      else await this.outcomes.recordFailure(current, outcome);
+      else await this.fail(current, decoded, outcome);
       return null;
     }
     const resultJson = outcome.kind === 'complete' ? outcome.resultJson : 'null';
-    return { statusKey: current.statusKey, resultJson, className: current.className, jobId: current.jobId };
+    const retryKey = decoded ? retryKeyOnSuccess(this.retryPolicyOf, this.deps.store.keys, decoded) : undefined;
+    const finished: FinishedJob = { statusKey: current.statusKey, resultJson, className: current.className, jobId: current.jobId };
+    if (retryKey !== undefined) finished.retryKey = retryKey;
+    return finished;
+  }
+
+  /** Records a failure, or counts the attempt and retries it (retry policy: then onRetry). */
+  private async fail(current: RunningJob, decoded: DecodedJob | null, outcome: JobOutcome & { kind: 'failed' }): Promise<void> {
+    const plan = planFailure(this.retryPolicyOf, this.deps.store.keys, decoded, current.job.queue, outcome);
+    const reply = await this.outcomes.recordFailure(current, outcome, plan?.write ?? null);
+    if (reply?.kind !== 'retried' || !plan || !decoded) return;
+    if (isVerbose()) this.deps.logger.verbose(`${this.id}: ${decoded.className} attempt ${plan.attempt} retried (attempt ${reply.nextAttempt} in ${plan.delay} s)`);
+    const { events } = this.deps;
+    if (!events.hasListeners('onRetry')) return;
+    const { queue, workerId } = current.job;
+    await events.emitAsync('onRetry', {
+      workerId,
+      queue,
+      className: decoded.className,
+      args: decoded.args,
+      params: decoded.params,
+      id: decoded.id,
+      job: decoded,
+      attempt: plan.attempt,
+      delay: plan.delay,
+      error: plan.error,
+    });
   }
 
   /** After a prune: settle what is in flight (fenced), drop the old id's keys, then re-register or exit. */

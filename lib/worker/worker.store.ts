@@ -29,7 +29,30 @@ export interface FinishedJob {
   /** For the log line when the outcome is fenced: the job's class and payload id. */
   className: string;
   jobId: string | null;
+  /** Retry policy: the counter key to delete (a retried job that succeeded), else absent. */
+  retryKey?: string;
 }
+
+/** The policy part of a failure write (WORKER_FAIL_SCRIPT ARGV 5–12). */
+export interface FailPolicy {
+  /** An onFailure listener stopped the record (DoNotRecordFailureError). */
+  stopRecord: boolean;
+  /** The attempt is counted against a retry policy. */
+  retry: RetryWrite | null;
+}
+
+/** A retry's script arguments (see RETRY_HELPERS). */
+export interface RetryWrite {
+  key: string;
+  /** Retries allowed, -1 = Infinity; 0 when the error is not retryable (counted, then recorded). */
+  limit: number;
+  delay: number;
+  ttl: number;
+  body: string;
+}
+
+/** How WORKER_FAIL_SCRIPT ended: recorded, stopped by a listener, retried (with the next attempt's number), fenced. */
+export type FailReply = { kind: 'recorded' } | { kind: 'stopped' } | { kind: 'retried'; nextAttempt: number } | { kind: 'fenced' };
 
 /** A job in the slot's claim list (prefetched or BLMOVEd), not started yet. */
 export interface ClaimedJob {
@@ -154,7 +177,7 @@ export class SlotStore {
     args.push(`${finished ? 1 : 0}${start ? 1 : 0}${recordQueues ? 1 : 0}`, claim, this.clock.unix);
     pushFinishedArgs(args, finished);
     pushStartArgs(args, start);
-    args.push(this.workerId);
+    args.push(this.workerId, finished?.retryKey ?? '');
     if (recordQueues && claim > 0) for (const queue of queues) args.push(queue);
     if (this.shared) this.coalesce();
     const reply = (await this.cycleCall(...args)) as 0 | -1 | Array<number | string>;
@@ -187,9 +210,22 @@ export class SlotStore {
     return raws.map((raw, i) => ({ raw, queue: names[i] ?? this.ownQueue ?? '' }));
   }
 
-  /** Records a failure; false when fenced (the worker is no longer registered: nothing but `stat:fenced`). */
-  async fail(failureJson: string, statusKey: string | null): Promise<boolean> {
-    return (await this.failCall(this.failKeys.length, ...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId)) === 1;
+  /**
+   * Records a failure, or counts a retry attempt and retries (`policy`); 'fenced' when the worker is no longer
+   * registered (nothing but `stat:fenced`).
+   */
+  async fail(failureJson: string, statusKey: string | null, queue: string, policy: FailPolicy | null = null): Promise<FailReply> {
+    const args: Array<string | number> = [this.failKeys.length, ...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId];
+    if (policy) {
+      const r = policy.retry;
+      args.push(policy.stopRecord ? '1' : '');
+      if (r) args.push(r.key, r.limit, r.delay, r.ttl, r.body, queue, this.store.keys.prefix);
+      else args.push('');
+    }
+    const reply = (await this.failCall(...args)) as number | [number, number];
+    if (Array.isArray(reply)) return { kind: 'retried', nextAttempt: reply[1] };
+    if (reply === 2) return { kind: 'stopped' };
+    return reply === 1 ? { kind: 'recorded' } : { kind: 'fenced' };
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { RetryVerdict } from '../policies/policy.retry.types.js';
 import type { ResqueProgress, ResquePayload } from '../protocol/index.js';
 
 /** The second argument of a job's `@Perform()` method (and of its per-job hooks). */
@@ -22,6 +23,11 @@ export interface ResqueJobContext {
    * an invalid value, writing nothing. Untracked jobs emit the event but write nothing.
    */
   progress(value: ResqueProgress): void;
+  /**
+   * Which attempt this run is: 1 the first, n+1 after n retries (retry policy). Read from the payload's
+   * `retry_attempt`, which our retries write; a retry re-enqueued by Ruby's resque-retry has none and reads 1.
+   */
+  attempt: number;
 }
 
 /** A reserved job handed to a JobRunner: the exact popped string plus where it came from. */
@@ -37,4 +43,14 @@ export type JobOutcome =
   /** DoNotPerformError: not a failure; processed +1 and status COMPLETE. */
   | { kind: 'skipped'; reason: string }
   /** `interrupted`: TERM/INT stopped the job (the slot fails or requeues it per `onInterrupted`). */
-  | { kind: 'failed'; exception: string; error: string; backtrace: string[]; interrupted?: true };
+  | {
+      kind: 'failed';
+      exception: string;
+      error: string;
+      backtrace: string[];
+      interrupted?: true;
+      /** Retry policy, decided where the error was (the child): retryable, and the wait. Absent: decide from the record. */
+      retry?: RetryVerdict;
+      /** An onFailure listener threw DoNotRecordFailureError: no failure record. */
+      stopRecord?: true;
+    };
