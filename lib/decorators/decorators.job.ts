@@ -8,6 +8,7 @@ import {
   RESQUE_SETUP_METADATA,
   RESQUE_TEARDOWN_METADATA,
 } from './decorators.constants.js';
+import { checkClassThrottle } from '../policies/policy.throttle.js';
 import type { JobMetadata, JobOptions } from './decorators.types.js';
 
 /**
@@ -17,6 +18,7 @@ import type { JobMetadata, JobOptions } from './decorators.types.js';
 export function Job(name: string, options: JobOptions = {}): ClassDecorator {
   if (typeof name !== 'string' || name.trim() === '') throw new TypeError('@Job(name): name must be a non-empty string');
   if (options === null || typeof options !== 'object') throw new TypeError('@Job(name, options): options must be an object');
+  checkClassThrottle(name, options);
   const metadata: JobMetadata = { name, options };
   return SetMetadata(RESQUE_JOB_METADATA, metadata);
 }

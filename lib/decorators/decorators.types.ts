@@ -1,3 +1,5 @@
+import type { ThrottleRate } from '../policies/policy.throttle.js';
+
 /** A recurring schedule declared on a job class (run by the scheduler). */
 export interface JobScheduleOptions {
   /** Cron expression (5 or 6 fields, optional trailing time zone), as resque-scheduler's `cron`. */
@@ -26,6 +28,13 @@ export interface JobOptions {
   timeout?: number;
   /** Track status by default when enqueued through the class. */
   track?: boolean;
+  /**
+   * Rate limit of this class across every worker on the Redis: at most `max` jobs claimed in any
+   * `perSeconds` (README "Job policies"). A throttled job stays at the head of its queue.
+   */
+  throttle?: ThrottleRate;
+  /** At most this many jobs of this class claimed or running at once across every worker. */
+  maxConcurrent?: number;
 }
 
 /** The stored `resque:job` metadata. */

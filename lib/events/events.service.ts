@@ -37,6 +37,7 @@ export class ResqueEvents implements OnModuleInit, OnApplicationShutdown {
   readonly afterPerform$: Observable<ResqueEventMap['afterPerform']>;
   readonly onFailure$: Observable<ResqueEventMap['onFailure']>;
   readonly onProgress$: Observable<ResqueEventMap['onProgress']>;
+  readonly onThrottled$: Observable<ResqueEventMap['onThrottled']>;
   readonly beforeEnqueue$: Observable<ResqueEventMap['beforeEnqueue']>;
   readonly afterEnqueue$: Observable<ResqueEventMap['afterEnqueue']>;
   readonly beforeSchedule$: Observable<ResqueEventMap['beforeSchedule']>;
@@ -71,6 +72,7 @@ export class ResqueEvents implements OnModuleInit, OnApplicationShutdown {
     this.afterPerform$ = this.stream('afterPerform');
     this.onFailure$ = this.stream('onFailure');
     this.onProgress$ = this.stream('onProgress');
+    this.onThrottled$ = this.stream('onThrottled');
     this.beforeEnqueue$ = this.stream('beforeEnqueue');
     this.afterEnqueue$ = this.stream('afterEnqueue');
     this.beforeSchedule$ = this.stream('beforeSchedule');

@@ -28,6 +28,12 @@ export function registerJobMetrics(registry: Registry, events: ResqueEvents): ()
     labelNames: ['class', 'queue', 'outcome'],
     registers,
   });
+  const throttled = new Counter({
+    name: 'resque_throttled_waits_total',
+    help: 'Times a worker slot of this host found every queue head throttled and waited, by reason (rate, cap).',
+    labelNames: ['reason'],
+    registers,
+  });
   const names = addedMetricNames(registry, before);
   const started = new Map<string, number>();
   const end = (workerId: string, className: string, queue: string, outcome: 'completed' | 'failed'): void => {
@@ -41,6 +47,7 @@ export function registerJobMetrics(registry: Registry, events: ResqueEvents): ()
     events.listen('beforeFork', (e) => void started.set(e.workerId, performance.now())),
     events.listen('afterPerform', (e) => end(e.workerId, e.className, e.queue, 'completed')),
     events.listen('onFailure', (e) => end(e.workerId, e.className, e.queue, 'failed')),
+    events.listen('onThrottled', (e) => void throttled.inc({ reason: e.waitMs === null ? 'cap' : 'rate' })),
   ];
   return () => {
     for (const stop of stops) stop();

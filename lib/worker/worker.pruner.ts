@@ -30,6 +30,8 @@ export interface WorkerPrunerOptions {
   onDeadWorker: DeadWorkerPolicy;
   /** Tests may inject; default `process.kill(pid, 0)` (ESRCH = gone). */
   isPidAlive?: (pid: number) => boolean;
+  /** The capped classes' running keys as JSON (ThrottlePlan#runningKeysJson): a dead worker's slots are returned. */
+  throttleRunningKeys?: string;
 }
 
 export interface PrunedWorker {
@@ -239,7 +241,7 @@ export class WorkerPruner {
         );
         args.push(job.queue, job.raw, failure, statusKeyOfRaw(keys, job.raw) ?? '');
       }
-      args.push(keys.prefix);
+      args.push(options.throttleRunningKeys ?? '', keys.prefix);
       const done = await runScript<number>(
         redis,
         WORKER_PRUNE_SCRIPT,

@@ -18,6 +18,7 @@ import {
   WORKER_RESYNC_SCRIPT,
   WORKER_UNREGISTER_SCRIPT,
 } from '../protocol/protocol.scripts.worker.js';
+import type { ThrottlePlan } from '../policies/policy.throttle.js';
 import { WORKER_DEFAULTS } from './worker.options.js';
 
 /** A completed job's bookkeeping, folded into the next cycle (one round trip per job). */
@@ -29,6 +30,8 @@ export interface FinishedJob {
   /** For the log line when the outcome is fenced: the job's class and payload id. */
   className: string;
   jobId: string | null;
+  /** The raw payload (the concurrency slot it holds is returned with it; policy: throttle). */
+  raw?: string;
 }
 
 /** A job in the slot's claim list (prefetched or BLMOVEd), not started yet. */
@@ -144,7 +147,7 @@ export class SlotStore {
    * the claimed jobs (oldest first), 'paused' when `pause-all-workers` refused claiming, or 'pruned' when
    * the worker is no longer registered (nothing was written: fenced).
    */
-  async cycle(request: CycleRequest): Promise<ClaimedJob[] | 'paused' | 'pruned'> {
+  async cycle(request: CycleRequest): Promise<ClaimedJob[] | 'paused' | 'pruned' | { throttledMs: number }> {
     const { finished, start, claim } = request;
     if (!start) this.clock.tick(); // `starting` just did
     const queues = claim > 0 ? request.queues : [];
@@ -154,12 +157,13 @@ export class SlotStore {
     args.push(`${finished ? 1 : 0}${start ? 1 : 0}${recordQueues ? 1 : 0}`, claim, this.clock.unix);
     pushFinishedArgs(args, finished);
     pushStartArgs(args, start);
-    args.push(this.workerId);
+    args.push(this.workerId, this.throttleSpec(finished, claim));
     if (recordQueues && claim > 0) for (const queue of queues) args.push(queue);
     if (this.shared) this.coalesce();
     const reply = (await this.cycleCall(...args)) as 0 | -1 | Array<number | string>;
     if (reply === 0) return 'paused';
     if (reply === -1) return 'pruned';
+    if (reply[0] === 0) return { throttledMs: Number(reply[1]) };
     return claimedJobs(reply, queues);
   }
 
@@ -175,7 +179,7 @@ export class SlotStore {
       if (!request.start) continue;
       args.push(request.finished ? '1' : '0', request.finished?.statusKey ?? '', request.finished?.resultJson ?? 'null', request.start.raw);
     }
-    args.push(this.workerId);
+    args.push(this.store.throttle?.runningKeysJson ?? '', this.workerId);
     const reply = await runScript<[string[], string[]] | -1>(
       this.store.redis,
       WORKER_RESYNC_SCRIPT,
@@ -187,9 +191,13 @@ export class SlotStore {
     return raws.map((raw, i) => ({ raw, queue: names[i] ?? this.ownQueue ?? '' }));
   }
 
-  /** Records a failure; false when fenced (the worker is no longer registered: nothing but `stat:fenced`). */
-  async fail(failureJson: string, statusKey: string | null): Promise<boolean> {
-    return (await this.failCall(this.failKeys.length, ...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId)) === 1;
+  /**
+   * Records a failure; false when fenced (the worker is no longer registered: nothing but `stat:fenced`).
+   * `job` (class and raw payload) returns the concurrency slot the job holds, if its class is capped.
+   */
+  async fail(failureJson: string, statusKey: string | null, job?: { className: string; raw: string }): Promise<boolean> {
+    const release = job ? (this.store.throttle?.releaseOf(job.className, this.workerId, job.raw) ?? '') : '';
+    return (await this.failCall(this.failKeys.length, ...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId, release)) === 1;
   }
 
   /**
@@ -202,7 +210,7 @@ export class SlotStore {
       this.store.redis,
       WORKER_REQUEUE_SCRIPT,
       [k.queue(queue), k.queues, k.worker(this.workerId), k.workerClaim(this.workerId), claimQueuesKey(k, this.workerId)],
-      [raw, queue, statusKey ?? '', unixSeconds(), k.prefix, this.ownQueue ?? ''],
+      [raw, queue, statusKey ?? '', unixSeconds(), k.prefix, this.ownQueue ?? '', this.workerId, this.store.throttle?.runningKeysJson ?? ''],
     );
   }
 
@@ -212,6 +220,8 @@ export class SlotStore {
     return runScript<number>(this.store.redis, WORKER_RELEASE_SCRIPT, [k.workerClaim(this.workerId), claimQueuesKey(k, this.workerId)], [
       k.prefix,
       this.ownQueue ?? '',
+      this.workerId,
+      this.store.throttle?.runningKeysJson ?? '',
     ]);
   }
 
@@ -233,6 +243,14 @@ export class SlotStore {
       corked.delete(stream);
       stream.uncork();
     });
+  }
+
+  /** The cycle's throttle ARGV: '' without a plan (the plain path), else the spec (see ThrottlePlan#cycleSpec). */
+  private throttleSpec(finished: FinishedJob | null, claim: number): string {
+    const plan = this.store.throttle;
+    if (!plan) return '';
+    const release = finished?.raw === undefined ? null : plan.releaseOf(finished.className, this.workerId, finished.raw);
+    return plan.cycleSpec(claim, release);
   }
 
   private headOf(queue: string, second: number): string {
@@ -262,6 +280,8 @@ export class WorkerStore {
     readonly keys: ResqueKeys,
     /** Published beside each heartbeat: other machines' pruners judge our workers by it. */
     readonly heartbeatIntervalSeconds: number = WORKER_DEFAULTS.heartbeatIntervalSeconds,
+    /** The host's throttles and concurrency caps (policy: throttle), or null: the scripts' plain path. */
+    readonly throttle: ThrottlePlan | null = null,
   ) {}
 
   async register(workerId: string, startedAt: Date, heartbeatAt: Date): Promise<void> {
@@ -295,7 +315,7 @@ export class WorkerStore {
         k.claimHeartbeats,
         k.heartbeatIntervals,
       ],
-      [workerId, k.prefix, ownQueue ?? ''],
+      [workerId, k.prefix, ownQueue ?? '', this.throttle?.runningKeysJson ?? ''],
     );
   }
 
