@@ -145,7 +145,7 @@ describe('throttle: a rate limit per queue (worker option)', () => {
     await Promise.all([a.ready, b.ready]);
     await push('api', 'Free', 6);
     await waitFor('the 6 jobs ran', async () => (await ran('Free')).length === 6, 30_000);
-    const log = await redis.zrange(k('throttle:queue:api'), 0, -1, 'WITHSCORES');
+    const log = await redis.zrange(k('throttle:queue:api'), '0', '-1', 'WITHSCORES');
     // The log keeps the claims of the last window: at most 2, and each younger than perSeconds of the next.
     expect(log.length / 2).toBeLessThanOrEqual(2);
     expect(await redis.pttl(k('throttle:queue:api'))).toBeLessThanOrEqual(1000);
@@ -167,7 +167,7 @@ describe('throttle: maxConcurrent per job class', () => {
     const [deadId] = await first.ready;
     const [held, next] = await push('hold', 'Hold', 2, { quick: false });
     await waitFor('the first Hold job runs', async () => (await ran('Hold')).length === 1);
-    const holders = await redis.zrange(k('throttle:running:Hold'), 0, -1);
+    const holders = await redis.zrange(k('throttle:running:Hold'), '0', '-1');
     expect(holders).toHaveLength(1);
     expect(holders[0]!.startsWith(`${deadId!}|`)).toBe(true);
     first.signal('SIGKILL');
@@ -183,7 +183,7 @@ describe('throttle: maxConcurrent per job class', () => {
     expect(entries[0]).toContain(held!);
     expect(entries[1]).toContain(next!);
     expect(entries[1]).toContain(liveId!);
-    const now = await redis.zrange(k('throttle:running:Hold'), 0, -1);
+    const now = await redis.zrange(k('throttle:running:Hold'), '0', '-1');
     expect(now).toHaveLength(1);
     expect(now[0]!.startsWith(`${liveId!}|`)).toBe(true);
     // The killed job was failed by the pruner (the default onDeadWorker), not left running.

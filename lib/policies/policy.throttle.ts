@@ -143,3 +143,52 @@ export class ThrottlePlan {
     return release === null ? `{${this.body}` : `{"r":${release},${this.body}`;
   }
 }
+
+/**
+ * The testing module's throttles (in memory, one process): the same sliding window per class as the worker
+ * scripts, on `now()` (Date.now by default, so fake timers move it), and a count of the jobs of each capped
+ * class running now. Queue throttles are a worker option, so the testing module has none.
+ */
+export class MemoryThrottle {
+  private readonly claims = new Map<string, number[]>();
+  private readonly running = new Map<string, number>();
+
+  constructor(
+    private readonly policyOf: (className: string) => ClassThrottle | undefined,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  /** Whether a job of `className` may start now (its rate window has room and its cap a free slot). */
+  mayRun(className: string): boolean {
+    const policy = this.policyOf(className);
+    if (!policy) return true;
+    const rate = policy.throttle;
+    if (rate && this.recent(className, rate).length >= rate.max) return false;
+    return policy.maxConcurrent === undefined || (this.running.get(className) ?? 0) < policy.maxConcurrent;
+  }
+
+  /** A job of `className` starts: one claim in its window, one slot taken; returns the release. */
+  take(className: string): () => void {
+    const policy = this.policyOf(className);
+    if (!policy) return () => undefined;
+    if (policy.throttle) this.claims.set(className, [...this.recent(className, policy.throttle), this.now()]);
+    if (policy.maxConcurrent === undefined) return () => undefined;
+    this.running.set(className, (this.running.get(className) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.running.set(className, (this.running.get(className) ?? 1) - 1);
+    };
+  }
+
+  clear(): void {
+    this.claims.clear();
+    this.running.clear();
+  }
+
+  private recent(className: string, rate: ThrottleRate): number[] {
+    const since = this.now() - rate.perSeconds * 1000;
+    return (this.claims.get(className) ?? []).filter((at) => at > since);
+  }
+}

@@ -15,7 +15,7 @@ export class LimitedJob {
   @Perform()
   async perform(_params: unknown, ctx: ResqueJobContext): Promise<void> {
     const redis = this.connection.client;
-    const log = await redis.zrange(`${NS}:throttle:class:Limited`, 0, -1, 'WITHSCORES');
+    const log = await redis.zrange(`${NS}:throttle:class:Limited`, '0', '-1', 'WITHSCORES');
     if (log.length > 0) await redis.hset('t:claims', ...log);
     await redis.rpush('t:ran', `Limited:${ctx.id ?? ''}`);
   }
