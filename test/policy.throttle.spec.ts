@@ -154,10 +154,12 @@ describe('throttle: a rate limit per queue (worker option)', () => {
 
 describe('throttle: maxConcurrent per job class', () => {
   it('three worker processes never run three capped jobs at once, and every slot is returned', async () => {
-    const ws = [worker('cap'), worker('cap'), worker('cap')];
+    // Claiming one job at a time, three idle workers would run three of these 1 s jobs at once (seen
+    // without the cap); the cap holds them to two.
+    const ws = [worker('cap', { prefetch: 0 }), worker('cap', { prefetch: 0 }), worker('cap', { prefetch: 0 })];
     await Promise.all(ws.map((w) => w.ready));
-    await push('cap', 'Capped', 6);
-    await waitFor('the 6 capped jobs ran', async () => (await ran('Capped')).length === 6, 30_000);
+    await push('cap', 'Capped', 5, { ms: 1000 });
+    await waitFor('the 5 capped jobs ran', async () => (await ran('Capped')).length === 5, 30_000);
     expect(Number(await redis.get('t:peak'))).toBeLessThanOrEqual(2);
     await waitFor('every concurrency slot returned', async () => (await redis.zcard(k('throttle:running:Capped'))) === 0);
   });

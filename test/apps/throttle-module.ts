@@ -40,7 +40,7 @@ export class CappedJob {
   constructor(private readonly connection: ResqueConnection) {}
 
   @Perform()
-  async perform(_params: unknown, ctx: ResqueJobContext): Promise<void> {
+  async perform(params: { ms?: number }, ctx: ResqueJobContext): Promise<void> {
     const redis = this.connection.client;
     await redis.eval(
       "local n = redis.call('INCR', KEYS[1]) if n > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], n) end",
@@ -48,7 +48,7 @@ export class CappedJob {
       't:running',
       't:peak',
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, params.ms ?? 300));
     await redis.decr('t:running');
     await redis.rpush('t:ran', `Capped:${ctx.id ?? ''}`);
   }
