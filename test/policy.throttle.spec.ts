@@ -5,9 +5,10 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Job } from '../lib/decorators/decorators.job.js';
-import { checkWorkerThrottle } from '../lib/policies/policy.throttle.js';
-import { encodePayload } from '../lib/protocol/index.js';
+import { checkWorkerThrottle, holderMember, ThrottlePlan } from '../lib/policies/policy.throttle.js';
+import { encodePayload, ResqueKeys } from '../lib/protocol/index.js';
 import { resolveWorkerOptions } from '../lib/worker/worker.options.js';
+import { SlotStore, WorkerStore } from '../lib/worker/worker.store.js';
 import { killAllWorkers, spawnWorker, waitFor, type WorkerProcess } from './apps/worker-harness.js';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
@@ -190,6 +191,48 @@ describe('throttle: maxConcurrent per job class', () => {
     expect(now[0]!.startsWith(`${liveId!}|`)).toBe(true);
     // The killed job was failed by the pruner (the default onDeadWorker), not left running.
     expect(await redis.llen(k('failed'))).toBe(1);
+  });
+});
+
+describe('throttle: the worker scripts (one slot store, no process)', () => {
+  const keys = new ResqueKeys('resque');
+  const ID = 'host:1:hold';
+  const plan = ThrottlePlan.of(keys, [{ name: 'Hold', options: { maxConcurrent: 1 } }], undefined);
+  const RAW_1 = encodePayload('Hold', { n: 1 }, { id: 'h1', queueTime: 1 });
+  const RAW_2 = encodePayload('Hold', { n: 2 }, { id: 'h2', queueTime: 1 });
+
+  beforeEach(async () => {
+    await redis.sadd(k('workers'), ID);
+    await redis.rpush(k('queue:hold'), RAW_1, RAW_2);
+  });
+
+  it('at the cap, a holder whose worker is gone from `workers` (e.g. pruned by Ruby) is dropped and the slot taken', async () => {
+    await redis.zadd(k('throttle:running:Hold'), 1, 'gone:9:hold|0123');
+    const store = new SlotStore(new WorkerStore(redis, keys, 10, plan), ID, 'hold');
+    expect(await store.cycle({ finished: null, start: null, claim: 3, queues: ['hold'] })).toEqual([{ queue: 'hold', raw: RAW_1 }]);
+    expect(await redis.zrange(k('throttle:running:Hold'), '0', '-1')).toEqual([holderMember(ID, RAW_1)]);
+    // The cap is reached by this worker's own claimed job: the next claim reports a wait of unknown length.
+    expect(await store.cycle({ finished: null, start: null, claim: 1, queues: ['hold'] })).toEqual({ throttledMs: -1 });
+    expect(await redis.lrange(k('queue:hold'), 0, -1)).toEqual([RAW_2]);
+  });
+
+  it('putting claimed jobs back (pause, re-registration) returns their slots; a failure returns its own', async () => {
+    const store = new SlotStore(new WorkerStore(redis, keys, 10, plan), ID, 'hold');
+    await store.cycle({ finished: null, start: null, claim: 1, queues: ['hold'] });
+    expect(await redis.zcard(k('throttle:running:Hold'))).toBe(1);
+    expect(await store.release()).toBe(1);
+    expect(await redis.zcard(k('throttle:running:Hold'))).toBe(0);
+    const [claimed] = (await store.cycle({ finished: null, start: null, claim: 1, queues: ['hold'] })) as Array<{ queue: string; raw: string }>;
+    await store.cycle({ finished: null, start: store.starting(claimed!, null, true), claim: 0, queues: [] });
+    expect(await redis.zcard(k('throttle:running:Hold'))).toBe(1);
+    expect(await store.fail('{"failure":1}', null, { className: 'Hold', raw: RAW_1 })).toBe(true);
+    expect(await redis.zcard(k('throttle:running:Hold'))).toBe(0);
+  });
+
+  it('without a plan the cycle sends an empty spec and claims as before, throttle keys untouched', async () => {
+    const store = new SlotStore(new WorkerStore(redis, keys), ID, 'hold');
+    expect(await store.cycle({ finished: null, start: null, claim: 2, queues: ['hold'] })).toHaveLength(2);
+    expect(await redis.keys(k('throttle:*'))).toEqual([]);
   });
 });
 
