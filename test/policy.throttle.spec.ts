@@ -10,7 +10,7 @@ import { encodePayload, ResqueKeys } from '../lib/protocol/index.js';
 import { resolveWorkerOptions } from '../lib/worker/worker.options.js';
 import { SlotStore, WorkerStore } from '../lib/worker/worker.store.js';
 import { killAllWorkers, spawnWorker, waitFor, type WorkerProcess } from './apps/worker-harness.js';
-import { startRedis, type TestRedis } from './support/redis-server.js';
+import { freePort, startRedis, type TestRedis } from './support/redis-server.js';
 
 const MAIN = 'test/apps/throttle-main.ts';
 let server: TestRedis;
@@ -87,8 +87,9 @@ describe('throttle: a rate limit per job class', () => {
     expect(seen.size).toBe(2);
   });
 
-  it('a throttled job stays at the head of its queue while the next queue is worked', async () => {
-    const w = worker('slow,free');
+  it('a throttled job stays at the head of its queue while the next queue is worked; the wait is counted', async () => {
+    const port = await freePort();
+    const w = worker('slow,free', { metrics: { port, host: '127.0.0.1' } });
     await w.ready;
     const [, second] = await push('slow', 'Slow', 2);
     await push('free', 'Free', 3);
@@ -99,6 +100,28 @@ describe('throttle: a rate limit per job class', () => {
     expect((JSON.parse(head!) as { id: string }).id).toBe(second);
     // Claimed by no one: not in any claim list.
     for (const id of await redis.smembers(k('workers'))) expect(await redis.llen(k(`worker:${id}:claim`))).toBe(0);
+    // Once the free queue is empty too, the slot waits for the window: onThrottled, counted as a rate wait.
+    await waitFor('a throttled wait in /metrics', async () => {
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return /resque_throttled_waits_total\{reason="rate"\} [1-9]/.test(body);
+    });
+  });
+
+  it('in blocking mode a worker with throttles polls instead of BLMOVE, so a throttled job that arrives is not popped', async () => {
+    const w = worker('slow', { blocking: true });
+    await w.ready;
+    await push('slow', 'Slow', 1);
+    await waitFor('the first Slow job ran', async () => (await ran('Slow')).length === 1);
+    const [second] = await push('slow', 'Slow', 1);
+    // Two throttled claims after the push (LINDEX is theirs only): the later one saw the job and left it at
+    // the head. BLMOVE would have moved it into the claim list as it arrived.
+    const heads = async () => (await commandCalls(redis)).get('lindex') ?? 0;
+    const from = await heads();
+    await waitFor('two more throttled claims', async () => (await heads()) >= from + 2);
+    expect(await redis.lrange(k('queue:slow'), 0, -1)).toHaveLength(1);
+    expect((JSON.parse((await redis.lindex(k('queue:slow'), 0))!) as { id: string }).id).toBe(second);
+    for (const id of await redis.smembers(k('workers'))) expect(await redis.llen(k(`worker:${id}:claim`))).toBe(0);
+    expect(await ran('Slow')).toHaveLength(1);
   });
 
   it('a throttled idle worker sends no more commands than an idle worker (no busy loop), and the plain path adds none', async () => {

@@ -131,9 +131,12 @@ export class ThrottlePlan {
     return this.hasClasses || this.throttledQueues.has(queue);
   }
 
-  /** The concurrency slot a finished/failed job of `className` returns: `[runningKey, member]` as JSON, or null. */
+  /**
+   * The concurrency slot a finished/failed job of `className` returns: `[runningKey, member]` as JSON, or
+   * null. `'?'` (a payload the codec rejected) is looked up by the payload's `class`, as the claim did.
+   */
   releaseOf(className: string, workerId: string, raw: string): string | null {
-    const key = this.running.get(className);
+    const key = this.running.get(className === '?' ? classOfRaw(raw) : className);
     return key === undefined ? null : JSON.stringify([key, holderMember(workerId, raw)]);
   }
 
@@ -141,6 +144,17 @@ export class ThrottlePlan {
   cycleSpec(claim: number, release: string | null): string {
     if (claim === 0 && release === null) return '';
     return release === null ? `{${this.body}` : `{"r":${release},${this.body}`;
+  }
+}
+
+/** The `class` of a raw payload the codec rejected, leniently ('' when none). */
+function classOfRaw(raw: string): string {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    const name = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>)['class'] : undefined;
+    return typeof name === 'string' ? name : '';
+  } catch {
+    return '';
   }
 }
 
