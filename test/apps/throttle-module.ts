@@ -67,7 +67,7 @@ export class HoldJob {
   }
 }
 
-/** Not throttled. */
+/** Not throttled by class; copies its queue's window log (if the worker throttles the queue) into `t:qclaims`. */
 @Job('Free')
 @Injectable()
 export class FreeJob {
@@ -75,7 +75,10 @@ export class FreeJob {
 
   @Perform()
   async perform(_params: unknown, ctx: ResqueJobContext): Promise<void> {
-    await this.connection.client.rpush('t:ran', `Free:${ctx.id ?? ''}`);
+    const redis = this.connection.client;
+    const log = await redis.zrange(`${NS}:throttle:queue:${ctx.queue}`, '0', '-1', 'WITHSCORES');
+    if (log.length > 0) await redis.hset('t:qclaims', ...log);
+    await redis.rpush('t:ran', `Free:${ctx.id ?? ''}`);
   }
 }
 
