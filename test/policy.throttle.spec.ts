@@ -253,6 +253,17 @@ describe('throttle: the worker scripts (one slot store, no process)', () => {
     expect(await redis.zcard(k('throttle:running:Hold'))).toBe(0);
   });
 
+  it('a resync after a lost cycle returns the slots of jobs no longer claimed (performed meanwhile), keeps the others', async () => {
+    const wide = ThrottlePlan.of(keys, [{ name: 'Hold', options: { maxConcurrent: 5 } }], undefined);
+    const store = new SlotStore(new WorkerStore(redis, keys, 10, wide), ID, 'hold');
+    const claimed = (await store.cycle({ finished: null, start: null, claim: 2, queues: ['hold'] })) as Array<{ queue: string; raw: string }>;
+    expect(await redis.zcard(k('throttle:running:Hold'))).toBe(2);
+    // The cycle that started the first job was lost (its effect unknown); the job was performed.
+    const lost = { finished: null, start: store.starting(claimed[0]!, null, true), claim: 0, queues: [] };
+    expect(await store.resync([lost])).toEqual([{ queue: 'hold', raw: RAW_2 }]);
+    expect(await redis.zrange(k('throttle:running:Hold'), '0', '-1')).toEqual([holderMember(ID, RAW_2)]);
+  });
+
   it('without a plan the cycle sends an empty spec and claims as before, throttle keys untouched', async () => {
     const store = new SlotStore(new WorkerStore(redis, keys), ID, 'hold');
     expect(await store.cycle({ finished: null, start: null, claim: 2, queues: ['hold'] })).toHaveLength(2);
