@@ -119,7 +119,7 @@ if string.byte(flags, 1) == 49 then
   redis.call('INCR', KEYS[4])
   redis.call('INCR', KEYS[5])
   if ARGV[4] ~= '' then status_update(ARGV[4], 4, now, ',"result":' .. ARGV[5], 86400) end
-  if throttle then throttle_release(throttle['r']) end -- policy: throttle
+  if throttle then throttle_lib().release(throttle['r']) end -- policy: throttle
   if not start then redis.call('DEL', KEYS[1]) end
 end
 if start then
@@ -140,7 +140,7 @@ local want = tonumber(ARGV[2])
 local out = {}
 if want < 1 then return out end
 if redis.call('GET', KEYS[6]) == 'true' then return 0 end
-if throttle then return throttle_claim(throttle, want, KEYS[2], queues, 3, ARGV[10], KEYS[7]) end -- policy: throttle
+if throttle then return throttle_lib().claim(throttle, want, KEYS[2], queues, 3, ARGV[10], KEYS[7]) end -- policy: throttle
 for n = 1, want do
   local got = false
   for i = 9, #KEYS do
@@ -191,7 +191,7 @@ while i + 4 < #ARGV do
   end
   i = i + 4
 end
-throttle_reconcile(ARGV[#ARGV - 1], ARGV[#ARGV], KEYS[2]) -- policy: throttle
+if ARGV[#ARGV - 1] ~= '' then throttle_lib().reconcile(ARGV[#ARGV - 1], ARGV[#ARGV], KEYS[2]) end -- policy: throttle
 local claimed = redis.call('LRANGE', KEYS[2], 0, -1)
 local names = {}
 if queues then names = redis.call('LRANGE', queues, 0, -1) end
@@ -211,7 +211,7 @@ export const WORKER_RELEASE_SCRIPT: LuaScript = {
   numberOfKeys: 2,
   lua: `${CLAIM_HELPERS}${THROTTLE_HELPERS}
 local back = put_back(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
-throttle_reconcile(ARGV[4] or '', ARGV[3], KEYS[1]) -- policy: throttle
+if (ARGV[4] or '') ~= '' then throttle_lib().reconcile(ARGV[4], ARGV[3], KEYS[1]) end -- policy: throttle
 return back
 `,
 };
@@ -232,7 +232,7 @@ export const WORKER_REQUEUE_SCRIPT: LuaScript = {
   numberOfKeys: 5,
   lua: `${HELPERS}${CLAIM_HELPERS}${THROTTLE_HELPERS}
 put_back(KEYS[4], KEYS[5], ARGV[5], ARGV[6])
-throttle_reconcile(ARGV[8] or '', ARGV[7], KEYS[4]) -- policy: throttle
+if (ARGV[8] or '') ~= '' then throttle_lib().reconcile(ARGV[8], ARGV[7], KEYS[4]) end -- policy: throttle
 redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
 redis.call('DEL', KEYS[3])
@@ -267,7 +267,7 @@ redis.call('INCR', KEYS[4])
 redis.call('INCR', KEYS[5])
 redis.call('DEL', KEYS[6])
 if ARGV[2] ~= '' then status_update(ARGV[2], 3, ARGV[3], '', 86400) end
-if ARGV[5] and ARGV[5] ~= '' then throttle_release(cjson.decode(ARGV[5])) end -- policy: throttle
+if (ARGV[5] or '') ~= '' then throttle_lib().release(cjson.decode(ARGV[5])) end -- policy: throttle
 return 1
 `,
 };
@@ -308,7 +308,7 @@ export const WORKER_UNREGISTER_SCRIPT: LuaScript = {
   numberOfKeys: 10,
   lua: `${CLAIM_HELPERS}${THROTTLE_HELPERS}
 local back = put_back(KEYS[4], KEYS[8], ARGV[2], ARGV[3])
-throttle_reconcile(ARGV[4] or '', ARGV[1], KEYS[4]) -- policy: throttle
+if (ARGV[4] or '') ~= '' then throttle_lib().reconcile(ARGV[4], ARGV[1], KEYS[4]) end -- policy: throttle
 if redis.call('LLEN', KEYS[4]) == 0 then
   redis.call('DEL', KEYS[8])
   redis.call('HDEL', KEYS[9], ARGV[1])
@@ -376,7 +376,7 @@ if redis.call('LLEN', KEYS[4]) ~= tonumber(ARGV[3]) then return 0 end
 local prefix = ARGV[#ARGV]
 local now = ARGV[5]
 local jobs = (#ARGV - 7) / 4
-throttle_reconcile(ARGV[#ARGV - 1], ARGV[1], nil) -- policy: throttle
+if ARGV[#ARGV - 1] ~= '' then throttle_lib().reconcile(ARGV[#ARGV - 1], ARGV[1], nil) end -- policy: throttle
 if ARGV[4] == 'requeue' then
   for j = jobs - 1, 0, -1 do
     local i = 6 + 4 * j
