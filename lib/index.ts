@@ -48,6 +48,7 @@ export { EnvConfigError, importAppInclude } from './env/env.common.js';
 // Jobs: decorators, context, outcome
 export { AfterPerform, BeforePerform, Job, OnFailure, Perform, SetUp, TearDown } from './decorators/decorators.job.js';
 export type { JobClass, JobOptions, JobParamsOf, JobScheduleOptions } from './decorators/decorators.types.js';
+export type { ThrottleRate, WorkerThrottleOptions } from './policies/policy.throttle.js';
 export type { JobOutcome, ResqueJobContext } from './worker/worker.types.js';
 export { JobTimeoutError, TermException, UnknownJobError, WorkerPrunedError } from './worker/worker.errors.js';
 export { PayloadDecodeError } from './protocol/protocol.payload.js';
@@ -69,6 +70,7 @@ export type {
   ResqueEventMap,
   ResqueEventName,
   ScheduleEvent,
+  ThrottledEvent,
   WorkerEvent,
 } from './events/events.types.js';
 export { DoNotCreateError, DoNotPerformError, DoNotRecordFailureError, DoNotScheduleError, ResqueVetoError } from './events/events.errors.js';

@@ -44,7 +44,7 @@ describe('SlotStore', () => {
     expect(await redis.lrange(k(`worker:${ID}:claim`), 0, -1)).toEqual([RAW_A, RAW_B]);
     expect(await redis.lrange(k(`worker:${ID}:claim:queues`), 0, -1)).toEqual(['qa', 'qb']);
 
-    if (!Array.isArray(claimed)) throw new Error(String(claimed));
+    if (!Array.isArray(claimed)) throw new Error(JSON.stringify(claimed));
     const start = store.starting(claimed[0]!, keys.status('aaaa'), true);
     expect(await store.cycle({ finished: null, start, claim: 1, queues: ['qa', 'qb'] })).toEqual([]);
     const record = await redis.get(k(`worker:${ID}`));

@@ -9,6 +9,7 @@ import {
   RESQUE_TEARDOWN_METADATA,
 } from './decorators.constants.js';
 import { assertRetryPolicy } from '../policies/policy.retry.js';
+import { checkClassThrottle } from '../policies/policy.throttle.js';
 import type { JobMetadata, JobOptions } from './decorators.types.js';
 
 /**
@@ -19,6 +20,7 @@ export function Job(name: string, options: JobOptions = {}): ClassDecorator {
   if (typeof name !== 'string' || name.trim() === '') throw new TypeError('@Job(name): name must be a non-empty string');
   if (options === null || typeof options !== 'object') throw new TypeError('@Job(name, options): options must be an object');
   if (options.retry !== undefined) assertRetryPolicy(options.retry, `@Job('${name}') retry`);
+  checkClassThrottle(name, options);
   const metadata: JobMetadata = { name, options };
   return SetMetadata(RESQUE_JOB_METADATA, metadata);
 }

@@ -1,4 +1,5 @@
 import type { RetryPolicy } from '../policies/policy.retry.types.js';
+import type { ThrottleRate } from '../policies/policy.throttle.js';
 
 /** A recurring schedule declared on a job class (run by the scheduler). */
 export interface JobScheduleOptions {
@@ -30,6 +31,13 @@ export interface JobOptions {
   track?: boolean;
   /** Retries with back-off, resque-retry's way (README "Job policies"). */
   retry?: RetryPolicy;
+  /**
+   * Rate limit of this class across every worker on the Redis: at most `max` jobs claimed in any
+   * `perSeconds` (README "Job policies"). A throttled job stays at the head of its queue.
+   */
+  throttle?: ThrottleRate;
+  /** At most this many jobs of this class claimed or running at once across every worker. */
+  maxConcurrent?: number;
 }
 
 /** The stored `resque:job` metadata. */

@@ -38,6 +38,7 @@ export class ResqueEvents implements OnModuleInit, OnApplicationShutdown {
   readonly onFailure$: Observable<ResqueEventMap['onFailure']>;
   readonly onProgress$: Observable<ResqueEventMap['onProgress']>;
   readonly onRetry$: Observable<ResqueEventMap['onRetry']>;
+  readonly onThrottled$: Observable<ResqueEventMap['onThrottled']>;
   readonly beforeEnqueue$: Observable<ResqueEventMap['beforeEnqueue']>;
   readonly afterEnqueue$: Observable<ResqueEventMap['afterEnqueue']>;
   readonly beforeSchedule$: Observable<ResqueEventMap['beforeSchedule']>;
@@ -73,6 +74,7 @@ export class ResqueEvents implements OnModuleInit, OnApplicationShutdown {
     this.onFailure$ = this.stream('onFailure');
     this.onProgress$ = this.stream('onProgress');
     this.onRetry$ = this.stream('onRetry');
+    this.onThrottled$ = this.stream('onThrottled');
     this.beforeEnqueue$ = this.stream('beforeEnqueue');
     this.afterEnqueue$ = this.stream('afterEnqueue');
     this.beforeSchedule$ = this.stream('beforeSchedule');

@@ -53,6 +53,16 @@ export interface ProgressEvent extends JobEvent {
   progress: ResqueProgress;
 }
 
+/**
+ * A worker slot found every non-empty queue's head throttled (onThrottled; policy: throttle) and waits:
+ * `waitMs` until the first rate window frees, or null when only a concurrency cap held it back.
+ */
+export interface ThrottledEvent {
+  workerId: string;
+  queues: string[];
+  waitMs: number | null;
+}
+
 /** A delayed job being scheduled (beforeSchedule, afterSchedule): php's afterSchedule order at, queue, class, args. */
 export interface ScheduleEvent {
   /** Unix seconds the job is due. */
@@ -83,6 +93,7 @@ export interface ResqueEventMap {
   onFailure: FailureEvent;
   onProgress: ProgressEvent;
   onRetry: RetryEvent;
+  onThrottled: ThrottledEvent;
   beforeEnqueue: EnqueueEvent;
   afterEnqueue: EnqueueEvent;
   beforeSchedule: ScheduleEvent;
@@ -101,6 +112,7 @@ export const RESQUE_EVENT_NAMES: readonly ResqueEventName[] = [
   'onFailure',
   'onProgress',
   'onRetry',
+  'onThrottled',
   'beforeEnqueue',
   'afterEnqueue',
   'beforeSchedule',

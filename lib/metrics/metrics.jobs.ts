@@ -34,6 +34,12 @@ export function registerJobMetrics(registry: Registry, events: ResqueEvents): ()
     labelNames: ['class', 'queue'],
     registers,
   });
+  const throttled = new Counter({
+    name: 'resque_throttled_waits_total',
+    help: 'Times a worker slot of this host found every queue head throttled and waited, by reason (rate, cap).',
+    labelNames: ['reason'],
+    registers,
+  });
   const names = addedMetricNames(registry, before);
   const started = new Map<string, number>();
   const end = (workerId: string, className: string, queue: string, outcome: 'completed' | 'failed'): void => {
@@ -48,6 +54,7 @@ export function registerJobMetrics(registry: Registry, events: ResqueEvents): ()
     events.listen('afterPerform', (e) => end(e.workerId, e.className, e.queue, 'completed')),
     events.listen('onFailure', (e) => end(e.workerId, e.className, e.queue, 'failed')),
     events.listen('onRetry', (e) => retries.inc({ class: e.className, queue: e.queue })),
+    events.listen('onThrottled', (e) => void throttled.inc({ reason: e.waitMs === null ? 'cap' : 'rate' })),
   ];
   return () => {
     for (const stop of stops) stop();

@@ -1,6 +1,7 @@
 import type { LuaScript } from './protocol.lua.js';
 import { PUSH_JOB } from './protocol.scripts.queue.js';
 import { RETRY_HELPERS } from './protocol.scripts.retry.js';
+import { THROTTLE_HELPERS } from './protocol.scripts.throttle.js';
 
 /**
  * Worker Lua scripts (resque-protocol.md §4, §6–§8). Status keys of jobs are computed by the caller from the
@@ -91,19 +92,25 @@ end
  *       or '', previous result JSON, N's raw payload, N's record head (`{"queue":…,"run_at":…,"payload":`),
  *       N's payload as a JSON string or '' (embed raw), N's status key or '', the worker id, the previous
  *       job's retry counter key to DEL or '' (a retried job that succeeded: resque-retry's clean_retry_key),
+ *       the throttle spec or '' (see protocol.scripts.throttle.ts: the finished job's slot returned,
+ *       throttled claim),
  *       then the queue names (flag 3).
  * Fencing: all of this happens only while the worker is still in `workers` (a pruner removes it in the same
  * script that takes its jobs back). Otherwise nothing is written but `stat:fenced` +1 when a finished job's
  * outcome came along (that outcome is not the job's: the job was failed or re-enqueued by the pruner), and
  * -1 is returned: N is not started and nothing is claimed.
  * Returns -1 when the worker is not registered, 0 when claiming was refused by `pause-all-workers`, else
- * { i1, raw1, i2, raw2, … } (claimed from the i-th queue key; empty when nothing was claimed).
+ * { i1, raw1, i2, raw2, … } (claimed from the i-th queue key; empty when nothing was claimed), or with a
+ * throttle spec { 0, waitMs } when every non-empty queue's head was throttled.
  */
 export const WORKER_CYCLE_SCRIPT: LuaScript = {
   name: 'resqueWorkerCycle',
   numberOfKeys: null,
-  lua: `${HELPERS}${CLAIM_HELPERS}
+  lua: `${HELPERS}${CLAIM_HELPERS}${THROTTLE_HELPERS}
 local flags = ARGV[1]
+-- policy: throttle (a spec only when the worker has throttles and something to do with them)
+local throttle = nil
+if ARGV[12] ~= '' then throttle = cjson.decode(ARGV[12]) end
 local now = ARGV[3]
 if redis.call('SISMEMBER', KEYS[7], ARGV[10]) == 0 then
   if string.byte(flags, 1) == 49 then redis.call('INCR', KEYS[8]) end
@@ -117,6 +124,7 @@ if string.byte(flags, 1) == 49 then
   redis.call('INCR', KEYS[5])
   if ARGV[4] ~= '' then status_update(ARGV[4], 4, now, ',"result":' .. ARGV[5], 86400) end
   if ARGV[11] ~= '' then redis.call('DEL', ARGV[11]) end -- retry policy: the counter of a job that succeeded
+  if throttle then throttle_lib().release(throttle['r']) end -- policy: throttle
   if not start then redis.call('DEL', KEYS[1]) end
 end
 if start then
@@ -137,12 +145,13 @@ local want = tonumber(ARGV[2])
 local out = {}
 if want < 1 then return out end
 if redis.call('GET', KEYS[6]) == 'true' then return 0 end
+if throttle then return throttle_lib().claim(throttle, want, KEYS[2], queues, 4, ARGV[10], KEYS[7]) end -- policy: throttle
 for n = 1, want do
   local got = false
   for i = 9, #KEYS do
     local raw = redis.call('LMOVE', KEYS[i], KEYS[2], 'LEFT', 'RIGHT')
     if raw then
-      if queues then redis.call('RPUSH', queues, ARGV[i + 3]) end
+      if queues then redis.call('RPUSH', queues, ARGV[i + 4]) end
       out[#out + 1] = i - 8
       out[#out + 1] = raw
       got = true
@@ -164,7 +173,8 @@ return out
  * KEYS: worker:<id>, worker:<id>:claim, worker:<id>:claim:queues, stat:processed, stat:processed:<id>,
  *       workers.
  * ARGV: record queues '1'|'0', now, then per cycle 4 values: finish '1'|'0', previous status key or '',
- *       previous result JSON, started raw payload; last the worker id.
+ *       previous result JSON, started raw payload; then the capped classes' running keys (JSON) or ''; last
+ *       the worker id. The worker's concurrency slots not held by a job of its claim list are returned.
  * Fenced like the cycle: a worker no longer in `workers` gets -1 and nothing is written (a claim list a
  * Ruby pruner left behind is for a pruner, or the worker's own unregister, to put back).
  * Returns { claim list, queue list }, or -1 when the worker is not registered.
@@ -172,13 +182,13 @@ return out
 export const WORKER_RESYNC_SCRIPT: LuaScript = {
   name: 'resqueWorkerResync',
   numberOfKeys: 6,
-  lua: `${HELPERS}${CLAIM_HELPERS}
+  lua: `${HELPERS}${CLAIM_HELPERS}${THROTTLE_HELPERS}
 if redis.call('SISMEMBER', KEYS[6], ARGV[#ARGV]) == 0 then return -1 end
 local queues = nil
 if ARGV[1] == '1' then queues = KEYS[3] end
 local now = ARGV[2]
 local i = 3
-while i + 3 < #ARGV do
+while i + 4 < #ARGV do
   if drop_claim(KEYS[2], queues, ARGV[i + 3]) and ARGV[i] == '1' then
     redis.call('INCR', KEYS[4])
     redis.call('INCR', KEYS[5])
@@ -186,6 +196,7 @@ while i + 3 < #ARGV do
   end
   i = i + 4
 end
+if ARGV[#ARGV - 1] ~= '' then throttle_lib().reconcile(ARGV[#ARGV - 1], ARGV[#ARGV], KEYS[2]) end -- policy: throttle
 local claimed = redis.call('LRANGE', KEYS[2], 0, -1)
 local names = {}
 if queues then names = redis.call('LRANGE', queues, 0, -1) end
@@ -196,14 +207,17 @@ return { claimed, names }
 /**
  * Puts every claimed job back at the head of its queue (original order): a paused worker, or a pool slot
  * re-registering under its new child's pid, releases what it claimed ahead.
- * KEYS: worker:<id>:claim, worker:<id>:claim:queues. ARGV: namespace prefix, the worker's one queue or ''.
+ * KEYS: worker:<id>:claim, worker:<id>:claim:queues. ARGV: namespace prefix, the worker's one queue or '',
+ * the worker id, the capped classes' running keys (JSON) or '' (their slots held by this worker are returned).
  * Returns the number of jobs put back.
  */
 export const WORKER_RELEASE_SCRIPT: LuaScript = {
   name: 'resqueWorkerRelease',
   numberOfKeys: 2,
-  lua: `${CLAIM_HELPERS}
-return put_back(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+  lua: `${CLAIM_HELPERS}${THROTTLE_HELPERS}
+local back = put_back(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+if (ARGV[4] or '') ~= '' then throttle_lib().reconcile(ARGV[4], ARGV[3], KEYS[1]) end -- policy: throttle
+return back
 `,
 };
 
@@ -215,13 +229,15 @@ return put_back(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
  * is unconfirmed, so the job is in `worker:<id>` (or its start never ran and resync dropped it from the
  * claim list), never still claimed.
  * KEYS: queue:<q>, queues, worker:<id>, worker:<id>:claim, worker:<id>:claim:queues.
- * ARGV: raw payload, queue name, status key or '', now, namespace prefix, the worker's one queue or ''.
+ * ARGV: raw payload, queue name, status key or '', now, namespace prefix, the worker's one queue or '', the
+ *       worker id, the capped classes' running keys (JSON) or '' (the worker's slots are returned).
  */
 export const WORKER_REQUEUE_SCRIPT: LuaScript = {
   name: 'resqueWorkerRequeue',
   numberOfKeys: 5,
-  lua: `${HELPERS}${CLAIM_HELPERS}
+  lua: `${HELPERS}${CLAIM_HELPERS}${THROTTLE_HELPERS}
 put_back(KEYS[4], KEYS[5], ARGV[5], ARGV[6])
+if (ARGV[8] or '') ~= '' then throttle_lib().reconcile(ARGV[8], ARGV[7], KEYS[4]) end -- policy: throttle
 redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
 redis.call('DEL', KEYS[3])
@@ -237,9 +253,11 @@ return 1
  * re-enqueued there), so this failure is not the job's: only `stat:fenced` +1, and 0 is returned.
  * KEYS: failed, stat:failed, stat:failed:<id>, stat:processed, stat:processed:<id>, worker:<id>, workers,
  *       stat:fenced.
- * ARGV: failure JSON, status key or '', now, worker id, then (policies) '1' when an onFailure listener stopped
- *       the record ('' else: no failure record, no stat:failed), and the retry counter key or '' followed by
- *       limit (-1 = Infinity), delay, key TTL, retry body, queue, namespace prefix (see RETRY_HELPERS).
+ * ARGV: failure JSON, status key or '', now, worker id, the job's concurrency slot `[runningKey, member]`
+ *       (JSON) or '' (policy: throttle), then (policies) '1' when an onFailure listener stopped the record
+ *       ('' else: no failure record, no stat:failed), and the retry counter key or '' followed by limit
+ *       (-1 = Infinity), delay, key TTL, retry body, queue, namespace prefix (see RETRY_HELPERS).
+ * The concurrency slot is returned whatever the outcome (a retried job leaves this worker too).
  * With a retry key the attempt is counted here, with the outcome: retried (no record, stat:failed +1 as Ruby's
  * worker does, WAITING when tracked) or given up (recorded with `retry_attempts`).
  * Returns 1 when recorded, 2 when an onFailure listener stopped the record, { 3, next attempt } when retried,
@@ -248,15 +266,16 @@ return 1
 export const WORKER_FAIL_SCRIPT: LuaScript = {
   name: 'resqueWorkerFail',
   numberOfKeys: 8,
-  lua: `${HELPERS}${PUSH_JOB}${RETRY_HELPERS}
+  lua: `${HELPERS}${PUSH_JOB}${RETRY_HELPERS}${THROTTLE_HELPERS}
 if redis.call('SISMEMBER', KEYS[7], ARGV[4]) == 0 then
   redis.call('INCR', KEYS[8])
   return 0
 end
+if (ARGV[5] or '') ~= '' then throttle_lib().release(cjson.decode(ARGV[5])) end -- policy: throttle
 local failure = ARGV[1]
 -- Policies (retry, onFailure stop): '' when none applies, so the plain path runs no extra command.
-if ARGV[6] and ARGV[6] ~= '' then
-  local retried, n = retry_attempt(ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10], ARGV[11], ARGV[12], tonumber(ARGV[3]))
+if ARGV[7] and ARGV[7] ~= '' then
+  local retried, n = retry_attempt(ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11], ARGV[12], ARGV[13], tonumber(ARGV[3]))
   if retried then
     redis.call('INCR', KEYS[2])
     redis.call('INCR', KEYS[3])
@@ -268,7 +287,7 @@ if ARGV[6] and ARGV[6] ~= '' then
   end
   failure = with_attempts(failure, n)
 end
-local stopped = ARGV[5] == '1'
+local stopped = ARGV[6] == '1'
 if not stopped then
   redis.call('RPUSH', KEYS[1], failure)
   redis.call('INCR', KEYS[2])
@@ -309,15 +328,17 @@ return 1
  * lists deleted, so a job whose queue is unknown is kept, never dropped.
  * KEYS: workers, worker:<id>, worker:<id>:started, worker:<id>:claim, stat:processed:<id>, stat:failed:<id>,
  *       workers:heartbeat, worker:<id>:claim:queues, workers:claim_heartbeat, workers:heartbeat_interval.
- *       ARGV: id, namespace prefix, the worker's one queue or ''. The claim heartbeat (and the interval it is
+ *       ARGV: id, namespace prefix, the worker's one queue or '', the capped classes' running keys (JSON) or ''
+ *       (the worker's concurrency slots are returned, but for jobs it keeps). The claim heartbeat (and the interval it is
  *       judged by) stays while jobs are kept, so a pruner finds them.
  * Returns the number of claimed jobs put back.
  */
 export const WORKER_UNREGISTER_SCRIPT: LuaScript = {
   name: 'resqueWorkerUnregister',
   numberOfKeys: 10,
-  lua: `${CLAIM_HELPERS}
+  lua: `${CLAIM_HELPERS}${THROTTLE_HELPERS}
 local back = put_back(KEYS[4], KEYS[8], ARGV[2], ARGV[3])
+if (ARGV[4] or '') ~= '' then throttle_lib().reconcile(ARGV[4], ARGV[1], KEYS[4]) end -- policy: throttle
 if redis.call('LLEN', KEYS[4]) == 0 then
   redis.call('DEL', KEYS[8])
   redis.call('HDEL', KEYS[9], ARGV[1])
@@ -373,13 +394,14 @@ return gone
  * ARGV: id, expected worker value, expected claim length, mode, now, retries ('' = none, else a JSON array
  * with per job 0 or [counter key, limit, delay, key TTL, retry body]: mode 'fail' counts the attempt and
  * retries it or records it with its attempts, see RETRY_HELPERS), [queue, raw, failure, statusKey]...,
- * with the namespace prefix in ARGV[#ARGV] (for queue keys).
+ * then the capped classes' running keys (JSON) or '' (every concurrency slot of the dead worker is
+ * returned), with the namespace prefix in ARGV[#ARGV] (for queue keys).
  * Returns 1 when pruned, 0 when the worker changed meanwhile.
  */
 export const WORKER_PRUNE_SCRIPT: LuaScript = {
   name: 'resqueWorkerPrune',
   numberOfKeys: 14,
-  lua: `${HELPERS}${PUSH_JOB}${RETRY_HELPERS}
+  lua: `${HELPERS}${PUSH_JOB}${RETRY_HELPERS}${THROTTLE_HELPERS}
 local current = redis.call('GET', KEYS[2]) or ''
 if current ~= ARGV[2] then return 0 end
 if redis.call('LLEN', KEYS[4]) ~= tonumber(ARGV[3]) then return 0 end
@@ -387,7 +409,8 @@ local prefix = ARGV[#ARGV]
 local now = ARGV[5]
 local retries = nil
 if ARGV[6] ~= '' then retries = cjson.decode(ARGV[6]) end
-local jobs = (#ARGV - 7) / 4
+local jobs = (#ARGV - 8) / 4
+if ARGV[#ARGV - 1] ~= '' then throttle_lib().reconcile(ARGV[#ARGV - 1], ARGV[1], nil) end -- policy: throttle
 if ARGV[4] == 'requeue' then
   for j = jobs - 1, 0, -1 do
     local i = 7 + 4 * j

@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { ResqueConnection } from '../connection/connection.service.js';
 import { ResqueEvents } from '../events/events.service.js';
 import { ResqueJobRegistry } from '../jobs/job.registry.js';
+import { MemoryThrottle } from '../policies/policy.throttle.js';
 import {
   JobStatus,
   assertSelectors,
@@ -48,6 +49,13 @@ const RUN_ALL_LIMIT = 10_000;
  * `status(id)` follows tracked jobs like Redis would (WAITING, then COMPLETE with the result, or FAILED).
  * Every `ctx.progress()` value is recorded (no throttling): `performed()[i].progress`, and the last one in
  * `status(id).progress` for tracked jobs.
+ * Throttles (`@Job({ throttle, maxConcurrent })`) are honoured as a worker would at that instant, without
+ * waiting: a job over its class's rate (sliding window on Date.now(), so fake timers move it) or cap is not
+ * performed but stays waiting, at the head of its queue: `runAll()` skips that queue and goes on with the
+ * others, returning when only held-back jobs remain (`jobs()` lists them; a later `runAll()` performs them
+ * once their window has room); in inline mode `enqueue` records such a job as waiting instead of
+ * performing it. Jobs run one at a time here, so a cap only holds back a job enqueued inline by a running
+ * job of the same capped class.
  */
 @Injectable()
 export class ResqueTestingQueue extends ResqueQueue {
@@ -64,7 +72,14 @@ export class ResqueTestingQueue extends ResqueQueue {
     @Optional() connection?: ResqueConnection,
   ) {
     const failedList: MemoryFailedList = new MemoryFailedList((queue, job): Promise<void> => memory.requeue(queue, job));
-    const memory: MemoryJobs = new MemoryJobs(options.mode, (progress) => new JobRunner({ moduleRef, registry, events, progress }), failedList, new MemoryRetries(events));
+    const throttle = new MemoryThrottle((className) => registry.get(className)?.options);
+    const memory: MemoryJobs = new MemoryJobs(
+      options.mode,
+      (progress) => new JobRunner({ moduleRef, registry, events, progress }),
+      failedList,
+      new MemoryRetries(events),
+      throttle,
+    );
     const delayedStore = new MemoryDelayedStore();
     super(connection ?? noRedis(), events, { jobs: memory, delayed: delayedStore });
     this.memory = memory;
@@ -174,7 +189,7 @@ export class ResqueTestingQueue extends ResqueQueue {
     const memory = this.memory;
     const ran: PerformedJob[] = [];
     for (let n = 0; ; n++) {
-      const next = memory.waiting.find((j) => queue === undefined || j.queue === queue);
+      const next = memory.nextRunnable(queue);
       if (!next) return ran;
       if (n >= RUN_ALL_LIMIT) throw new Error(`runAll() stopped after ${RUN_ALL_LIMIT} jobs: a job keeps enqueueing more`);
       memory.waiting.splice(memory.waiting.indexOf(next), 1);
@@ -185,6 +200,7 @@ export class ResqueTestingQueue extends ResqueQueue {
   /** Forgets every recorded, delayed and performed job, every status and every failure record. */
   clear(): void {
     this.memory.clear();
+    this.memory.throttle.clear();
     this.delayedStore.clear();
     void this.failedList.clear();
   }
@@ -206,7 +222,28 @@ class MemoryJobs implements JobSink {
     private readonly newRunner: (progress: ProgressSink) => JobRunner,
     private readonly failed: MemoryFailedList,
     private readonly retries: MemoryRetries,
+    readonly throttle: MemoryThrottle,
   ) {}
+
+  /**
+   * The first waiting job (of `queue`, or any) that may run now: a queue whose first job is held back by
+   * its throttle is skipped whole, as a worker's claim leaves it at the head and moves on.
+   */
+  nextRunnable(queue: string | undefined): RecordedJob | undefined {
+    const blocked = new Set<string>();
+    for (const job of this.waiting) {
+      if ((queue !== undefined && job.queue !== queue) || blocked.has(job.queue)) continue;
+      if (this.throttle.mayRun(job.className)) return job;
+      blocked.add(job.queue);
+    }
+    return undefined;
+  }
+
+  /** Inline mode: performs the job now, or leaves it waiting when its throttle holds it back. */
+  private async performOrWait(job: RecordedJob): Promise<void> {
+    if (this.throttle.mayRun(job.className)) await this.perform(job);
+    else this.waiting.push(job);
+  }
 
   /** Records every value of a running job; a tracked job's status shows the last one, as Redis would. */
   private readonly progressSink: ProgressSink = {
@@ -238,7 +275,7 @@ class MemoryJobs implements JobSink {
     const recorded = this.record({ id, queue, className: decoded.className, params: decoded.params, args: decoded.args, raw, tracked });
     if (this.mode === 'inline') {
       this.recorded.delete(id);
-      await this.perform(recorded);
+      await this.performOrWait(recorded);
     }
   }
 
@@ -260,7 +297,7 @@ class MemoryJobs implements JobSink {
     for (const job of jobs) {
       const recorded = this.recorded.get(job.id);
       this.recorded.delete(job.id);
-      if (recorded) await this.perform(recorded);
+      if (recorded) await this.performOrWait(recorded);
     }
   }
 
@@ -271,9 +308,11 @@ class MemoryJobs implements JobSink {
     const progress: ResqueProgress[] = [];
     this.progress.set(job.id, progress);
     let outcome: JobOutcome;
+    const release = this.throttle.take(job.className);
     try {
       outcome = await this.runner.run({ raw: job.raw, queue: job.queue, workerId }, { afterFork: false });
     } finally {
+      release();
       this.progress.delete(job.id);
     }
     let retry: RecordedJob | null = null;

@@ -1,6 +1,6 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { ContextIdFactory, ModuleRef } from '@nestjs/core';
-import type { JobHookRef } from '../decorators/decorators.types.js';
+import type { JobHookRef, JobOptions } from '../decorators/decorators.types.js';
 import { DoNotPerformError } from '../events/events.errors.js';
 import { ResqueConnection } from '../connection/connection.service.js';
 import { ResqueEvents } from '../events/events.service.js';
@@ -73,6 +73,11 @@ export class JobRunner {
       progress: progressSinkOf(app, logger),
       logger,
     });
+  }
+
+  /** Every registered job class's name and options (the host compiles their throttles). */
+  jobs(): ReadonlyArray<{ name: string; options: JobOptions }> {
+    return this.deps.registry.all();
   }
 
   /** The job class's `@Job({ timeout })` in ms, if any (the host enforces it). */

@@ -1,4 +1,5 @@
 import type { ResqueAppOptions } from '../resque.host-types.js';
+import { checkWorkerThrottle, type WorkerThrottleOptions } from '../policies/policy.throttle.js';
 import type { ResqueConnectionInput } from '../resque.options.js';
 import {
   hostPart,
@@ -98,6 +99,11 @@ export interface ResqueWorkerHostOptions {
   appOptions?: ResqueAppOptions;
   /** Prometheus job metrics of this host, from its parent (optional peer prom-client; README "Health and metrics"). */
   metrics?: WorkerMetricsOptions;
+  /**
+   * Rate limits per queue, shared by every worker on the Redis: `{ queues: { api: { max: 10, perSeconds: 1 } } }`
+   * (README "Job policies"). Job classes declare theirs with `@Job({ throttle, maxConcurrent })`.
+   */
+  throttle?: WorkerThrottleOptions;
 }
 
 /** The worker host's `metrics` option. */
@@ -137,6 +143,7 @@ export interface ResolvedWorkerOptions {
   childStderrLines: number;
   appOptions: ResqueAppOptions;
   metrics: WorkerMetricsOptions | undefined;
+  throttle: WorkerThrottleOptions | undefined;
 }
 
 /**
@@ -195,6 +202,7 @@ export function resolveWorkerOptions(explicit: Layer, fromEnv: Layer, hostname: 
     childStderrLines,
     appOptions: pick('appOptions') ?? {},
     metrics: checkMetrics(pick('metrics')),
+    throttle: checkWorkerThrottle(pick('throttle')),
   };
 }
 

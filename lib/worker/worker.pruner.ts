@@ -35,6 +35,8 @@ export interface WorkerPrunerOptions {
   retryOf?: (raw: string, queue: string, error: Error) => RetryWrite | null;
   /** Tests may inject; default `process.kill(pid, 0)` (ESRCH = gone). */
   isPidAlive?: (pid: number) => boolean;
+  /** The capped classes' running keys as JSON (ThrottlePlan#runningKeysJson): a dead worker's slots are returned. */
+  throttleRunningKeys?: string;
 }
 
 export interface PrunedWorker {
@@ -243,7 +245,7 @@ export class WorkerPruner {
       }
       // The retries slot stays '' (no JSON decode in Lua) unless a job has a policy.
       if (retries.some((r) => r !== 0)) args[5] = JSON.stringify(retries);
-      args.push(keys.prefix);
+      args.push(options.throttleRunningKeys ?? '', keys.prefix);
       const done = await runScript<number>(
         redis,
         WORKER_PRUNE_SCRIPT,

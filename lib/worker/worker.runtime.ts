@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { ResqueConnection } from '../connection/connection.service.js';
 import { writePidFile } from '../env/env.pidfile.js';
 import { ResqueEvents } from '../events/events.service.js';
+import { ThrottlePlan } from '../policies/policy.throttle.js';
 import { errorMessage } from '../protocol/index.js';
 import type { ResqueAppModule } from '../resque.host-types.js';
 import { moduleLoggerEnabled, ResqueLogger } from '../resque.logger.js';
@@ -83,7 +84,8 @@ export class WorkerRuntime {
     const childrenUp = startLimited(this.executors, Math.max(1, availableParallelism()));
     for (const up of childrenUp) up.catch(() => undefined); // awaited in startSlots
     const { connection, events, runner } = await this.openContext();
-    const store = new WorkerStore(connection.client, connection.keys, options.heartbeatIntervalSeconds);
+    const throttle = ThrottlePlan.of(connection.keys, runner.jobs(), options.throttle);
+    const store = new WorkerStore(connection.client, connection.keys, options.heartbeatIntervalSeconds, throttle);
     const selection = new QueueSelection(options.queues);
     if (options.isolation === 'inline') {
       for (let index = 0; index < options.concurrency; index++) this.executors.push(new InlineExecutor(runner, index, options));
@@ -99,6 +101,7 @@ export class WorkerRuntime {
       pruneAfterSeconds: options.pruneAfterSeconds,
       onDeadWorker: options.onDeadWorker,
       retryOf: (raw, queue, error) => pruneRetryOf((decoded) => runner.retryPolicyOf(decoded), connection.keys, raw, queue, error),
+      throttleRunningKeys: throttle?.runningKeysJson,
     });
     await this.prune(pruner);
     this.startTimers(store, pruner);

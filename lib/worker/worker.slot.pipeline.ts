@@ -60,7 +60,8 @@ export class SlotPipeline {
       .cycle(request)
       .then(
         (jobs) => {
-          entry.jobs = jobs;
+          // A claim ahead that found every head throttled claimed nothing (policy: throttle).
+          entry.jobs = Array.isArray(jobs) || typeof jobs === 'string' ? jobs : [];
           entry.settled = true;
           // Noticed now, not at the next fold: the running job's signal is aborted while it runs.
           if (jobs === 'pruned') this.slot.notePruned('job start', request);

@@ -22,6 +22,8 @@ import type { JobOutcome } from './worker.types.js';
 
 /** With globs or several queues, blocking mode polls at most this often (BLMOVE takes one source list). */
 const BLOCKING_FALLBACK_POLL_SECONDS = 0.5;
+/** A slot held back only by a concurrency cap (no one knows when a slot frees) polls at most this often. */
+const THROTTLE_CAP_POLL_SECONDS = 0.5;
 
 export interface SlotDeps {
   index: number;
@@ -243,7 +245,7 @@ export class WorkerSlot implements SlotContext {
     }
     const { options, logger } = this.deps;
     const request: CycleRequest = { finished, start: null, claim: Math.max(1, options.prefetch), queues: [] };
-    let reply: ClaimedJob[] | 'paused' | 'pruned';
+    let reply: Awaited<ReturnType<SlotStore['cycle']>>;
     try {
       request.queues = await this.queues.fresh();
       reply = await this.store().cycle(request);
@@ -258,11 +260,27 @@ export class WorkerSlot implements SlotContext {
       this.pipeline.pausedByAll = true;
       this.titles.set(pausedTitle());
       await this.sleep(options.interval);
+    } else if (!Array.isArray(reply)) {
+      this.pipeline.pausedByAll = false;
+      await this.throttled(reply.throttledMs);
     } else {
       this.pipeline.pausedByAll = false;
       await this.claimed(reply);
     }
     return null; // re-check stopping/paused before starting a claimed job
+  }
+
+  /**
+   * Every non-empty queue's head was throttled (policy: throttle): sleep until the first window frees
+   * (`ms`), or, held back only by a concurrency cap (ms -1, its end unknown), poll; never longer than
+   * `interval`, as an idle worker polls its empty queues.
+   */
+  private async throttled(ms: number): Promise<void> {
+    const { options, events } = this.deps;
+    const seconds = Math.min(options.interval, ms > 0 ? ms / 1000 : THROTTLE_CAP_POLL_SECONDS);
+    this.titles.set(waitingTitle(this.deps.selection.configured));
+    if (events.hasListeners('onThrottled')) void events.emitAsync('onThrottled', { workerId: this.id, queues: [...this.queues.now()], waitMs: ms > 0 ? ms : null });
+    await this.sleep(seconds);
   }
 
   /** Takes in what a claim returned; with nothing, waits for a job. */
@@ -368,7 +386,7 @@ export class WorkerSlot implements SlotContext {
     }
     const resultJson = outcome.kind === 'complete' ? outcome.resultJson : 'null';
     const retryKey = decoded ? retryKeyOnSuccess(this.retryPolicyOf, this.deps.store.keys, decoded) : undefined;
-    const finished: FinishedJob = { statusKey: current.statusKey, resultJson, className: current.className, jobId: current.jobId };
+    const finished: FinishedJob = { statusKey: current.statusKey, resultJson, className: current.className, jobId: current.jobId, raw: current.job.raw };
     if (retryKey !== undefined) finished.retryKey = retryKey;
     return finished;
   }
@@ -440,7 +458,8 @@ export class WorkerSlot implements SlotContext {
       return null;
     }
     const queue = this.queues.only;
-    if (!this.deps.blockingClient || queue === null) {
+    // BLMOVE would pop a job whatever its class: with throttles for this queue, poll instead (policy: throttle).
+    if (!this.deps.blockingClient || queue === null || store.throttle?.appliesTo(queue)) {
       await this.sleep(Math.min(options.interval, BLOCKING_FALLBACK_POLL_SECONDS));
       return null;
     }

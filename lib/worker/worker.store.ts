@@ -18,6 +18,7 @@ import {
   WORKER_RESYNC_SCRIPT,
   WORKER_UNREGISTER_SCRIPT,
 } from '../protocol/protocol.scripts.worker.js';
+import type { ThrottlePlan } from '../policies/policy.throttle.js';
 import { WORKER_DEFAULTS } from './worker.options.js';
 
 /** A completed job's bookkeeping, folded into the next cycle (one round trip per job). */
@@ -31,9 +32,11 @@ export interface FinishedJob {
   jobId: string | null;
   /** Retry policy: the counter key to delete (a retried job that succeeded), else absent. */
   retryKey?: string;
+  /** The raw payload (the concurrency slot it holds is returned with it; policy: throttle). */
+  raw?: string;
 }
 
-/** The policy part of a failure write (WORKER_FAIL_SCRIPT ARGV 5–12). */
+/** The policy part of a failure write (WORKER_FAIL_SCRIPT ARGV 6–13). */
 export interface FailPolicy {
   /** An onFailure listener stopped the record (DoNotRecordFailureError). */
   stopRecord: boolean;
@@ -167,7 +170,7 @@ export class SlotStore {
    * the claimed jobs (oldest first), 'paused' when `pause-all-workers` refused claiming, or 'pruned' when
    * the worker is no longer registered (nothing was written: fenced).
    */
-  async cycle(request: CycleRequest): Promise<ClaimedJob[] | 'paused' | 'pruned'> {
+  async cycle(request: CycleRequest): Promise<ClaimedJob[] | 'paused' | 'pruned' | { throttledMs: number }> {
     const { finished, start, claim } = request;
     if (!start) this.clock.tick(); // `starting` just did
     const queues = claim > 0 ? request.queues : [];
@@ -177,13 +180,10 @@ export class SlotStore {
     args.push(`${finished ? 1 : 0}${start ? 1 : 0}${recordQueues ? 1 : 0}`, claim, this.clock.unix);
     pushFinishedArgs(args, finished);
     pushStartArgs(args, start);
-    args.push(this.workerId, finished?.retryKey ?? '');
+    args.push(this.workerId, finished?.retryKey ?? '', this.throttleSpec(finished, claim));
     if (recordQueues && claim > 0) for (const queue of queues) args.push(queue);
     if (this.shared) this.coalesce();
-    const reply = (await this.cycleCall(...args)) as 0 | -1 | Array<number | string>;
-    if (reply === 0) return 'paused';
-    if (reply === -1) return 'pruned';
-    return claimedJobs(reply, queues);
+    return cycleReply((await this.cycleCall(...args)) as 0 | -1 | Array<number | string>, queues);
   }
 
   /**
@@ -198,7 +198,7 @@ export class SlotStore {
       if (!request.start) continue;
       args.push(request.finished ? '1' : '0', request.finished?.statusKey ?? '', request.finished?.resultJson ?? 'null', request.start.raw);
     }
-    args.push(this.workerId);
+    args.push(this.store.throttle?.runningKeysJson ?? '', this.workerId);
     const reply = await runScript<[string[], string[]] | -1>(
       this.store.redis,
       WORKER_RESYNC_SCRIPT,
@@ -212,10 +212,18 @@ export class SlotStore {
 
   /**
    * Records a failure, or counts a retry attempt and retries (`policy`); 'fenced' when the worker is no longer
-   * registered (nothing but `stat:fenced`).
+   * registered (nothing but `stat:fenced`). `job` (class and raw payload) returns the concurrency slot the
+   * job holds, if its class is capped (policy: throttle), whatever the outcome.
    */
-  async fail(failureJson: string, statusKey: string | null, queue: string, policy: FailPolicy | null = null): Promise<FailReply> {
-    const args: Array<string | number> = [this.failKeys.length, ...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId];
+  async fail(
+    failureJson: string,
+    statusKey: string | null,
+    queue: string,
+    policy: FailPolicy | null = null,
+    job?: { className: string; raw: string },
+  ): Promise<FailReply> {
+    const release = job ? (this.store.throttle?.releaseOf(job.className, this.workerId, job.raw) ?? '') : '';
+    const args: Array<string | number> = [this.failKeys.length, ...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId, release];
     if (policy) {
       const r = policy.retry;
       args.push(policy.stopRecord ? '1' : '');
@@ -238,7 +246,7 @@ export class SlotStore {
       this.store.redis,
       WORKER_REQUEUE_SCRIPT,
       [k.queue(queue), k.queues, k.worker(this.workerId), k.workerClaim(this.workerId), claimQueuesKey(k, this.workerId)],
-      [raw, queue, statusKey ?? '', unixSeconds(), k.prefix, this.ownQueue ?? ''],
+      [raw, queue, statusKey ?? '', unixSeconds(), k.prefix, this.ownQueue ?? '', this.workerId, this.store.throttle?.runningKeysJson ?? ''],
     );
   }
 
@@ -248,6 +256,8 @@ export class SlotStore {
     return runScript<number>(this.store.redis, WORKER_RELEASE_SCRIPT, [k.workerClaim(this.workerId), claimQueuesKey(k, this.workerId)], [
       k.prefix,
       this.ownQueue ?? '',
+      this.workerId,
+      this.store.throttle?.runningKeysJson ?? '',
     ]);
   }
 
@@ -269,6 +279,14 @@ export class SlotStore {
       corked.delete(stream);
       stream.uncork();
     });
+  }
+
+  /** The cycle's throttle ARGV: '' without a plan (the plain path), else the spec (see ThrottlePlan#cycleSpec). */
+  private throttleSpec(finished: FinishedJob | null, claim: number): string {
+    const plan = this.store.throttle;
+    if (!plan) return '';
+    const release = finished?.raw === undefined ? null : plan.releaseOf(finished.className, this.workerId, finished.raw);
+    return plan.cycleSpec(claim, release);
   }
 
   private headOf(queue: string, second: number): string {
@@ -298,6 +316,8 @@ export class WorkerStore {
     readonly keys: ResqueKeys,
     /** Published beside each heartbeat: other machines' pruners judge our workers by it. */
     readonly heartbeatIntervalSeconds: number = WORKER_DEFAULTS.heartbeatIntervalSeconds,
+    /** The host's throttles and concurrency caps (policy: throttle), or null: the scripts' plain path. */
+    readonly throttle: ThrottlePlan | null = null,
   ) {}
 
   async register(workerId: string, startedAt: Date, heartbeatAt: Date): Promise<void> {
@@ -331,7 +351,7 @@ export class WorkerStore {
         k.claimHeartbeats,
         k.heartbeatIntervals,
       ],
-      [workerId, k.prefix, ownQueue ?? ''],
+      [workerId, k.prefix, ownQueue ?? '', this.throttle?.runningKeysJson ?? ''],
     );
   }
 
@@ -392,6 +412,14 @@ function pushFinishedArgs(args: Array<string | number>, finished: FinishedJob | 
 function pushStartArgs(args: Array<string | number>, start: StartingJob | null): void {
   if (start) args.push(start.raw, start.head, start.isObject ? '' : JSON.stringify(start.raw), start.statusKey ?? '');
   else args.push('', '', '', '');
+}
+
+/** What a cycle's reply means: see WORKER_CYCLE_SCRIPT's return values. */
+function cycleReply(reply: 0 | -1 | Array<number | string>, queues: readonly string[]): ClaimedJob[] | 'paused' | 'pruned' | { throttledMs: number } {
+  if (reply === 0) return 'paused';
+  if (reply === -1) return 'pruned';
+  if (reply[0] === 0) return { throttledMs: Number(reply[1]) };
+  return claimedJobs(reply, queues);
 }
 
 /** The cycle's claim reply: `[queue index (1-based), payload, …]`. */
