@@ -51,6 +51,7 @@ export type { JobClass, JobOptions, JobParamsOf, JobScheduleOptions } from './de
 export type { JobOutcome, ResqueJobContext } from './worker/worker.types.js';
 export { JobTimeoutError, TermException, UnknownJobError, WorkerPrunedError } from './worker/worker.errors.js';
 export { PayloadDecodeError } from './protocol/protocol.payload.js';
+export { DuplicateJobError, type UniqueOnDuplicate, type UniqueOptions, type UniqueUntil } from './policies/policy.unique.js';
 export type { ResqueProgress } from './protocol/protocol.progress.js';
 
 // Events

@@ -9,6 +9,7 @@ import {
   RESQUE_TEARDOWN_METADATA,
 } from './decorators.constants.js';
 import type { JobMetadata, JobOptions } from './decorators.types.js';
+import { assertUniqueOptions } from '../policies/policy.unique.js';
 
 /**
  * Marks a provider class as the handler of Resque jobs of class `name` (the `class` member of the
@@ -17,6 +18,7 @@ import type { JobMetadata, JobOptions } from './decorators.types.js';
 export function Job(name: string, options: JobOptions = {}): ClassDecorator {
   if (typeof name !== 'string' || name.trim() === '') throw new TypeError('@Job(name): name must be a non-empty string');
   if (options === null || typeof options !== 'object') throw new TypeError('@Job(name, options): options must be an object');
+  if (options.unique !== undefined) assertUniqueOptions(options.unique, `@Job('${name}')`); // unique: validated before any enqueue
   const metadata: JobMetadata = { name, options };
   return SetMetadata(RESQUE_JOB_METADATA, metadata);
 }

@@ -1,3 +1,5 @@
+import type { UniqueOptions } from '../policies/policy.unique.js';
+
 /** A recurring schedule declared on a job class (run by the scheduler). */
 export interface JobScheduleOptions {
   /** Cron expression (5 or 6 fields, optional trailing time zone), as resque-scheduler's `cron`. */
@@ -26,6 +28,12 @@ export interface JobOptions {
   timeout?: number;
   /** Track status by default when enqueued through the class. */
   track?: boolean;
+  /**
+   * Unique jobs: while an equal job (same class and key) holds the lock, enqueueing through the class
+   * returns that job's id or rejects (README, "Unique jobs").
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the key function takes the job's own params type
+  unique?: UniqueOptions<any>;
 }
 
 /** The stored `resque:job` metadata. */

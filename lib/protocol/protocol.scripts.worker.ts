@@ -1,4 +1,5 @@
 import type { LuaScript } from './protocol.lua.js';
+import { UNIQUE_HELPERS } from './protocol.scripts.unique.js';
 
 /**
  * Worker Lua scripts (resque-protocol.md §4, §6–§8). Status keys of jobs are computed by the caller from the
@@ -87,8 +88,9 @@ end
  *       pause-all-workers, workers, stat:fenced, queue:<q>... (variable count, priority order)
  * ARGV: flags ('1'/'0' × 3: finish, start, record queues), claim count, now (unix s), previous status key
  *       or '', previous result JSON, N's raw payload, N's record head (`{"queue":…,"run_at":…,"payload":`),
- *       N's payload as a JSON string or '' (embed raw), N's status key or '', the worker id, then the queue
- *       names (flag 3).
+ *       N's payload as a JSON string or '' (embed raw), N's status key or '', the worker id, the unique
+ *       locks to release ('' for plain jobs, else `[[key, id], …]`: the finishing job's 'finished' lock and
+ *       N's 'started' lock), then the queue names (flag 3).
  * Fencing: all of this happens only while the worker is still in `workers` (a pruner removes it in the same
  * script that takes its jobs back). Otherwise nothing is written but `stat:fenced` +1 when a finished job's
  * outcome came along (that outcome is not the job's: the job was failed or re-enqueued by the pruner), and
@@ -99,13 +101,15 @@ end
 export const WORKER_CYCLE_SCRIPT: LuaScript = {
   name: 'resqueWorkerCycle',
   numberOfKeys: null,
-  lua: `${HELPERS}${CLAIM_HELPERS}
+  lua: `${HELPERS}${CLAIM_HELPERS}${UNIQUE_HELPERS}
 local flags = ARGV[1]
 local now = ARGV[3]
 if redis.call('SISMEMBER', KEYS[7], ARGV[10]) == 0 then
   if string.byte(flags, 1) == 49 then redis.call('INCR', KEYS[8]) end
   return -1
 end
+-- unique: locks released by this finish/start (decoded only when there are any).
+if ARGV[11] ~= '' then unique_release_list(ARGV[11]) end
 local start = string.byte(flags, 2) == 49
 local queues = nil
 if string.byte(flags, 3) == 49 then queues = KEYS[3] end
@@ -138,7 +142,7 @@ for n = 1, want do
   for i = 9, #KEYS do
     local raw = redis.call('LMOVE', KEYS[i], KEYS[2], 'LEFT', 'RIGHT')
     if raw then
-      if queues then redis.call('RPUSH', queues, ARGV[i + 2]) end
+      if queues then redis.call('RPUSH', queues, ARGV[i + 3]) end
       out[#out + 1] = i - 8
       out[#out + 1] = raw
       got = true
@@ -233,13 +237,13 @@ return 1
  * re-enqueued there), so this failure is not the job's: only `stat:fenced` +1, and 0 is returned.
  * KEYS: failed, stat:failed, stat:failed:<id>, stat:processed, stat:processed:<id>, worker:<id>, workers,
  *       stat:fenced.
- * ARGV: failure JSON, status key or '', now, worker id.
+ * ARGV: failure JSON, status key or '', now, worker id, the job's 'finished' unique lock or '', its job id.
  * Returns 1 when recorded, 0 when fenced.
  */
 export const WORKER_FAIL_SCRIPT: LuaScript = {
   name: 'resqueWorkerFail',
   numberOfKeys: 8,
-  lua: `${HELPERS}
+  lua: `${HELPERS}${UNIQUE_HELPERS}
 if redis.call('SISMEMBER', KEYS[7], ARGV[4]) == 0 then
   redis.call('INCR', KEYS[8])
   return 0
@@ -251,6 +255,8 @@ redis.call('INCR', KEYS[4])
 redis.call('INCR', KEYS[5])
 redis.call('DEL', KEYS[6])
 if ARGV[2] ~= '' then status_update(ARGV[2], 3, ARGV[3], '', 86400) end
+-- unique: the failed job's 'finished' lock ends here (a job that will be retried keeps it: skip this then).
+unique_release(ARGV[5], ARGV[6])
 return 1
 `,
 };
@@ -342,23 +348,26 @@ return gone
  * KEYS: workers, worker:<id>, worker:<id>:started, worker:<id>:claim, stat:processed:<id>, stat:failed:<id>,
  *       workers:heartbeat, failed, stat:failed, stat:processed, queues, worker:<id>:claim:queues,
  *       workers:claim_heartbeat, workers:heartbeat_interval.
- * ARGV: id, expected worker value, expected claim length, mode, now, [queue, raw, failure, statusKey]...,
+ * ARGV: id, expected worker value, expected claim length, mode, now, the unique locks to release ('' or
+ * `[[key, id], …]`: in 'fail' mode, the locks the failed jobs still held), [queue, raw, failure, statusKey]...,
  * with the namespace prefix in ARGV[#ARGV] (for queue keys).
  * Returns 1 when pruned, 0 when the worker changed meanwhile.
  */
 export const WORKER_PRUNE_SCRIPT: LuaScript = {
   name: 'resqueWorkerPrune',
   numberOfKeys: 14,
-  lua: `${HELPERS}
+  lua: `${HELPERS}${UNIQUE_HELPERS}
 local current = redis.call('GET', KEYS[2]) or ''
 if current ~= ARGV[2] then return 0 end
 if redis.call('LLEN', KEYS[4]) ~= tonumber(ARGV[3]) then return 0 end
 local prefix = ARGV[#ARGV]
 local now = ARGV[5]
-local jobs = (#ARGV - 6) / 4
+local jobs = (#ARGV - 7) / 4
+-- unique: the dead worker's failed jobs release their locks.
+if ARGV[6] ~= '' then unique_release_list(ARGV[6]) end
 if ARGV[4] == 'requeue' then
   for j = jobs - 1, 0, -1 do
-    local i = 6 + 4 * j
+    local i = 7 + 4 * j
     local queue, raw, skey = ARGV[i], ARGV[i + 1], ARGV[i + 3]
     redis.call('SADD', KEYS[11], queue)
     redis.call('LPUSH', prefix .. 'queue:' .. queue, raw)
@@ -366,7 +375,7 @@ if ARGV[4] == 'requeue' then
   end
 else
   for j = 0, jobs - 1 do
-    local i = 6 + 4 * j
+    local i = 7 + 4 * j
     local failure, skey = ARGV[i + 2], ARGV[i + 3]
     redis.call('RPUSH', KEYS[8], failure)
     redis.call('INCR', KEYS[9])

@@ -27,6 +27,7 @@ import { RESQUE_TESTING_OPTIONS } from './testing.constants.js';
 import { MemoryDelayedStore } from './testing.delayed.js';
 import { MemoryFailedList } from './testing.failures.js';
 import type { DelayedJob, PerformedJob, RecordedJob, ResqueTestingOptions } from './testing.types.js';
+import { MemoryUniqueLocks } from './testing.unique.js';
 import type { JobOutcome } from '../worker/worker.types.js';
 
 /** Guards against a job that keeps enqueueing itself during runAll(). */
@@ -54,18 +55,21 @@ export class ResqueTestingQueue extends ResqueQueue {
   readonly failedList: MemoryFailedList;
   private readonly memory: MemoryJobs;
   private readonly delayedStore: MemoryDelayedStore;
+  private readonly locks: MemoryUniqueLocks;
 
   constructor(
     @Inject(RESQUE_TESTING_OPTIONS) options: ResqueTestingOptions,
     moduleRef: ModuleRef,
-    registry: ResqueJobRegistry,
+    private readonly registry: ResqueJobRegistry,
     events: ResqueEvents,
     @Optional() connection?: ResqueConnection,
   ) {
     const failedList: MemoryFailedList = new MemoryFailedList((queue, job): Promise<void> => memory.requeue(queue, job));
-    const memory: MemoryJobs = new MemoryJobs(options.mode, (progress) => new JobRunner({ moduleRef, registry, events, progress }), failedList);
-    const delayedStore = new MemoryDelayedStore();
+    const locks = new MemoryUniqueLocks();
+    const memory: MemoryJobs = new MemoryJobs(options.mode, (progress) => new JobRunner({ moduleRef, registry, events, progress }), failedList, locks);
+    const delayedStore = new MemoryDelayedStore(locks);
     super(connection ?? noRedis(), events, { jobs: memory, delayed: delayedStore });
+    this.locks = locks;
     this.memory = memory;
     this.delayedStore = delayedStore;
     this.failedList = failedList;
@@ -162,9 +166,23 @@ export class ResqueTestingQueue extends ResqueQueue {
     const ids: Array<string | false> = [];
     for (const { at, item } of this.delayedStore.takeDue(limit)) {
       const job = toDelayedJob(at, item);
-      ids.push(await this.enqueue(job.queue, job.className, job.params));
+      const record = JSON.parse(item) as Record<string, unknown>;
+      if (record['unique'] === undefined) ids.push(await this.enqueue(job.queue, job.className, job.params));
+      else ids.push(await this.promoteUnique(job, record));
     }
     return ids;
+  }
+
+  /**
+   * A unique delayed job moves as the scheduler moves it: under the id its lock holds, its 'queued' lock
+   * released, a 'started'/'finished' one kept for the job (not checked again: it was checked when scheduled).
+   */
+  private async promoteUnique(job: DelayedJob, record: Record<string, unknown>): Promise<string | false> {
+    const id = typeof record['id'] === 'string' ? record['id'] : undefined;
+    this.locks.releaseMarked(record, id ?? null, 'queued');
+    const checked = this.enqueuer.check(job.queue, this.registry.get(job.className)?.classRef ?? job.className, job.params);
+    const keep = checked.unique && checked.unique.until !== 'queued';
+    return this.enqueuer.enqueue(keep ? checked : { ...checked, unique: null }, id);
   }
 
   /** Performs the waiting jobs (of `queue`, or all) in order, including jobs they enqueue; returns what ran. */
@@ -185,6 +203,7 @@ export class ResqueTestingQueue extends ResqueQueue {
   clear(): void {
     this.memory.clear();
     this.delayedStore.clear();
+    this.locks.clear();
     void this.failedList.clear();
   }
 }
@@ -204,6 +223,7 @@ class MemoryJobs implements JobSink {
     readonly mode: ResqueTestingOptions['mode'],
     private readonly newRunner: (progress: ProgressSink) => JobRunner,
     private readonly failed: MemoryFailedList,
+    private readonly locks: MemoryUniqueLocks,
   ) {}
 
   /** Records every value of a running job; a tracked job's status shows the last one, as Redis would. */
@@ -223,9 +243,14 @@ class MemoryJobs implements JobSink {
     },
   };
 
-  async push(job: PreparedJob): Promise<void> {
-    const { id, queue, className, params, payload: raw, tracked } = job;
+  async push(job: PreparedJob): Promise<string | undefined> {
+    const { id, queue, className, params, payload: raw, tracked, unique } = job;
+    if (unique) {
+      const holder = this.locks.take(unique.lock, id, unique.ttl, unique.until !== 'queued');
+      if (holder !== undefined) return holder;
+    }
     this.record({ id, queue, className, params, args: [params], raw, tracked });
+    return undefined;
   }
 
   /** A failure requeued by ResqueFailures: its exact payload back in its queue, an existing status back to WAITING. */
@@ -269,10 +294,13 @@ class MemoryJobs implements JobSink {
     const progress: ResqueProgress[] = [];
     this.progress.set(job.id, progress);
     let outcome: JobOutcome;
+    const payload = job.raw.includes('"unique"') ? decodePayload(job.raw).payload : null;
+    if (payload) this.locks.releaseMarked(payload, job.id, 'started');
     try {
       outcome = await this.runner.run({ raw: job.raw, queue: job.queue, workerId }, { afterFork: false });
     } finally {
       this.progress.delete(job.id);
+      if (payload) this.locks.releaseMarked(payload, job.id, 'finished');
     }
     if (outcome.kind === 'failed') {
       const { exception, error, backtrace } = outcome;

@@ -10,6 +10,7 @@ import {
 } from '../protocol/index.js';
 import { WORKER_PRUNE_SCRIPT, WORKER_PRUNE_TAKEOVER_SCRIPT, WORKER_PRUNE_UNLOCK_SCRIPT } from '../protocol/protocol.scripts.worker.js';
 import { PRUNE_HEARTBEAT_MULTIPLE, RUBY_PRUNE_AFTER_SECONDS, type DeadWorkerPolicy } from './worker.options.js';
+import { heldUniqueOfRaw, uniqueReleaseArg, type HeldUnique } from '../policies/policy.unique.js';
 import { claimQueuesKey, statusKeyOfRaw } from './worker.store.js';
 
 /** Ruby's lock TTL: one pruner at a time across Ruby workers and ours. */
@@ -225,6 +226,7 @@ export class WorkerPruner {
       const ownQueue = parseWorkerId(id)?.queues[0] ?? '';
       claimed.forEach((raw, i) => jobs.push({ queue: claimedQueues[i] ?? ownQueue, raw }));
       const args: Array<string | number> = [id, current ?? '', claimed.length, options.onDeadWorker, Math.floor(Date.now() / 1000)];
+      args.push(options.onDeadWorker === 'fail' ? failedLocks(keys, jobs, jobs.length > claimed.length) : ''); // unique
       for (const job of jobs) {
         const className = classNameOf(job.raw);
         const failure = encodeFailure(
@@ -296,6 +298,20 @@ export function inFlightOf(value: string): { queue: string; raw: string } | null
     }
   }
   return { queue, raw: typeof record.payload === 'string' ? record.payload : JSON.stringify(record.payload) };
+}
+
+/**
+ * The unique locks a dead worker's failed jobs still hold: a 'finished' lock of any of them, and a 'started'
+ * lock of a claimed job, which never started (the running job's was released at its start). Requeued jobs
+ * keep theirs: they wait again under the same id.
+ */
+function failedLocks(keys: ResqueKeys, jobs: ReadonlyArray<{ raw: string }>, firstIsRunning: boolean): string {
+  const held: Array<HeldUnique | null> = jobs.map(({ raw }, i) => {
+    const lock = heldUniqueOfRaw(keys, raw);
+    if (lock?.until === 'finished') return lock;
+    return lock?.until === 'started' && !(i === 0 && firstIsRunning) ? lock : null;
+  });
+  return uniqueReleaseArg(held);
 }
 
 function classNameOf(raw: string): string {

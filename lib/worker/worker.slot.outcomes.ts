@@ -32,7 +32,7 @@ export class SlotOutcomes {
       }),
     );
     const recorded = await this.untilWritten(`the failure of job ${current.className} (id ${current.jobId ?? 'none'})`, () =>
-      this.slot.store().fail(failure, current.statusKey),
+      this.slot.store().fail(failure, current.statusKey, current.unique),
     );
     if (recorded === undefined) {
       this.slot.logger.error(`worker ${this.slot.id}: failure record not written: ${failure}`);

@@ -18,6 +18,7 @@ import {
   WORKER_RESYNC_SCRIPT,
   WORKER_UNREGISTER_SCRIPT,
 } from '../protocol/protocol.scripts.worker.js';
+import { uniqueReleaseArg, type HeldUnique } from '../policies/policy.unique.js';
 import { WORKER_DEFAULTS } from './worker.options.js';
 
 /** A completed job's bookkeeping, folded into the next cycle (one round trip per job). */
@@ -29,6 +30,8 @@ export interface FinishedJob {
   /** For the log line when the outcome is fenced: the job's class and payload id. */
   className: string;
   jobId: string | null;
+  /** The job's unique lock (released by this completion when `until: 'finished'`), null for plain jobs. */
+  unique?: HeldUnique | null;
 }
 
 /** A job in the slot's claim list (prefetched or BLMOVEd), not started yet. */
@@ -46,6 +49,8 @@ export interface StartingJob {
   isObject: boolean;
   /** `{"queue":…,"run_at":…,"payload":` (cached per queue and second). */
   head: string;
+  /** The job's unique lock (released by this start when `until: 'started'`), null for plain jobs. */
+  unique: HeldUnique | null;
 }
 
 /** What one cycle asks for. */
@@ -135,8 +140,8 @@ export class SlotStore {
   }
 
   /** Describes a claimed job about to start; `worker:<id>` will read `{"queue","run_at","payload"}`. */
-  starting(job: ClaimedJob, statusKey: string | null, isObject: boolean): StartingJob {
-    return { raw: job.raw, queue: job.queue, statusKey, isObject, head: this.headOf(job.queue, this.clock.tick()) };
+  starting(job: ClaimedJob, statusKey: string | null, isObject: boolean, unique: HeldUnique | null = null): StartingJob {
+    return { raw: job.raw, queue: job.queue, statusKey, isObject, head: this.headOf(job.queue, this.clock.tick()), unique };
   }
 
   /**
@@ -155,6 +160,7 @@ export class SlotStore {
     pushFinishedArgs(args, finished);
     pushStartArgs(args, start);
     args.push(this.workerId);
+    args.push(finished?.unique || start?.unique ? uniqueCycleReleases(finished, start) : ''); // unique: '' for plain jobs
     if (recordQueues && claim > 0) for (const queue of queues) args.push(queue);
     if (this.shared) this.coalesce();
     const reply = (await this.cycleCall(...args)) as 0 | -1 | Array<number | string>;
@@ -187,9 +193,14 @@ export class SlotStore {
     return raws.map((raw, i) => ({ raw, queue: names[i] ?? this.ownQueue ?? '' }));
   }
 
-  /** Records a failure; false when fenced (the worker is no longer registered: nothing but `stat:fenced`). */
-  async fail(failureJson: string, statusKey: string | null): Promise<boolean> {
-    return (await this.failCall(this.failKeys.length, ...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId)) === 1;
+  /**
+   * Records a failure; false when fenced (the worker is no longer registered: nothing but `stat:fenced`).
+   * A job's 'finished' unique lock is released in the same script.
+   */
+  async fail(failureJson: string, statusKey: string | null, unique: HeldUnique | null = null): Promise<boolean> {
+    const held = unique?.until === 'finished' ? unique : null;
+    const args = [failureJson, statusKey ?? '', unixSeconds(), this.workerId, held?.key ?? '', held?.id ?? ''];
+    return (await this.failCall(this.failKeys.length, ...this.failKeys, ...args)) === 1;
   }
 
   /**
@@ -356,6 +367,11 @@ function pushFinishedArgs(args: Array<string | number>, finished: FinishedJob | 
 function pushStartArgs(args: Array<string | number>, start: StartingJob | null): void {
   if (start) args.push(start.raw, start.head, start.isObject ? '' : JSON.stringify(start.raw), start.statusKey ?? '');
   else args.push('', '', '', '');
+}
+
+/** The locks a cycle releases: the finishing job's 'finished' lock and the starting job's 'started' lock. */
+function uniqueCycleReleases(finished: FinishedJob | null, start: StartingJob | null): string {
+  return uniqueReleaseArg([finished?.unique?.until === 'finished' ? finished.unique : null, start?.unique?.until === 'started' ? start.unique : null]);
 }
 
 /** The cycle's claim reply: `[queue index (1-based), payload, …]`. */
