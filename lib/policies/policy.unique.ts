@@ -81,8 +81,12 @@ export function assertUniqueOptions(value: unknown, label: string): asserts valu
     throw new RangeError(`${label}.unique.until must be 'queued', 'started' or 'finished', got ${JSON.stringify(until) ?? 'undefined'}`);
   }
   if (key !== undefined && typeof key !== 'function') throw new TypeError(`${label}.unique.key must be a function (params) => string, got ${typeName(key)}`);
+  assertTtlAndOnDuplicate(ttl, onDuplicate, label);
+}
+
+function assertTtlAndOnDuplicate(ttl: unknown, onDuplicate: unknown, label: string): void {
   if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1)) {
-    throw new RangeError(`${label}.unique.ttl must be a whole number of seconds >= 1, got ${String(ttl)}`);
+    throw new RangeError(`${label}.unique.ttl must be a whole number of seconds >= 1, got ${typeof ttl === 'number' ? ttl : typeName(ttl)}`);
   }
   if (onDuplicate !== undefined && (typeof onDuplicate !== 'string' || !ON_DUPLICATE.includes(onDuplicate))) {
     throw new RangeError(`${label}.unique.onDuplicate must be 'existing' or 'reject', got ${JSON.stringify(onDuplicate) ?? 'undefined'}`);
@@ -113,7 +117,7 @@ export function uniqueLockOf(className: string, options: UniqueOptions | undefin
   try {
     key = options.key ? options.key(params) : canonicalJson(params);
   } catch (error) {
-    throw new TypeError(`@Job('${className}') unique.key threw: ${(error as Error).message}`);
+    throw new TypeError(`@Job('${className}') unique.key threw: ${(error as Error).message}`, { cause: error });
   }
   if (typeof key !== 'string' || key === '') {
     throw new TypeError(`@Job('${className}') unique.key must return a non-empty string, got ${typeName(key)}`);

@@ -160,7 +160,7 @@ export class SlotStore {
     pushFinishedArgs(args, finished);
     pushStartArgs(args, start);
     args.push(this.workerId);
-    args.push(finished?.unique || start?.unique ? uniqueCycleReleases(finished, start) : ''); // unique: '' for plain jobs
+    args.push(uniqueCycleReleases(finished, start)); // unique: '' for plain jobs
     if (recordQueues && claim > 0) for (const queue of queues) args.push(queue);
     if (this.shared) this.coalesce();
     const reply = (await this.cycleCall(...args)) as 0 | -1 | Array<number | string>;
@@ -371,6 +371,7 @@ function pushStartArgs(args: Array<string | number>, start: StartingJob | null):
 
 /** The locks a cycle releases: the finishing job's 'finished' lock and the starting job's 'started' lock. */
 function uniqueCycleReleases(finished: FinishedJob | null, start: StartingJob | null): string {
+  if (!finished?.unique && !start?.unique) return '';
   return uniqueReleaseArg([finished?.unique?.until === 'finished' ? finished.unique : null, start?.unique?.until === 'started' ? start.unique : null]);
 }
 
