@@ -8,6 +8,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Injectable } from '@nestjs/common';
 import { DuplicateJobError, Job, Perform, ResqueConnection, ResqueEvents, ResqueQueue } from '../lib/index.js';
 import { parseWorkerId, ResqueKeys } from '../lib/protocol/index.js';
+import { ResqueFailures, ResqueSchedules } from '../lib/index.js';
+import { DashboardActions } from '../lib/dashboard/dashboard.actions.js';
 import { promoteDue } from '../lib/scheduler/scheduler.promote.js';
 import { WorkerPruner } from '../lib/worker/worker.pruner.js';
 import {
@@ -179,6 +181,39 @@ describe('unique jobs: delayed', () => {
     const b = await queue.enqueue('u', UniqueQueuedJob, { tag: 'q' });
     expect(new Set([id, a, b]).size).toBe(3);
     expect(await lockOf('UQueued', canonical('q'))).toBeNull();
+  });
+});
+
+describe('unique jobs: removed by hand', () => {
+  it('dequeue with selectors, removeDelayed and the dashboard release the removed jobs\' locks, and only theirs', async () => {
+    const kept = await queue.enqueue('u', UniqueFinishedJob, { tag: 'keep' });
+    await queue.enqueue('u', UniqueFinishedJob, { tag: 'dq' });
+    expect(await queue.dequeue('u', [{ UFinished: { tag: 'dq' } }])).toBe(1);
+    expect(await lockOf('UFinished', canonical('dq'))).toBeNull();
+    expect(await lockOf('UFinished', canonical('keep'))).toBe(kept);
+
+    await queue.enqueueIn(600, 'u', UniqueStartedJob, { tag: 'rd' });
+    expect(await queue.removeDelayed('u', UniqueStartedJob, { tag: 'rd' })).toBe(1);
+    expect(await lockOf('UStarted', canonical('rd'))).toBeNull();
+
+    const actions = new DashboardActions(connection, queue, new ResqueFailures(connection), new ResqueSchedules(connection));
+    const [raw] = await redis.lrange(keys.queue('u'), 0, 0);
+    expect(await actions.removeJob('u', raw!)).toBe(1);
+    expect(await lockOf('UFinished', canonical('keep'))).toBeNull();
+
+    const delayedId = await queue.enqueueIn(600, 'u', UniqueQueuedJob, { tag: 'dd' });
+    const [at] = await redis.zrange(keys.delayedSchedule, 0, 0);
+    const [item] = await redis.lrange(keys.delayed(at!), 0, 0);
+    expect(await actions.delayedRemove(Number(at), item!)).toBe(1);
+    expect(await lockOf('UQueued', canonical('dd'))).toBeNull();
+    // "Queue now" moves a unique delayed job under its id, keeping a lock the worker releases.
+    const nowId = await queue.enqueueIn(600, 'u', UniqueFinishedJob, { tag: 'now' });
+    const [at2] = await redis.zrange(keys.delayedSchedule, 0, 0);
+    const [item2] = await redis.lrange(keys.delayed(at2!), 0, 0);
+    expect(await actions.delayedEnqueueNow(Number(at2), item2!)).toBe(1);
+    expect(JSON.parse((await redis.lindex(keys.queue('u'), -1))!)).toMatchObject({ id: nowId, unique: { until: 'finished' } });
+    expect(await lockOf('UFinished', canonical('now'))).toBe(nowId);
+    expect(delayedId).not.toBe(nowId);
   });
 });
 

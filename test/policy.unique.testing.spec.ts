@@ -130,4 +130,13 @@ describe('ResqueTestingModule honours unique jobs', () => {
     expect(again).not.toBe(queued);
     expect(await queue.enqueue('m', MQueued, { tag: 'q' })).not.toBe(again); // an immediate 'queued' enqueue takes no lock
   });
+
+  it('removeDelayed and dequeue with selectors release the removed jobs\' locks', async () => {
+    const delayed = await queue.enqueueIn(600, 'm', MFinished, { tag: 'r' });
+    expect(await queue.removeDelayed('m', MFinished, { tag: 'r' })).toBe(1);
+    const queued = await queue.enqueue('m', MFinished, { tag: 'r' });
+    expect(queued).not.toBe(delayed);
+    expect(await queue.dequeue('m', [{ MFinished: { tag: 'r' } }])).toBe(1);
+    expect(await queue.enqueue('m', MFinished, { tag: 'r' })).not.toBe(queued);
+  });
 });

@@ -1,3 +1,5 @@
+import type { LuaScript } from './protocol.lua.js';
+
 /**
  * Lua helpers of unique jobs (lib/policies/policy.unique.ts), spliced into the enqueue, schedule, promote
  * and worker scripts. The lock's value is the holder's job id: a release deletes it only while it still
@@ -26,3 +28,17 @@ local function unique_release_list(list)
   for _, held in ipairs(cjson.decode(list)) do unique_release(held[1], held[2]) end
 end
 `;
+
+/**
+ * Releases the locks of jobs removed by hand (dashboard, dequeue, removeDelayed), each only while it still
+ * holds that job's id. ARGV: `[[key, id], …]` (the namespaced lock keys; no KEYS, like the worker scripts'
+ * status keys). Run after the removal: a job that is gone cannot take its lock back.
+ */
+export const UNIQUE_RELEASE_SCRIPT: LuaScript = {
+  name: 'resqueUniqueRelease',
+  numberOfKeys: 0,
+  lua: `${UNIQUE_HELPERS}
+unique_release_list(ARGV[1])
+return 1
+`,
+};

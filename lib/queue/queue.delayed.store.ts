@@ -1,5 +1,6 @@
 import type { ResqueConnection } from '../connection/connection.service.js';
 import type { ResqueRedis } from '../connection/connection.types.js';
+import { releaseRemovedUnique } from '../policies/policy.unique.release.js';
 import { REMOVE_DELAYED_SCRIPT, SCHEDULE_DELAYED_SCRIPT, runScript, tryDecodeDelayedItem, type DelayedItem, type ResqueKeys } from '../protocol/index.js';
 
 /** Timestamps per ZRANGEBYSCORE page and items per LRANGE page while walking the schedule. */
@@ -128,7 +129,10 @@ export class DelayedStore implements DelayedStorage {
       if (items.length < WALK_PAGE) break;
     }
     if (found.length === 0) return 0;
-    return this.removeExact(ts, found, 1);
+    const removed = await this.removeExact(ts, found, 1);
+    // unique: their locks go with them, when every one was removed (one the scheduler moved meanwhile keeps its own).
+    if (removed === found.length) await releaseRemovedUnique(client, keys, found);
+    return removed;
   }
 
   /** LREM count for each string, SREM of the index once no copy is left, DEL + ZREM once empty. */

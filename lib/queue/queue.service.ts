@@ -12,6 +12,7 @@ import {
   type DequeueSelector,
   type JobStatusInfo,
 } from '../protocol/index.js';
+import { releaseRemovedUnique } from '../policies/policy.unique.release.js';
 import { ResqueDelayedJobs } from './queue.delayed.js';
 import { DelayedStore, type DelayedStorage } from './queue.delayed.store.js';
 import { JobEnqueuer, type JobSink } from './queue.enqueue.js';
@@ -97,7 +98,11 @@ export class ResqueQueue {
     }
     let removed = 0;
     for (let at = 0; at < matches.length; at += CHUNK) {
-      removed += Number(await runScript<number>(this.redis, REMOVE_PAYLOADS_SCRIPT, [queueKey], matches.slice(at, at + CHUNK)));
+      const chunk = matches.slice(at, at + CHUNK);
+      const n = Number(await runScript<number>(this.redis, REMOVE_PAYLOADS_SCRIPT, [queueKey], chunk));
+      // unique: the removed jobs' locks, when every one was removed (a job a worker took meanwhile keeps its own).
+      if (n === chunk.length) await releaseRemovedUnique(this.redis, this.connection.keys, chunk);
+      removed += n;
     }
     return removed;
   }

@@ -39,7 +39,9 @@ export class MemoryDelayedStore implements DelayedStorage {
   async removeFromTimestamp(ts: string, matches: DelayedMatcher): Promise<number> {
     return this.remove(Number(ts), (raw) => {
       const item = tryDecodeDelayedItem(raw);
-      return item !== null && matches(item);
+      const drop = item !== null && matches(item);
+      if (drop) this.locks.releaseRemoved(raw); // unique: a removed job's lock goes with it
+      return drop;
     });
   }
 

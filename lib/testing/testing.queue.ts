@@ -88,8 +88,9 @@ export class ResqueTestingQueue extends ResqueQueue {
     const before = memory.waiting.length;
     memory.waiting = memory.waiting.filter((j) => {
       if (j.queue !== queue) return true;
-      if (selectors === undefined) return false;
-      return !matchesAnySelector(decodePayload(j.raw), selectors);
+      const keep = selectors !== undefined && !matchesAnySelector(decodePayload(j.raw), selectors);
+      if (!keep && selectors !== undefined) this.locks.releaseRemoved(j.raw); // unique: as dequeue with selectors does in Redis
+      return keep;
     });
     return before - memory.waiting.length;
   }

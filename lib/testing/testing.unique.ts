@@ -26,6 +26,14 @@ export class MemoryUniqueLocks {
     if (marker?.until === when) this.release(marker.lock, id as string);
   }
 
+  /** A job removed by hand (dequeue, removeDelayed): the lock its payload or item names, whatever its `until`. */
+  releaseRemoved(raw: string): void {
+    if (!raw.includes('"unique"')) return;
+    const record = JSON.parse(raw) as Record<string, unknown>;
+    const marker = uniqueMarkerOf(record);
+    if (marker && typeof record['id'] === 'string') this.release(marker.lock, record['id']);
+  }
+
   clear(): void {
     this.held.clear();
   }
