@@ -202,13 +202,13 @@ describe('unique jobs: removed by hand', () => {
     expect(await lockOf('UFinished', canonical('keep'))).toBeNull();
 
     const delayedId = await queue.enqueueIn(600, 'u', UniqueQueuedJob, { tag: 'dd' });
-    const [at] = await redis.zrange(keys.delayedSchedule, 0, 0);
+    const [at] = await redis.zrange(keys.delayedSchedule, '0', '0');
     const [item] = await redis.lrange(keys.delayed(at!), 0, 0);
     expect(await actions.delayedRemove(Number(at), item!)).toBe(1);
     expect(await lockOf('UQueued', canonical('dd'))).toBeNull();
     // "Queue now" moves a unique delayed job under its id, keeping a lock the worker releases.
     const nowId = await queue.enqueueIn(600, 'u', UniqueFinishedJob, { tag: 'now' });
-    const [at2] = await redis.zrange(keys.delayedSchedule, 0, 0);
+    const [at2] = await redis.zrange(keys.delayedSchedule, '0', '0');
     const [item2] = await redis.lrange(keys.delayed(at2!), 0, 0);
     expect(await actions.delayedEnqueueNow(Number(at2), item2!)).toBe(1);
     expect(JSON.parse((await redis.lindex(keys.queue('u'), -1))!)).toMatchObject({ id: nowId, unique: { until: 'finished' } });

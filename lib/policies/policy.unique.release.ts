@@ -10,6 +10,7 @@ import { heldUniqueOfRaw, uniqueReleaseArg } from './policy.unique.js';
  * is a unique job (one substring test each).
  */
 export async function releaseRemovedUnique(redis: ResqueRedis, keys: ResqueKeys, raws: readonly string[]): Promise<void> {
-  const arg = uniqueReleaseArg(raws.map((raw) => heldUniqueOfRaw(keys, raw)));
-  if (arg !== '') await runScript(redis, UNIQUE_RELEASE_SCRIPT, [], [arg]);
+  const held = raws.map((raw) => heldUniqueOfRaw(keys, raw)).filter((h) => h !== null);
+  const first = held[0];
+  if (first) await runScript(redis, UNIQUE_RELEASE_SCRIPT, [first.key], [uniqueReleaseArg(held)]);
 }

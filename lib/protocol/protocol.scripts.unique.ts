@@ -31,12 +31,13 @@ end
 
 /**
  * Releases the locks of jobs removed by hand (dashboard, dequeue, removeDelayed), each only while it still
- * holds that job's id. ARGV: `[[key, id], …]` (the namespaced lock keys; no KEYS, like the worker scripts'
- * status keys). Run after the removal: a job that is gone cannot take its lock back.
+ * holds that job's id. KEYS: the first lock key (it routes the call on a Cluster, where the hash-tagged namespace
+ * puts every lock in one slot). ARGV: `[[key, id], …]`. Run after the removal: a job that is gone cannot take
+ * its lock back.
  */
 export const UNIQUE_RELEASE_SCRIPT: LuaScript = {
   name: 'resqueUniqueRelease',
-  numberOfKeys: 0,
+  numberOfKeys: 1,
   lua: `${UNIQUE_HELPERS}
 unique_release_list(ARGV[1])
 return 1
