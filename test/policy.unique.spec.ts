@@ -2,6 +2,7 @@
 // the lock is taken by the enqueue/schedule scripts and released by promotion, the worker's start, its
 // outcome, the pruner of a SIGKILLed worker, and its TTL; never by a job that no longer holds it.
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -214,6 +215,36 @@ describe('unique jobs: removed by hand', () => {
     expect(JSON.parse((await redis.lindex(keys.queue('u'), -1))!)).toMatchObject({ id: nowId, unique: { until: 'finished' } });
     expect(await lockOf('UFinished', canonical('now'))).toBe(nowId);
     expect(delayedId).not.toBe(nowId);
+  });
+});
+
+describe('unique jobs: the pruner', () => {
+  /** A worker of this host whose process is gone, busy with `running` and holding `claimed`. */
+  async function deadWorker(running: string, claimed: string[]): Promise<string> {
+    const proc = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => proc.once('exit', r));
+    const id = `${hostname()}:${proc.pid}:u`;
+    await redis.sadd(keys.workers, id);
+    await redis.set(keys.worker(id), `{"queue":"u","run_at":"2026-11-29T17:00:00Z","payload":${running}}`);
+    await redis.rpush(keys.workerClaim(id), ...claimed);
+    return id;
+  }
+  const pruner = (onDeadWorker: 'fail' | 'requeue') =>
+    new WorkerPruner(redis, keys, { selfId: `${hostname()}:${process.pid}:pruner`, hostname: hostname(), pruneAfterSeconds: 300, onDeadWorker });
+
+  it("fail: releases the running job's 'finished' lock and a claimed job's 'started' lock; requeue keeps them", async () => {
+    for (const mode of ['fail', 'requeue'] as const) {
+      await redis.flushall();
+      const running = await queue.enqueue('u', UniqueFinishedJob, { tag: 'p1' });
+      const claimedStarted = await queue.enqueue('u', UniqueStartedJob, { tag: 'p2' });
+      const [rawRunning, rawClaimed] = await redis.lrange(keys.queue('u'), 0, 1);
+      await redis.del(keys.queue('u'));
+      await deadWorker(rawRunning!, [rawClaimed!]);
+      expect(await pruner(mode).pruneDeadWorkers()).toHaveLength(1);
+      const expected = mode === 'fail' ? [null, null] : [running, claimedStarted];
+      expect([await lockOf('UFinished', canonical('p1')), await lockOf('UStarted', canonical('p2'))]).toEqual(expected);
+      expect(await redis.llen(mode === 'fail' ? keys.failed : keys.queue('u'))).toBe(2);
+    }
   });
 });
 
