@@ -20,10 +20,6 @@ export interface DelayedTimestamp {
 
 export type DelayedMatcher = (item: DelayedItem) => boolean;
 
-/**
- * Where delayed items live, as exact item strings per unix-second timestamp: Redis (DelayedStore) or the
- * testing module's memory. ResqueDelayedJobs validates, matches and emits events on top of it.
- */
 /** The lock a unique delayed job takes as it is scheduled: `unique:<class>:<key>`, the job's id, TTL seconds. */
 export interface ScheduledLock {
   readonly lock: string;
@@ -31,6 +27,10 @@ export interface ScheduledLock {
   readonly ttl: number;
 }
 
+/**
+ * Where delayed items live, as exact item strings per unix-second timestamp: Redis (DelayedStore) or the
+ * testing module's memory. ResqueDelayedJobs validates, matches and emits events on top of it.
+ */
 export interface DelayedStorage {
   /**
    * Adds one copy of `item` due at `at`. With `unique`, takes its lock in the same step, or resolves with
