@@ -12,6 +12,8 @@ import { parseWorkerId, ResqueKeys } from '../lib/protocol/index.js';
 import { ResqueFailures, ResqueSchedules } from '../lib/index.js';
 import { DashboardActions } from '../lib/dashboard/dashboard.actions.js';
 import { promoteDue } from '../lib/scheduler/scheduler.promote.js';
+import { RecurringClock } from '../lib/scheduler/scheduler.recurring.js';
+import { collectStaticSchedules } from '../lib/scheduler/scheduler.statics.js';
 import { WorkerPruner } from '../lib/worker/worker.pruner.js';
 import {
   UniqueFinishedJob,
@@ -182,6 +184,28 @@ describe('unique jobs: delayed', () => {
     const b = await queue.enqueue('u', UniqueQueuedJob, { tag: 'q' });
     expect(new Set([id, a, b]).size).toBe(3);
     expect(await lockOf('UQueued', canonical('q'))).toBeNull();
+  });
+});
+
+describe('unique jobs: recurring schedules', () => {
+  it('a tick whose equal job still holds the lock is skipped (handled, nothing pushed); the next one after release fires', async () => {
+    const schedules = collectStaticSchedules({ sync: { every: '1s', job: UniqueFinishedJob, params: { tag: 'cron' }, queue: 'u' } }, undefined);
+    const clock = new RecurringClock(redis, keys, keys.schedulerLock(), '');
+    const start = Date.now();
+    await clock.sync(schedules, start);
+    const [fired] = (await clock.fireDue(start + 1_500))!;
+    expect(fired).toMatchObject({ name: 'sync', className: 'UFinished' });
+    expect(await lockOf('UFinished', canonical('cron'))).toBe(fired!.id);
+    expect(JSON.parse((await redis.lindex(keys.queue('u'), 0))!)).toMatchObject({ id: fired!.id, unique: { until: 'finished' } });
+    // An enqueue of the same job and params is the same job.
+    expect(await queue.enqueue('u', UniqueFinishedJob, { tag: 'cron' })).toBe(fired!.id);
+
+    expect(await clock.fireDue(start + 2_500)).toEqual([]);
+    expect(await redis.llen(keys.queue('u'))).toBe(1);
+    await redis.del(keys.key(`unique:UFinished:${canonical('cron')}`)); // as the worker's completion would
+    const [next] = (await clock.fireDue(start + 3_500))!;
+    expect(next!.id).not.toBe(fired!.id);
+    expect(await redis.llen(keys.queue('u'))).toBe(2);
   });
 });
 

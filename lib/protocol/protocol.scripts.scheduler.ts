@@ -137,17 +137,20 @@ return 0
  * Fires one tick of a recurring schedule at most once, whoever runs it: only the lock owner, and only
  * if the schedule's last fired tick is older than this one; the push and the bookkeeping are one step.
  * KEYS: master lock, tick guard hash (name → tick ms), delayed:last_enqueued_at, queues, queue:<q>.
- * ARGV: owner ('' = no lock check), name, tick ms, Time#to_s of the tick, queue, payload.
- * Returns 1 fired, 0 already fired, -1 not the lock owner.
+ * ARGV: owner ('' = no lock check), name, tick ms, Time#to_s of the tick, queue, payload, and for a unique
+ * job its lock key, id, TTL and take flag (see `unique_take`).
+ * Returns 1 fired, 0 already fired, -1 not the lock owner, 2 skipped: an equal unique job holds the lock.
  */
 export const SCHEDULE_TICK_SCRIPT: LuaScript = {
   name: 'resqueScheduleTick',
   numberOfKeys: 5,
-  lua: `${PUSH_JOB}
+  lua: `${PUSH_JOB}${UNIQUE_HELPERS}
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local last = redis.call('HGET', KEYS[2], ARGV[2])
 if last and tonumber(last) >= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+-- unique: a tick whose equal job still holds the lock is handled without pushing.
+if ARGV[7] and unique_take(ARGV[7], ARGV[8], ARGV[9], ARGV[10]) then return 2 end
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
 push_job(KEYS[4], KEYS[5], ARGV[5], ARGV[6])
 return 1
