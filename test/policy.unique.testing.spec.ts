@@ -140,3 +140,26 @@ describe('ResqueTestingModule honours unique jobs', () => {
     expect(await queue.enqueue('m', MFinished, { tag: 'r' })).not.toBe(queued);
   });
 });
+
+describe('ResqueTestingModule inline mode honours unique jobs', () => {
+  let moduleRef: TestingModule;
+  let queue: ResqueTestingQueue;
+  let seen: Seen;
+  beforeAll(async () => {
+    moduleRef = await Test.createTestingModule({ imports: [ResqueTestingModule.forRoot({ mode: 'inline' })], providers: [Seen, Body, MFinished, MStarted, MQueued] }).compile();
+    await moduleRef.init();
+    queue = moduleRef.get(ResqueTestingQueue);
+    seen = moduleRef.get(Seen);
+  });
+  afterAll(async () => {
+    await moduleRef.close();
+  });
+
+  it("the lock is held while the job runs inside enqueue ('finished') and released when it returns", async () => {
+    const first = await queue.enqueue('m', MFinished, { tag: 'i' });
+    expect(seen.inside.get('MFinished')).toEqual({ self: first, again: first });
+    const next = await queue.enqueue('m', MFinished, { tag: 'i' });
+    expect(next).not.toBe(first);
+    expect(queue.performed().map((j) => j.id)).toEqual([first, next]);
+  });
+});
