@@ -52,6 +52,7 @@ export type { ThrottleRate, WorkerThrottleOptions } from './policies/policy.thro
 export type { JobOutcome, ResqueJobContext } from './worker/worker.types.js';
 export { JobTimeoutError, TermException, UnknownJobError, WorkerPrunedError } from './worker/worker.errors.js';
 export { PayloadDecodeError } from './protocol/protocol.payload.js';
+export { DuplicateJobError, type UniqueOnDuplicate, type UniqueOptions, type UniqueUntil } from './policies/policy.unique.js';
 export type { ResqueProgress } from './protocol/protocol.progress.js';
 export type { RetryBackoff, RetryErrorClass, RetryFilter, RetryOverride, RetryPolicy } from './policies/policy.retry.types.js';
 

@@ -15,6 +15,8 @@ import {
   tryDecodeDelayedItem,
   type LuaScript,
 } from '../protocol/index.js';
+import { UniquePromotions } from '../policies/policy.unique.promote.js';
+import { releaseRemovedUnique } from '../policies/policy.unique.release.js';
 import { ResqueQueue } from '../queue/queue.service.js';
 import { ResqueSchedules } from '../scheduler/scheduler.schedules.service.js';
 import { resolveSchedule } from '../scheduler/scheduler.schedules.js';
@@ -58,7 +60,10 @@ export class DashboardActions {
 
   /** Removes one copy of this exact job string from the queue; how many (0 or 1). */
   async removeJob(queue: string, raw: string): Promise<number> {
-    return runScript<number>(await this.redis(), REMOVE_PAYLOADS_SCRIPT, [this.connection.keys.queue(queue)], [raw]);
+    const redis = await this.redis();
+    const removed = await runScript<number>(redis, REMOVE_PAYLOADS_SCRIPT, [this.connection.keys.queue(queue)], [raw]);
+    if (removed === 1) await releaseRemovedUnique(redis, this.connection.keys, [raw]); // unique: the removed job's lock
+    return removed;
   }
 
   /** Empties the queue (its name stays in `queues`, like php's dequeue without selectors). */
@@ -92,19 +97,28 @@ export class DashboardActions {
     const item = tryDecodeDelayedItem(raw);
     if (!item) throw new TypeError('that delayed item cannot be read, so it cannot be enqueued (remove it instead)');
     const k = this.connection.keys;
-    const payload = JSON.stringify({ class: item.className, args: item.args, id: newJobId(), queue_time: queueTimeNow() });
-    return runScript<number>(
-      await this.redis(),
+    // unique: the job keeps the id its lock holds (and the marker, for a lock the worker releases).
+    const unique = new UniquePromotions(k);
+    const held = unique.of(raw);
+    const payload = unique.payload(held, JSON.stringify({ class: item.className, args: item.args, id: held?.id ?? newJobId(), queue_time: queueTimeNow() }));
+    const redis = await this.redis();
+    const moved = await runScript<number>(
+      redis,
       DELAYED_ENQUEUE_NOW_SCRIPT,
       [k.delayed(at), k.delayedSchedule, k.queues, k.queue(item.queue), k.timestamps(raw)],
       [raw, String(at), item.queue, payload],
     );
+    if (moved === 1 && held?.until === 'queued') await releaseRemovedUnique(redis, k, [raw]);
+    return moved;
   }
 
   async delayedRemove(at: number, raw: string): Promise<number> {
     const k = this.connection.keys;
+    const redis = await this.redis();
     // One copy (LREM count 1), with the same cleanup as ResqueDelayedJobs' removals.
-    return runScript<number>(await this.redis(), REMOVE_DELAYED_SCRIPT, [k.delayed(at), k.delayedSchedule], [String(at), k.prefix, 1, raw]);
+    const removed = await runScript<number>(redis, REMOVE_DELAYED_SCRIPT, [k.delayed(at), k.delayedSchedule], [String(at), k.prefix, 1, raw]);
+    if (removed === 1) await releaseRemovedUnique(redis, k, [raw]); // unique: the removed job's lock
+    return removed;
   }
 
   /** Fires a recurring schedule once now (resque-scheduler's "Queue now"); returns the job id and queue. */

@@ -11,6 +11,7 @@ import {
 import { assertRetryPolicy } from '../policies/policy.retry.js';
 import { checkClassThrottle } from '../policies/policy.throttle.js';
 import type { JobMetadata, JobOptions } from './decorators.types.js';
+import { assertUniqueOptions } from '../policies/policy.unique.js';
 
 /**
  * Marks a provider class as the handler of Resque jobs of class `name` (the `class` member of the
@@ -21,6 +22,7 @@ export function Job(name: string, options: JobOptions = {}): ClassDecorator {
   if (options === null || typeof options !== 'object') throw new TypeError('@Job(name, options): options must be an object');
   if (options.retry !== undefined) assertRetryPolicy(options.retry, `@Job('${name}') retry`);
   checkClassThrottle(name, options);
+  if (options.unique !== undefined) assertUniqueOptions(options.unique, `@Job('${name}')`); // unique: validated before any enqueue
   const metadata: JobMetadata = { name, options };
   return SetMetadata(RESQUE_JOB_METADATA, metadata);
 }

@@ -1,5 +1,6 @@
 import type { RetryPolicy } from '../policies/policy.retry.types.js';
 import type { ThrottleRate } from '../policies/policy.throttle.js';
+import type { UniqueOptions } from '../policies/policy.unique.js';
 
 /** A recurring schedule declared on a job class (run by the scheduler). */
 export interface JobScheduleOptions {
@@ -38,6 +39,12 @@ export interface JobOptions {
   throttle?: ThrottleRate;
   /** At most this many jobs of this class claimed or running at once across every worker. */
   maxConcurrent?: number;
+  /**
+   * Unique jobs: while an equal job (same class and key) holds the lock, enqueueing through the class
+   * returns that job's id or rejects (README, "Unique jobs").
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the key function takes the job's own params type
+  unique?: UniqueOptions<any>;
 }
 
 /** The stored `resque:job` metadata. */

@@ -2,6 +2,7 @@ import type { LuaScript } from './protocol.lua.js';
 import { PUSH_JOB } from './protocol.scripts.queue.js';
 import { RETRY_HELPERS } from './protocol.scripts.retry.js';
 import { THROTTLE_HELPERS } from './protocol.scripts.throttle.js';
+import { UNIQUE_HELPERS } from './protocol.scripts.unique.js';
 
 /**
  * Worker Lua scripts (resque-protocol.md §4, §6–§8). Status keys of jobs are computed by the caller from the
@@ -93,8 +94,8 @@ end
  *       N's payload as a JSON string or '' (embed raw), N's status key or '', the worker id, the previous
  *       job's retry counter key to DEL or '' (a retried job that succeeded: resque-retry's clean_retry_key),
  *       the throttle spec or '' (see protocol.scripts.throttle.ts: the finished job's slot returned,
- *       throttled claim),
- *       then the queue names (flag 3).
+ *       throttled claim), the unique locks to release ('' for plain jobs, else `[[key, id], …]`: the
+ *       finishing job's 'finished' lock and N's 'started' lock), then the queue names (flag 3).
  * Fencing: all of this happens only while the worker is still in `workers` (a pruner removes it in the same
  * script that takes its jobs back). Otherwise nothing is written but `stat:fenced` +1 when a finished job's
  * outcome came along (that outcome is not the job's: the job was failed or re-enqueued by the pruner), and
@@ -106,7 +107,7 @@ end
 export const WORKER_CYCLE_SCRIPT: LuaScript = {
   name: 'resqueWorkerCycle',
   numberOfKeys: null,
-  lua: `${HELPERS}${CLAIM_HELPERS}${THROTTLE_HELPERS}
+  lua: `${HELPERS}${CLAIM_HELPERS}${THROTTLE_HELPERS}${UNIQUE_HELPERS}
 local flags = ARGV[1]
 -- policy: throttle (a spec only when the worker has throttles and something to do with them)
 local throttle = nil
@@ -116,6 +117,8 @@ if redis.call('SISMEMBER', KEYS[7], ARGV[10]) == 0 then
   if string.byte(flags, 1) == 49 then redis.call('INCR', KEYS[8]) end
   return -1
 end
+-- unique: locks released by this finish/start (decoded only when there are any).
+if ARGV[13] ~= '' then unique_release_list(ARGV[13]) end
 local start = string.byte(flags, 2) == 49
 local queues = nil
 if string.byte(flags, 3) == 49 then queues = KEYS[3] end
@@ -145,13 +148,13 @@ local want = tonumber(ARGV[2])
 local out = {}
 if want < 1 then return out end
 if redis.call('GET', KEYS[6]) == 'true' then return 0 end
-if throttle then return throttle_lib().claim(throttle, want, KEYS[2], queues, 4, ARGV[10], KEYS[7]) end -- policy: throttle
+if throttle then return throttle_lib().claim(throttle, want, KEYS[2], queues, 5, ARGV[10], KEYS[7]) end -- policy: throttle
 for n = 1, want do
   local got = false
   for i = 9, #KEYS do
     local raw = redis.call('LMOVE', KEYS[i], KEYS[2], 'LEFT', 'RIGHT')
     if raw then
-      if queues then redis.call('RPUSH', queues, ARGV[i + 4]) end
+      if queues then redis.call('RPUSH', queues, ARGV[i + 5]) end
       out[#out + 1] = i - 8
       out[#out + 1] = raw
       got = true
@@ -254,10 +257,12 @@ return 1
  * KEYS: failed, stat:failed, stat:failed:<id>, stat:processed, stat:processed:<id>, worker:<id>, workers,
  *       stat:fenced.
  * ARGV: failure JSON, status key or '', now, worker id, the job's concurrency slot `[runningKey, member]`
- *       (JSON) or '' (policy: throttle), then (policies) '1' when an onFailure listener stopped the record
- *       ('' else: no failure record, no stat:failed), and the retry counter key or '' followed by limit
- *       (-1 = Infinity), delay, key TTL, retry body, queue, namespace prefix (see RETRY_HELPERS).
- * The concurrency slot is returned whatever the outcome (a retried job leaves this worker too).
+ *       (JSON) or '' (policy: throttle), the job's 'finished' unique lock or '' and its job id (policy:
+ *       unique), then (policies) '1' when an onFailure listener stopped the record ('' else: no failure
+ *       record, no stat:failed), and the retry counter key or '' followed by limit (-1 = Infinity), delay,
+ *       key TTL, retry body, queue, namespace prefix (see RETRY_HELPERS).
+ * The concurrency slot is returned whatever the outcome (a retried job leaves this worker too); the unique
+ * lock only when the job is not retried (the retry is still the same job).
  * With a retry key the attempt is counted here, with the outcome: retried (no record, stat:failed +1 as Ruby's
  * worker does, WAITING when tracked) or given up (recorded with `retry_attempts`).
  * Returns 1 when recorded, 2 when an onFailure listener stopped the record, { 3, next attempt } when retried,
@@ -266,7 +271,7 @@ return 1
 export const WORKER_FAIL_SCRIPT: LuaScript = {
   name: 'resqueWorkerFail',
   numberOfKeys: 8,
-  lua: `${HELPERS}${PUSH_JOB}${RETRY_HELPERS}${THROTTLE_HELPERS}
+  lua: `${HELPERS}${PUSH_JOB}${RETRY_HELPERS}${THROTTLE_HELPERS}${UNIQUE_HELPERS}
 if redis.call('SISMEMBER', KEYS[7], ARGV[4]) == 0 then
   redis.call('INCR', KEYS[8])
   return 0
@@ -274,8 +279,8 @@ end
 if (ARGV[5] or '') ~= '' then throttle_lib().release(cjson.decode(ARGV[5])) end -- policy: throttle
 local failure = ARGV[1]
 -- Policies (retry, onFailure stop): '' when none applies, so the plain path runs no extra command.
-if ARGV[7] and ARGV[7] ~= '' then
-  local retried, n = retry_attempt(ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11], ARGV[12], ARGV[13], tonumber(ARGV[3]))
+if ARGV[9] and ARGV[9] ~= '' then
+  local retried, n = retry_attempt(ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), ARGV[13], ARGV[14], ARGV[15], tonumber(ARGV[3]))
   if retried then
     redis.call('INCR', KEYS[2])
     redis.call('INCR', KEYS[3])
@@ -287,7 +292,7 @@ if ARGV[7] and ARGV[7] ~= '' then
   end
   failure = with_attempts(failure, n)
 end
-local stopped = ARGV[6] == '1'
+local stopped = ARGV[8] == '1'
 if not stopped then
   redis.call('RPUSH', KEYS[1], failure)
   redis.call('INCR', KEYS[2])
@@ -297,6 +302,8 @@ redis.call('INCR', KEYS[4])
 redis.call('INCR', KEYS[5])
 redis.call('DEL', KEYS[6])
 if ARGV[2] ~= '' then status_update(ARGV[2], 3, ARGV[3], '', 86400) end
+-- unique: the failed job's 'finished' lock ends here (a retried job returned above and keeps it).
+unique_release(ARGV[6], ARGV[7])
 if stopped then return 2 end
 return 1
 `,
@@ -393,15 +400,16 @@ return gone
  *       workers:claim_heartbeat, workers:heartbeat_interval.
  * ARGV: id, expected worker value, expected claim length, mode, now, retries ('' = none, else a JSON array
  * with per job 0 or [counter key, limit, delay, key TTL, retry body]: mode 'fail' counts the attempt and
- * retries it or records it with its attempts, see RETRY_HELPERS), [queue, raw, failure, statusKey]...,
- * then the capped classes' running keys (JSON) or '' (every concurrency slot of the dead worker is
- * returned), with the namespace prefix in ARGV[#ARGV] (for queue keys).
+ * retries it or records it with its attempts, see RETRY_HELPERS), the unique locks to release ('' or
+ * `[[key, id], …]`: in 'fail' mode, the locks the failed jobs still held), [queue, raw, failure,
+ * statusKey]..., then the capped classes' running keys (JSON) or '' (every concurrency slot of the dead
+ * worker is returned), with the namespace prefix in ARGV[#ARGV] (for queue keys).
  * Returns 1 when pruned, 0 when the worker changed meanwhile.
  */
 export const WORKER_PRUNE_SCRIPT: LuaScript = {
   name: 'resqueWorkerPrune',
   numberOfKeys: 14,
-  lua: `${HELPERS}${PUSH_JOB}${RETRY_HELPERS}${THROTTLE_HELPERS}
+  lua: `${HELPERS}${PUSH_JOB}${RETRY_HELPERS}${THROTTLE_HELPERS}${UNIQUE_HELPERS}
 local current = redis.call('GET', KEYS[2]) or ''
 if current ~= ARGV[2] then return 0 end
 if redis.call('LLEN', KEYS[4]) ~= tonumber(ARGV[3]) then return 0 end
@@ -409,11 +417,13 @@ local prefix = ARGV[#ARGV]
 local now = ARGV[5]
 local retries = nil
 if ARGV[6] ~= '' then retries = cjson.decode(ARGV[6]) end
-local jobs = (#ARGV - 8) / 4
+local jobs = (#ARGV - 9) / 4
 if ARGV[#ARGV - 1] ~= '' then throttle_lib().reconcile(ARGV[#ARGV - 1], ARGV[1], nil) end -- policy: throttle
+-- unique: the dead worker's failed jobs release their locks.
+if ARGV[7] ~= '' then unique_release_list(ARGV[7]) end
 if ARGV[4] == 'requeue' then
   for j = jobs - 1, 0, -1 do
-    local i = 7 + 4 * j
+    local i = 8 + 4 * j
     local queue, raw, skey = ARGV[i], ARGV[i + 1], ARGV[i + 3]
     redis.call('SADD', KEYS[11], queue)
     redis.call('LPUSH', prefix .. 'queue:' .. queue, raw)
@@ -421,7 +431,7 @@ if ARGV[4] == 'requeue' then
   end
 else
   for j = 0, jobs - 1 do
-    local i = 7 + 4 * j
+    local i = 8 + 4 * j
     local failure, skey = ARGV[i + 2], ARGV[i + 3]
     local r = retries and retries[j + 1]
     local retried = false

@@ -1,5 +1,6 @@
 import type { ResqueConnection } from '../connection/connection.service.js';
 import type { ResqueRedis } from '../connection/connection.types.js';
+import { releaseRemovedUnique } from '../policies/policy.unique.release.js';
 import { REMOVE_DELAYED_SCRIPT, SCHEDULE_DELAYED_SCRIPT, runScript, tryDecodeDelayedItem, type DelayedItem, type ResqueKeys } from '../protocol/index.js';
 
 /** Timestamps per ZRANGEBYSCORE page and items per LRANGE page while walking the schedule. */
@@ -19,13 +20,23 @@ export interface DelayedTimestamp {
 
 export type DelayedMatcher = (item: DelayedItem) => boolean;
 
+/** The lock a unique delayed job takes as it is scheduled: `unique:<class>:<key>`, the job's id, TTL seconds. */
+export interface ScheduledLock {
+  readonly lock: string;
+  readonly id: string;
+  readonly ttl: number;
+}
+
 /**
  * Where delayed items live, as exact item strings per unix-second timestamp: Redis (DelayedStore) or the
  * testing module's memory. ResqueDelayedJobs validates, matches and emits events on top of it.
  */
 export interface DelayedStorage {
-  /** Adds one copy of `item` due at `at`. */
-  schedule(at: number, item: string): Promise<void>;
+  /**
+   * Adds one copy of `item` due at `at`. With `unique`, takes its lock in the same step, or resolves with
+   * the id of the equal job holding it (nothing scheduled).
+   */
+  schedule(at: number, item: string, unique?: ScheduledLock): Promise<string | undefined>;
   /** Every copy of this exact string at every timestamp its index names (Ruby's remove_delayed). */
   removeIndexed(item: string): Promise<number>;
   /** Every item the matcher accepts, at any timestamp. */
@@ -57,14 +68,13 @@ export class DelayedStore implements DelayedStorage {
     return this.connection;
   }
 
-  /** RPUSH + ZADD + SADD timestamps in one script (what Ruby writes, atomically). */
-  async schedule(at: number, item: string): Promise<void> {
+  /** RPUSH + ZADD + SADD timestamps in one script (what Ruby writes, atomically), with a unique job's lock. */
+  async schedule(at: number, item: string, unique?: ScheduledLock): Promise<string | undefined> {
     const { client, keys } = await this.redis();
-    await runScript(client, SCHEDULE_DELAYED_SCRIPT, [keys.delayed(at), keys.delayedSchedule, keys.timestamps(item)], [
-      item,
-      at,
-      keys.delayedMember(at),
-    ]);
+    const args: Array<string | number> = [item, at, keys.delayedMember(at)];
+    if (unique) args.push(keys.key(unique.lock), unique.id, unique.ttl);
+    const reply = await runScript(client, SCHEDULE_DELAYED_SCRIPT, [keys.delayed(at), keys.delayedSchedule, keys.timestamps(item)], args);
+    return typeof reply === 'string' ? reply : undefined;
   }
 
   /** Every copy of this exact string at every timestamp its `timestamps:` index names (Ruby's remove_delayed). */
@@ -119,7 +129,10 @@ export class DelayedStore implements DelayedStorage {
       if (items.length < WALK_PAGE) break;
     }
     if (found.length === 0) return 0;
-    return this.removeExact(ts, found, 1);
+    const removed = await this.removeExact(ts, found, 1);
+    // unique: their locks go with them, when every one was removed (one the scheduler moved meanwhile keeps its own).
+    if (removed === found.length) await releaseRemovedUnique(client, keys, found);
+    return removed;
   }
 
   /** LREM count for each string, SREM of the index once no copy is left, DEL + ZREM once empty. */

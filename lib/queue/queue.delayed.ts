@@ -1,8 +1,9 @@
 import type { JobClass, JobParamsOf } from '../decorators/decorators.types.js';
 import type { ResqueEvents } from '../events/events.service.js';
-import { delayedItemMatches, delayedTimestampOf, encodeDelayedItem, type DelayedItem } from '../protocol/index.js';
+import { withUniqueMarker, type UniqueLock } from '../policies/policy.unique.js';
+import { delayedItemMatches, delayedTimestampOf, encodeDelayedItem, newJobId, type DelayedItem } from '../protocol/index.js';
 import type { DelayedStorage, DelayedTimestamp } from './queue.delayed.store.js';
-import type { JobEnqueuer } from './queue.enqueue.js';
+import { duplicateOf, type CheckedJob, type JobEnqueuer } from './queue.enqueue.js';
 import { normalizeParams } from './queue.validation.js';
 
 /** Params that mean "no params" across peers: our null, php's `array()` (`[]`), Ruby's no args. */
@@ -30,11 +31,12 @@ export class ResqueDelayedJobs {
 
   /**
    * Runs the job `seconds` from now (fractions are floored to whole seconds at the due time, as peers
-   * store them). Returns false when a beforeSchedule (or, when due at once, beforeEnqueue) listener vetoed.
+   * store them). Returns false when a beforeSchedule (or, when due at once, beforeEnqueue) listener vetoed,
+   * true when scheduled, and for a `@Job({ unique })` class the job's id (see enqueueAt).
    */
-  enqueueIn<C extends JobClass>(seconds: number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean>;
-  enqueueIn(seconds: number, queue: string, job: string, params?: unknown): Promise<boolean>;
-  async enqueueIn(seconds: number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean> {
+  enqueueIn<C extends JobClass>(seconds: number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean | string>;
+  enqueueIn(seconds: number, queue: string, job: string, params?: unknown): Promise<boolean | string>;
+  async enqueueIn(seconds: number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean | string> {
     if (typeof seconds !== 'number') throw new TypeError(`seconds must be a number, got ${typeof seconds}`);
     if (!Number.isFinite(seconds)) throw new RangeError(`seconds must be a finite number, got ${seconds}`);
     if (seconds < 0) throw new RangeError(`seconds must not be negative, got ${seconds}`);
@@ -45,23 +47,46 @@ export class ResqueDelayedJobs {
    * Runs the job at `when` (a Date or unix seconds). Writes `delayed:<ts>`, the `delayed_queue_schedule`
    * member and the `timestamps:<item>` index in one script. A time already past is enqueued at once
    * (Ruby's rule). Validates everything before any write.
+   * A `@Job({ unique })` class resolves with its job's id (the item carries it, and the lock names it), or,
+   * while an equal job holds the lock, with that job's id (afterSchedule does not fire) or DuplicateJobError.
    */
-  enqueueAt<C extends JobClass>(when: Date | number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean>;
-  enqueueAt(when: Date | number, queue: string, job: string, params?: unknown): Promise<boolean>;
-  async enqueueAt(when: Date | number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean> {
+  enqueueAt<C extends JobClass>(when: Date | number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean | string>;
+  enqueueAt(when: Date | number, queue: string, job: string, params?: unknown): Promise<boolean | string>;
+  async enqueueAt(when: Date | number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean | string> {
     const at = delayedTimestampOf(when, 'when');
     const checked = this.enqueuer.check(queue, job, params);
     const { className, params: stored } = checked;
     const args = [stored];
     const event = { at, queue, className, args, params: stored };
     if (!(await this.events.emitAsync('beforeSchedule', event))) return false;
+    let result: boolean | string = true;
     if (at <= Math.floor(Date.now() / 1000)) {
-      if ((await this.enqueuer.enqueue(checked)) === false) return false;
+      const pushed = await this.enqueuer.push(checked);
+      if (pushed.id === false) return false;
+      if (pushed.duplicate) return pushed.id;
+      if (checked.unique) result = pushed.id;
+    } else if (checked.unique) {
+      const scheduled = await this.scheduleUnique(at, checked);
+      if (scheduled.duplicate) return scheduled.id;
+      result = scheduled.id;
     } else {
       await this.store.schedule(at, encodeDelayedItem(className, queue, stored));
     }
     await this.events.emitAsync('afterSchedule', event);
-    return true;
+    return result;
+  }
+
+  /**
+   * A unique delayed job: its item carries its id and lock marker (the scheduler promotes it under that id),
+   * and its lock, taken in the schedule script, lives its delay plus its TTL.
+   */
+  private async scheduleUnique(at: number, job: CheckedJob): Promise<{ id: string; duplicate: boolean }> {
+    const unique = job.unique as UniqueLock;
+    const id = newJobId();
+    const item = withUniqueMarker(encodeDelayedItem(job.className, job.queue, job.params), unique, id);
+    const ttl = unique.ttl + Math.max(0, at - Math.floor(Date.now() / 1000));
+    const holder = await this.store.schedule(at, item, { lock: unique.lock, id, ttl });
+    return holder === undefined ? { id, duplicate: false } : { id: duplicateOf(job, holder), duplicate: true };
   }
 
   /**

@@ -3,6 +3,7 @@ import type { JobClass } from '../decorators/decorators.types.js';
 import type { ResqueEvents } from '../events/events.service.js';
 import type { EnqueueEvent } from '../events/events.types.js';
 import { resolveJobName, typeName } from '../jobs/job.name.js';
+import { DuplicateJobError, uniqueLockOf, withUniqueMarker, type UniqueLock } from '../policies/policy.unique.js';
 import { encodePayload, queueTimeNow } from '../protocol/index.js';
 import { assertRetryOverride, encodeRetryOverride, RETRY_OVERRIDE_KEY } from '../policies/policy.retry.js';
 import type { BulkJob, EnqueueOptions } from './queue.types.js';
@@ -19,6 +20,8 @@ export interface CheckedJob {
   readonly tracked: boolean;
   /** The `retry` enqueue option as the payload's `retry` member (JSON), when given. */
   readonly retry?: string;
+  /** The lock of a `@Job({ unique })` class enqueued through the class, else null. */
+  readonly unique: UniqueLock | null;
 }
 
 /** A checked job with its id and payload, ready to land. */
@@ -32,8 +35,11 @@ export interface PreparedJob extends CheckedJob {
 
 /** Where enqueued jobs land: Redis for ResqueQueue, memory for ResqueTestingQueue. */
 export interface JobSink {
-  /** One job (enqueue, or a delayed job already due). */
-  push(job: PreparedJob): Promise<void>;
+  /**
+   * One job (enqueue, or a delayed job already due). For a unique job, resolves with the id of the equal
+   * job that holds its lock when there is one (nothing was pushed).
+   */
+  push(job: PreparedJob): Promise<string | undefined>;
   /** Several jobs of one queue, in order (enqueueBulk). */
   pushBulk(queue: string, jobs: readonly PreparedJob[]): Promise<void>;
   /** Runs once the afterEnqueue listeners ran for these jobs (the testing queue's inline mode performs them here). */
@@ -58,22 +64,34 @@ export class JobEnqueuer {
     const value = normalizeParams(params, names.params);
     assertOptions(options, 'options');
     const { track, retry } = (options as EnqueueOptions | undefined) ?? {};
-    const checked = { queue, className: resolved.className, jobClass: resolved.jobClass, params: value, tracked: track ?? resolved.options?.track === true };
+    const { className, jobClass } = resolved;
+    const unique = uniqueLockOf(className, resolved.options?.unique, value);
+    const checked = { queue, className, jobClass, params: value, tracked: track ?? resolved.options?.track === true, unique };
     if (retry === undefined) return checked;
     assertRetryOverride(retry, 'options.retry');
     return { ...checked, retry: encodeRetryOverride(retry) };
   }
 
-  /** Pushes one checked job; its id (32 hex), or false when a beforeEnqueue listener vetoed it. */
-  async enqueue(job: CheckedJob): Promise<string | false> {
-    const id = newId();
+  /**
+   * Pushes one checked job; its id (32 hex), or false when a beforeEnqueue listener vetoed it. A unique job
+   * whose lock an equal job holds resolves with that job's id (afterEnqueue does not fire) or throws
+   * DuplicateJobError, as its `onDuplicate` says. `id` is given when the job already has one (a promoted
+   * unique delayed job, whose lock holds that id).
+   */
+  async enqueue(job: CheckedJob, id: string = newId()): Promise<string | false> {
+    return (await this.push(job, id)).id;
+  }
+
+  /** enqueue(), telling a duplicate apart from a new job (a delayed enqueue must not announce a duplicate). */
+  async push(job: CheckedJob, id: string = newId()): Promise<{ id: string | false; duplicate: boolean }> {
     const event = this.listened() ? enqueueEvent(job, id) : null;
-    if (event && this.events.hasListeners('beforeEnqueue') && !(await this.events.emitAsync('beforeEnqueue', event))) return false;
+    if (event && this.events.hasListeners('beforeEnqueue') && !(await this.events.emitAsync('beforeEnqueue', event))) return { id: false, duplicate: false };
     const prepared = prepare(job, id, Date.now());
-    await this.sink.push(prepared);
+    const holder = await this.sink.push(prepared);
+    if (holder !== undefined) return { id: duplicateOf(job, holder), duplicate: true };
     if (event && this.events.hasListeners('afterEnqueue')) await this.events.emitAsync('afterEnqueue', event);
     await this.sink.delivered?.([prepared]);
-    return id;
+    return { id, duplicate: false };
   }
 
   /** Checks every entry, then pushes the jobs no beforeEnqueue listener vetoed; ids or false, in input order. */
@@ -99,14 +117,45 @@ export class JobEnqueuer {
       }
     }
     const now = Date.now();
-    const prepared: PreparedJob[] = [];
-    for (const [i, { job, id }] of entries.entries()) if (result[i] !== false) prepared.push(prepare(job, id, now));
-    if (prepared.length > 0) await this.sink.pushBulk(queue, prepared);
+    let prepared: PreparedJob[] = [];
+    const positions: number[] = [];
+    for (const [i, { job, id }] of entries.entries()) {
+      if (result[i] === false) continue;
+      prepared.push(prepare(job, id, now));
+      positions.push(i);
+    }
+    if (prepared.some((job) => job.unique)) prepared = await this.pushEach(prepared, positions, result, events);
+    else if (prepared.length > 0) await this.sink.pushBulk(queue, prepared);
     if (this.events.hasListeners('afterEnqueue')) {
       for (const event of events) if (event) await this.events.emitAsync('afterEnqueue', event);
     }
     if (prepared.length > 0) await this.sink.delivered?.(prepared);
     return result;
+  }
+
+  /**
+   * A batch with unique jobs is pushed one job at a time, in order (each lock is taken by its own push): a
+   * duplicate's entry becomes the holder's id and is not announced, or, with `onDuplicate: 'reject'`, the
+   * batch stops there with DuplicateJobError (the entries before it are queued). Returns the jobs pushed.
+   */
+  private async pushEach(
+    prepared: readonly PreparedJob[],
+    positions: readonly number[],
+    result: Array<string | false>,
+    events: Array<EnqueueEvent | null>,
+  ): Promise<PreparedJob[]> {
+    const pushed: PreparedJob[] = [];
+    for (const [n, job] of prepared.entries()) {
+      const at = positions[n] ?? -1;
+      const holder = await this.sink.push(job);
+      if (holder === undefined) {
+        pushed.push(job);
+        continue;
+      }
+      events[at] = null;
+      result[at] = duplicateOf(job, holder);
+    }
+    return pushed;
   }
 
   private listened(): boolean {
@@ -123,7 +172,16 @@ function prepare(job: CheckedJob, id: string, now: number): PreparedJob {
   let payload = encodePayload(job.className, job.params, { id, queueTime: queueTimeNow(now) });
   // An extra top-level member: Ruby and php ignore it, our worker reads it (retry policy override).
   if (job.retry !== undefined) payload = `${payload.slice(0, -1)},"${RETRY_OVERRIDE_KEY}":${job.retry}}`;
-  return { ...job, id, payload, stampedAt: now };
+  // A lock the worker releases ('started', 'finished') is named in the payload; 'queued' ends before a worker sees it.
+  const marked = job.unique && job.unique.until !== 'queued' ? withUniqueMarker(payload, job.unique) : payload;
+  return { ...job, id, payload: marked, stampedAt: now };
+}
+
+/** What an equal enqueue gets while `holder` holds the lock: its id, or DuplicateJobError (`onDuplicate: 'reject'`). */
+export function duplicateOf(job: CheckedJob, holder: string): string {
+  const unique = job.unique;
+  if (unique?.onDuplicate === 'reject') throw new DuplicateJobError(job.className, unique.key, holder);
+  return holder;
 }
 
 /** 32-hex ids like php-resque's, drawn from one randomBytes call for the whole batch. */

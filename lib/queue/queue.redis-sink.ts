@@ -16,11 +16,20 @@ export class RedisJobSink implements JobSink {
 
   constructor(private readonly connection: ResqueConnection) {}
 
-  async push(job: PreparedJob): Promise<void> {
+  async push(job: PreparedJob): Promise<string | undefined> {
     const { keys } = this.connection;
     if (!this.connection.isConnected) await this.connection.connect();
     const call = (this.enqueueCall ??= scriptCommand(this.connection.client, ENQUEUE_SCRIPT));
-    await call(3, keys.queues, keys.queue(job.queue), keys.status(job.id), job.queue, job.payload, job.tracked ? waitingStatus(job.stampedAt) : '');
+    const status = job.tracked ? waitingStatus(job.stampedAt) : '';
+    const { unique } = job;
+    if (!unique) {
+      await call(3, keys.queues, keys.queue(job.queue), keys.status(job.id), job.queue, job.payload, status);
+      return undefined;
+    }
+    // unique: the lock is taken (or its holder found) in the same script as the push ('queued' only checks).
+    const take = unique.until === 'queued' ? '0' : '1';
+    const reply = await call(3, keys.queues, keys.queue(job.queue), keys.status(job.id), job.queue, job.payload, status, keys.key(unique.lock), job.id, unique.ttl, take);
+    return typeof reply === 'string' ? reply : undefined;
   }
 
   async pushBulk(queue: string, jobs: readonly PreparedJob[]): Promise<void> {

@@ -12,6 +12,7 @@ import {
   type DequeueSelector,
   type JobStatusInfo,
 } from '../protocol/index.js';
+import { releaseRemovedUnique } from '../policies/policy.unique.release.js';
 import { ResqueDelayedJobs } from './queue.delayed.js';
 import { DelayedStore, type DelayedStorage } from './queue.delayed.store.js';
 import { JobEnqueuer, type JobSink } from './queue.enqueue.js';
@@ -34,7 +35,8 @@ export class ResqueQueue {
   /** This queue's delayed jobs (resque-scheduler's layout); ResqueModule provides the same object as ResqueDelayedJobs. */
   readonly delayed: ResqueDelayedJobs;
 
-  private readonly enqueuer: JobEnqueuer;
+  /** The one enqueue path (the testing queue promotes its delayed jobs through it). */
+  protected readonly enqueuer: JobEnqueuer;
 
   constructor(
     readonly connection: ResqueConnection,
@@ -96,7 +98,11 @@ export class ResqueQueue {
     }
     let removed = 0;
     for (let at = 0; at < matches.length; at += CHUNK) {
-      removed += Number(await runScript<number>(this.redis, REMOVE_PAYLOADS_SCRIPT, [queueKey], matches.slice(at, at + CHUNK)));
+      const chunk = matches.slice(at, at + CHUNK);
+      const n = Number(await runScript<number>(this.redis, REMOVE_PAYLOADS_SCRIPT, [queueKey], chunk));
+      // unique: the removed jobs' locks, when every one was removed (a job a worker took meanwhile keeps its own).
+      if (n === chunk.length) await releaseRemovedUnique(this.redis, this.connection.keys, chunk);
+      removed += n;
     }
     return removed;
   }
@@ -149,17 +155,17 @@ export class ResqueQueue {
 
   // --- delayed jobs (resque-scheduler layout): this.delayed ---------------------------------------
 
-  /** Runs the job `seconds` from now; false when a beforeSchedule listener vetoed. */
-  enqueueIn<C extends JobClass>(seconds: number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean>;
-  enqueueIn(seconds: number, queue: string, job: string, params?: unknown): Promise<boolean>;
-  enqueueIn(seconds: number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean> {
+  /** Runs the job `seconds` from now; false when a beforeSchedule listener vetoed; a unique job's id (see ResqueDelayedJobs). */
+  enqueueIn<C extends JobClass>(seconds: number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean | string>;
+  enqueueIn(seconds: number, queue: string, job: string, params?: unknown): Promise<boolean | string>;
+  enqueueIn(seconds: number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean | string> {
     return this.delayed.enqueueIn(seconds, queue, job as string, params);
   }
 
-  /** Runs the job at `when` (a Date or unix seconds); a time already past enqueues at once. */
-  enqueueAt<C extends JobClass>(when: Date | number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean>;
-  enqueueAt(when: Date | number, queue: string, job: string, params?: unknown): Promise<boolean>;
-  enqueueAt(when: Date | number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean> {
+  /** Runs the job at `when` (a Date or unix seconds); a time already past enqueues at once; a unique job's id. */
+  enqueueAt<C extends JobClass>(when: Date | number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean | string>;
+  enqueueAt(when: Date | number, queue: string, job: string, params?: unknown): Promise<boolean | string>;
+  enqueueAt(when: Date | number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean | string> {
     return this.delayed.enqueueAt(when, queue, job as string, params);
   }
 

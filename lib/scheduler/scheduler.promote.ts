@@ -8,6 +8,7 @@ import {
   runScript,
   type ResqueKeys,
 } from '../protocol/index.js';
+import { UniquePromotions } from '../policies/policy.unique.promote.js';
 import { decodeDelayedItem, promotedPayload } from '../protocol/protocol.delayed.js';
 import { PROMOTE_DELAYED_SCRIPT } from '../protocol/protocol.scripts.scheduler.js';
 import type { PromotedJob } from './scheduler.types.js';
@@ -67,13 +68,15 @@ async function promoteTimestamp(
     if (options.shouldStop?.()) return false;
     const items = await redis.lrange(listKey, 0, options.batchSize - 1);
     const queueTime = queueTimeNow();
-    const argv: string[] = [ts, keys.prefix, options.owner, String(options.lockTtl)];
+    const argv: string[] = [ts, keys.prefix, options.owner, String(options.lockTtl), ''];
     const jobs: Array<PromotedJob | null> = [];
+    const unique = new UniquePromotions(keys);
     for (const raw of items) {
       try {
         const item = decodeDelayedItem(raw);
-        const id = newJobId();
-        argv.push(raw, item.queue, promotedPayload(item, id, queueTime));
+        const held = unique.of(raw);
+        const id = held?.id ?? newJobId();
+        argv.push(raw, item.queue, unique.payload(held, promotedPayload(item, id, queueTime)));
         jobs.push({ queue: item.queue, className: item.className, args: item.args, id, at: Number(ts), raw });
       } catch (error) {
         const reason = error instanceof PayloadDecodeError ? error.message : String(error);
@@ -88,6 +91,7 @@ async function promoteTimestamp(
         jobs.push(null);
       }
     }
+    argv[4] = unique.releases();
     const reply = await runScript<number[]>(
       redis,
       PROMOTE_DELAYED_SCRIPT,

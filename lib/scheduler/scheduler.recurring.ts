@@ -1,6 +1,7 @@
 import { newJobId, queueTimeNow, runScript, rubyTimeToS, type ResqueKeys } from '../protocol/index.js';
 import { SCHEDULE_TICK_SCRIPT } from '../protocol/protocol.scripts.scheduler.js';
 import type { ResqueRedis } from '../connection/connection.types.js';
+import { withUniqueMarker, type UniqueLock } from '../policies/policy.unique.js';
 import type { ResolvedSchedule } from './scheduler.schedules.js';
 
 /** Ours: schedule name → last fired tick (unix ms), the per-tick guard beside Ruby's last_enqueued_at. */
@@ -76,11 +77,13 @@ export class RecurringClock {
       const tick = latestDueTick(schedule, entry.nextTick, now);
       const id = newJobId();
       const payload = JSON.stringify({ class: schedule.className, args: schedule.args, id, queue_time: queueTimeNow() });
+      const args: Array<string | number> = [this.owner, schedule.name, tick, rubyTimeToS(new Date(tick)), schedule.queue, payload];
+      if (schedule.unique) uniqueTickArgs(args, this.keys, schedule.unique, id);
       const reply = await runScript<number>(
         this.redis,
         SCHEDULE_TICK_SCRIPT,
         [this.lockKey, tickGuardKey(this.keys), this.keys.lastEnqueuedAt, this.keys.queues, this.keys.queue(schedule.queue)],
-        [this.owner, schedule.name, tick, rubyTimeToS(new Date(tick)), schedule.queue, payload],
+        args,
       );
       if (reply === -1) return null;
       // Whatever happened to this tick, the next one is after now: a backlog never fires twice.
@@ -102,6 +105,12 @@ export class RecurringClock {
     }
     return schedule.timing.next(now);
   }
+}
+
+/** unique: the firing's payload names its lock (for the worker), and the tick script takes it (or skips the tick). */
+function uniqueTickArgs(args: Array<string | number>, keys: ResqueKeys, unique: UniqueLock, id: string): void {
+  if (unique.until !== 'queued') args[5] = withUniqueMarker(String(args[5]), unique);
+  args.push(keys.key(unique.lock), id, unique.ttl, unique.until === 'queued' ? '0' : '1');
 }
 
 /** Collapses a backlog: the latest tick at or before now, starting from the first pending one. */

@@ -1,11 +1,12 @@
 import type { JobClass } from '../decorators/decorators.types.js';
 import { resolveJobName } from '../jobs/job.name.js';
+import { uniqueLockOf, type UniqueLock, type UniqueOptions } from '../policies/policy.unique.js';
 import { assertJsonSafe } from '../protocol/index.js';
 import { cronTiming, everyTiming, parseEvery, splitCronZone, type ScheduleTiming } from './scheduler.cron.js';
 import type { RecurringScheduleConfig } from './scheduler.types.js';
 
 /** Turns `job` (a name or a @Job class) into the job name and its declared default queue. */
-export type JobNameResolver = (job: string | JobClass, what: string) => { name: string; queue?: string };
+export type JobNameResolver = (job: string | JobClass, what: string) => { name: string; queue?: string; unique?: UniqueOptions };
 
 /** A schedule ready to fire. */
 export interface ResolvedSchedule {
@@ -22,12 +23,14 @@ export interface ResolvedSchedule {
   readonly config: Record<string, unknown>;
   /** Changes when the config changes (to recompute the next tick). */
   readonly fingerprint: string;
+  /** unique: the lock each firing takes when the job class declares `unique` (a tick it finds held is skipped). */
+  readonly unique?: UniqueLock | null;
 }
 
 /** A name string as is, or a class named by its @Job (with its declared queue): resolveJobName. */
 export const nameOnlyResolver: JobNameResolver = (job, what) => {
   const { className, options } = resolveJobName(job, `${what}: job`);
-  return { name: className, queue: options?.queue };
+  return { name: className, queue: options?.queue, unique: options?.unique };
 };
 
 /**
@@ -67,6 +70,7 @@ export function resolveSchedule(
     source,
     config,
     fingerprint: JSON.stringify(config),
+    unique: uniqueLockOf(target.className, target.unique, jobArgs(rubyArgs)[0] ?? null), // unique: the key runs here, not at a tick
   };
 }
 
@@ -77,19 +81,20 @@ function scheduleTarget(
   klass: unknown,
   queue: unknown,
   resolveJob: JobNameResolver,
-): { className: string; queue: string } {
+): { className: string; queue: string; unique?: UniqueOptions } {
   let className: string;
   let declaredQueue: string | undefined;
+  let unique: UniqueOptions | undefined;
   if (job !== undefined) {
     if (klass !== undefined) throw new TypeError(`${what} has both "job" and "class"; give one`);
-    ({ name: className, queue: declaredQueue } = resolveJob(job, what));
+    ({ name: className, queue: declaredQueue, unique } = resolveJob(job, what));
   } else if (typeof klass === 'string' && klass !== '') className = klass;
   else throw new TypeError(`${what} needs "class" (the job name) or "job"`);
   const queueName = queue ?? declaredQueue;
   if (typeof queueName !== 'string' || queueName === '') {
     throw new TypeError(`${what} needs a "queue" (non-empty string; a @Job queue option also works)`);
   }
-  return { className, queue: queueName };
+  return { className, queue: queueName, unique };
 }
 
 /** The optional fields: typed as documented, args/params exclusive, everything stored JSON-safe. */

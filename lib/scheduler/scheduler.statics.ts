@@ -7,7 +7,9 @@ import type { RecurringScheduleConfig } from './scheduler.types.js';
 export function registryResolver(registry: ResqueJobRegistry | undefined): JobNameResolver {
   return (job: string | JobClass, what: string) => {
     const resolved = nameOnlyResolver(job, what);
-    return typeof job === 'string' ? { name: resolved.name, queue: registry?.get(job)?.options.queue } : resolved;
+    if (typeof job !== 'string') return resolved;
+    const options = registry?.get(job)?.options;
+    return { name: resolved.name, queue: options?.queue, unique: options?.unique };
   };
 }
 

@@ -1,5 +1,6 @@
 import { tryDecodeDelayedItem } from '../protocol/index.js';
-import type { DelayedMatcher, DelayedStorage, DelayedTimestamp } from '../queue/queue.delayed.store.js';
+import type { DelayedMatcher, DelayedStorage, DelayedTimestamp, ScheduledLock } from '../queue/queue.delayed.store.js';
+import type { MemoryUniqueLocks } from './testing.unique.js';
 
 /**
  * The testing module's delayed queue: resque-scheduler's layout in memory (item strings per timestamp, and
@@ -9,13 +10,18 @@ export class MemoryDelayedStore implements DelayedStorage {
   private readonly byTime = new Map<number, string[]>();
   private readonly index = new Map<string, Set<number>>();
 
-  async schedule(at: number, item: string): Promise<void> {
+  constructor(private readonly locks: MemoryUniqueLocks) {}
+
+  async schedule(at: number, item: string, unique?: ScheduledLock): Promise<string | undefined> {
+    const holder = unique && this.locks.take(unique.lock, unique.id, unique.ttl, true);
+    if (holder !== undefined) return holder;
     const items = this.byTime.get(at) ?? [];
     items.push(item);
     this.byTime.set(at, items);
     const times = this.index.get(item) ?? new Set<number>();
     times.add(at);
     this.index.set(item, times);
+    return undefined;
   }
 
   async removeIndexed(item: string): Promise<number> {
@@ -33,7 +39,9 @@ export class MemoryDelayedStore implements DelayedStorage {
   async removeFromTimestamp(ts: string, matches: DelayedMatcher): Promise<number> {
     return this.remove(Number(ts), (raw) => {
       const item = tryDecodeDelayedItem(raw);
-      return item !== null && matches(item);
+      const drop = item !== null && matches(item);
+      if (drop) this.locks.releaseRemoved(raw); // unique: a removed job's lock goes with it
+      return drop;
     });
   }
 

@@ -29,6 +29,7 @@ import { MemoryDelayedStore } from './testing.delayed.js';
 import { MemoryFailedList } from './testing.failures.js';
 import { MemoryRetries } from './testing.retry.js';
 import type { DelayedJob, PerformedJob, RecordedJob, ResqueTestingOptions } from './testing.types.js';
+import { MemoryUniqueLocks } from './testing.unique.js';
 import type { JobOutcome } from '../worker/worker.types.js';
 
 /** Guards against a job that keeps enqueueing itself during runAll(). */
@@ -63,25 +64,29 @@ export class ResqueTestingQueue extends ResqueQueue {
   readonly failedList: MemoryFailedList;
   private readonly memory: MemoryJobs;
   private readonly delayedStore: MemoryDelayedStore;
+  private readonly locks: MemoryUniqueLocks;
 
   constructor(
     @Inject(RESQUE_TESTING_OPTIONS) options: ResqueTestingOptions,
     moduleRef: ModuleRef,
-    registry: ResqueJobRegistry,
+    private readonly registry: ResqueJobRegistry,
     events: ResqueEvents,
     @Optional() connection?: ResqueConnection,
   ) {
     const failedList: MemoryFailedList = new MemoryFailedList((queue, job): Promise<void> => memory.requeue(queue, job));
     const throttle = new MemoryThrottle((className) => registry.get(className)?.options);
+    const locks = new MemoryUniqueLocks();
     const memory: MemoryJobs = new MemoryJobs(
       options.mode,
       (progress) => new JobRunner({ moduleRef, registry, events, progress }),
       failedList,
       new MemoryRetries(events),
       throttle,
+      locks,
     );
-    const delayedStore = new MemoryDelayedStore();
+    const delayedStore = new MemoryDelayedStore(locks);
     super(connection ?? noRedis(), events, { jobs: memory, delayed: delayedStore });
+    this.locks = locks;
     this.memory = memory;
     this.delayedStore = delayedStore;
     this.failedList = failedList;
@@ -100,8 +105,9 @@ export class ResqueTestingQueue extends ResqueQueue {
     const before = memory.waiting.length;
     memory.waiting = memory.waiting.filter((j) => {
       if (j.queue !== queue) return true;
-      if (selectors === undefined) return false;
-      return !matchesAnySelector(decodePayload(j.raw), selectors);
+      const keep = selectors !== undefined && !matchesAnySelector(decodePayload(j.raw), selectors);
+      if (!keep && selectors !== undefined) this.locks.releaseRemoved(j.raw); // unique: as dequeue with selectors does in Redis
+      return keep;
     });
     return before - memory.waiting.length;
   }
@@ -178,9 +184,23 @@ export class ResqueTestingQueue extends ResqueQueue {
     const ids: Array<string | false> = [];
     for (const { at, item } of this.delayedStore.takeDue(limit)) {
       const job = toDelayedJob(at, item);
-      ids.push(await this.enqueue(job.queue, job.className, job.params));
+      const record = JSON.parse(item) as Record<string, unknown>;
+      if (record['unique'] === undefined) ids.push(await this.enqueue(job.queue, job.className, job.params));
+      else ids.push(await this.promoteUnique(job, record));
     }
     return ids;
+  }
+
+  /**
+   * A unique delayed job moves as the scheduler moves it: under the id its lock holds, its 'queued' lock
+   * released, a 'started'/'finished' one kept for the job (not checked again: it was checked when scheduled).
+   */
+  private async promoteUnique(job: DelayedJob, record: Record<string, unknown>): Promise<string | false> {
+    const id = typeof record['id'] === 'string' ? record['id'] : undefined;
+    this.locks.releaseMarked(record, id ?? null, 'queued');
+    const checked = this.enqueuer.check(job.queue, this.registry.get(job.className)?.classRef ?? job.className, job.params);
+    const keep = checked.unique && checked.unique.until !== 'queued';
+    return this.enqueuer.enqueue(keep ? checked : { ...checked, unique: null }, id);
   }
 
   /** Performs the waiting jobs (of `queue`, or all) in order, including jobs they enqueue; returns what ran. */
@@ -202,6 +222,7 @@ export class ResqueTestingQueue extends ResqueQueue {
     this.memory.clear();
     this.memory.throttle.clear();
     this.delayedStore.clear();
+    this.locks.clear();
     void this.failedList.clear();
   }
 }
@@ -223,6 +244,7 @@ class MemoryJobs implements JobSink {
     private readonly failed: MemoryFailedList,
     private readonly retries: MemoryRetries,
     readonly throttle: MemoryThrottle,
+    private readonly locks: MemoryUniqueLocks,
   ) {}
 
   /**
@@ -262,9 +284,14 @@ class MemoryJobs implements JobSink {
     },
   };
 
-  async push(job: PreparedJob): Promise<void> {
-    const { id, queue, className, params, payload: raw, tracked } = job;
+  async push(job: PreparedJob): Promise<string | undefined> {
+    const { id, queue, className, params, payload: raw, tracked, unique } = job;
+    if (unique) {
+      const holder = this.locks.take(unique.lock, id, unique.ttl, unique.until !== 'queued');
+      if (holder !== undefined) return holder;
+    }
     this.record({ id, queue, className, params, args: [params], raw, tracked });
+    return undefined;
   }
 
   /** A failure requeued by ResqueFailures: its exact payload back in its queue, an existing status back to WAITING. */
@@ -309,20 +336,17 @@ class MemoryJobs implements JobSink {
     this.progress.set(job.id, progress);
     let outcome: JobOutcome;
     const release = this.throttle.take(job.className);
+    const payload = job.raw.includes('"unique"') ? decodePayload(job.raw).payload : null;
+    if (payload) this.locks.releaseMarked(payload, job.id, 'started');
     try {
       outcome = await this.runner.run({ raw: job.raw, queue: job.queue, workerId }, { afterFork: false });
     } finally {
       release();
       this.progress.delete(job.id);
     }
-    let retry: RecordedJob | null = null;
-    if (outcome.kind === 'failed') {
-      const next = await this.retries.failed(this.runner, job.raw, job.queue, workerId, outcome);
-      if (next.kind === 'retry') retry = { ...job, raw: next.raw };
-      else if (!outcome.stopRecord) this.recordFailure(job, workerId, outcome, next.attempts);
-    } else if (job.raw.includes('"retry_attempt"')) {
-      this.retries.succeeded(this.runner, job.raw);
-    }
+    const retry = await this.settleRetry(this.runner, job, workerId, outcome);
+    // A job to be retried keeps its 'finished' lock, as in the worker's fail script.
+    if (payload && !retry) this.locks.releaseMarked(payload, job.id, 'finished');
     const result = outcome.kind === 'complete' ? (JSON.parse(outcome.resultJson) as unknown) : undefined;
     if (job.tracked) this.setStatus(job.id, outcome.kind === 'failed' ? JobStatus.FAILED : JobStatus.COMPLETE, result ?? null);
     const performed: PerformedJob = { ...job, outcome, result, progress };
@@ -334,6 +358,18 @@ class MemoryJobs implements JobSink {
       else this.waiting.push(retry);
     }
     return performed;
+  }
+
+  /** The retry policy's verdict: the job to run again, or null (a final failure is recorded here). */
+  private async settleRetry(runner: JobRunner, job: RecordedJob, workerId: string, outcome: JobOutcome): Promise<RecordedJob | null> {
+    if (outcome.kind !== 'failed') {
+      if (job.raw.includes('"retry_attempt"')) this.retries.succeeded(runner, job.raw);
+      return null;
+    }
+    const next = await this.retries.failed(runner, job.raw, job.queue, workerId, outcome);
+    if (next.kind === 'retry') return { ...job, raw: next.raw };
+    if (!outcome.stopRecord) this.recordFailure(job, workerId, outcome, next.attempts);
+    return null;
   }
 
   private recordFailure(job: RecordedJob, workerId: string, outcome: JobOutcome & { kind: 'failed' }, attempts: number | null): void {

@@ -10,6 +10,7 @@ import {
 } from '../protocol/index.js';
 import { WORKER_PRUNE_SCRIPT, WORKER_PRUNE_TAKEOVER_SCRIPT, WORKER_PRUNE_UNLOCK_SCRIPT } from '../protocol/protocol.scripts.worker.js';
 import { PRUNE_HEARTBEAT_MULTIPLE, RUBY_PRUNE_AFTER_SECONDS, type DeadWorkerPolicy } from './worker.options.js';
+import { heldUniqueOfRaw, uniqueReleaseArg, type HeldUnique } from '../policies/policy.unique.js';
 import { claimQueuesKey, statusKeyOfRaw, type RetryWrite } from './worker.store.js';
 
 /** Ruby's lock TTL: one pruner at a time across Ruby workers and ours. */
@@ -223,15 +224,9 @@ export class WorkerPruner {
         redis.lrange(keys.workerClaim(id), 0, -1),
         redis.lrange(claimQueuesKey(keys, id), 0, -1),
       ]);
-      const jobs: Array<{ queue: string; raw: string }> = [];
-      if (current !== null) {
-        const inFlight = inFlightOf(current);
-        if (inFlight) jobs.push(inFlight);
-      }
-      // Claimed jobs of a several-queue worker have their queues recorded; a one-queue worker's are its queue's.
-      const ownQueue = parseWorkerId(id)?.queues[0] ?? '';
-      claimed.forEach((raw, i) => jobs.push({ queue: claimedQueues[i] ?? ownQueue, raw }));
+      const jobs = deadJobs(id, current, claimed, claimedQueues);
       const args: Array<string | number> = [id, current ?? '', claimed.length, options.onDeadWorker, Math.floor(Date.now() / 1000), ''];
+      args.push(options.onDeadWorker === 'fail' ? failedLocks(keys, jobs, jobs.length > claimed.length) : ''); // unique
       const retries: Array<0 | [string, number, number, number, string]> = [];
       for (const job of jobs) {
         const className = classNameOf(job.raw);
@@ -302,6 +297,31 @@ export function inFlightOf(value: string): { queue: string; raw: string } | null
     }
   }
   return { queue, raw: typeof record.payload === 'string' ? record.payload : JSON.stringify(record.payload) };
+}
+
+/**
+ * The unique locks a dead worker's failed jobs still hold: a 'finished' lock of any of them, and a 'started'
+ * lock of a claimed job, which never started (the running job's was released at its start). Requeued jobs
+ * keep theirs: they wait again under the same id.
+ */
+function failedLocks(keys: ResqueKeys, jobs: ReadonlyArray<{ raw: string }>, firstIsRunning: boolean): string {
+  const held: Array<HeldUnique | null> = jobs.map(({ raw }, i) => {
+    const lock = heldUniqueOfRaw(keys, raw);
+    if (lock?.until === 'finished') return lock;
+    return lock?.until === 'started' && !(i === 0 && firstIsRunning) ? lock : null;
+  });
+  return uniqueReleaseArg(held);
+}
+
+/** A dead worker's jobs: the in-flight one first, then its claim list (each with its queue). */
+function deadJobs(id: string, current: string | null, claimed: string[], claimedQueues: string[]): Array<{ queue: string; raw: string }> {
+  const jobs: Array<{ queue: string; raw: string }> = [];
+  const inFlight = current === null ? null : inFlightOf(current);
+  if (inFlight) jobs.push(inFlight);
+  // Claimed jobs of a several-queue worker have their queues recorded; a one-queue worker's are its queue's.
+  const ownQueue = parseWorkerId(id)?.queues[0] ?? '';
+  claimed.forEach((raw, i) => jobs.push({ queue: claimedQueues[i] ?? ownQueue, raw }));
+  return jobs;
 }
 
 function classNameOf(raw: string): string {

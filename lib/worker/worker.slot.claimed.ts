@@ -1,3 +1,4 @@
+import { heldUniqueOf, type HeldUnique } from '../policies/policy.unique.js';
 import { decodePayload, errorMessage, PayloadDecodeError, type DecodedJob, type ResqueKeys } from '../protocol/index.js';
 import { jobIdOfRaw } from './worker.slot.log.js';
 import { statusKeyOfRaw, type ClaimedJob } from './worker.store.js';
@@ -10,6 +11,8 @@ export type ReadJob = {
   /** For log lines: `?` and the raw payload's id when it could not be decoded. */
   className: string;
   jobId: string | null;
+  /** The unique lock the job holds (from its payload's marker), null for plain jobs. */
+  unique: HeldUnique | null;
 } & ({ decoded: DecodedJob; decodeError: null } | { decoded: null; decodeError: PayloadDecodeError });
 
 export function readClaimed(keys: ResqueKeys, claimed: ClaimedJob, workerId: string): ReadJob {
@@ -17,9 +20,11 @@ export function readClaimed(keys: ResqueKeys, claimed: ClaimedJob, workerId: str
   try {
     const decoded = decodePayload(claimed.raw);
     const statusKey = decoded.id === null ? null : keys.status(decoded.id, decoded.prefix);
-    return { runnable, decoded, decodeError: null, statusKey, className: decoded.className, jobId: decoded.id };
+    const unique = heldUniqueOf(keys, decoded.payload, decoded.id);
+    return { runnable, decoded, decodeError: null, statusKey, className: decoded.className, jobId: decoded.id, unique };
   } catch (error) {
     const decodeError = error instanceof PayloadDecodeError ? error : new PayloadDecodeError(errorMessage(error), claimed.raw);
-    return { runnable, decoded: null, decodeError, statusKey: statusKeyOfRaw(keys, claimed.raw), className: '?', jobId: jobIdOfRaw(claimed.raw) };
+    const statusKey = statusKeyOfRaw(keys, claimed.raw);
+    return { runnable, decoded: null, decodeError, statusKey, className: '?', jobId: jobIdOfRaw(claimed.raw), unique: null };
   }
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import type { HeldUnique } from '../policies/policy.unique.js';
 import type { CycleRequest, SlotStore } from './worker.store.js';
 import type { RunnableJob } from './worker.types.js';
 
@@ -22,6 +23,8 @@ export interface RunningJob {
   className: string;
   jobId: string | null;
   statusKey: string | null;
+  /** The unique lock the job holds, null for plain jobs. */
+  unique: HeldUnique | null;
   /**
    * Aborted when the slot learns its worker was pruned while this job runs (the job was taken back; its
    * outcome will be fenced): the executor aborts the job's `ctx.signal` with a WorkerPrunedError.

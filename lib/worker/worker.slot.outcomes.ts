@@ -36,7 +36,11 @@ export class SlotOutcomes {
       }),
     );
     const recorded = await this.untilWritten(`the failure of job ${current.className} (id ${current.jobId ?? 'none'})`, () =>
-      this.slot.store().fail(failure, current.statusKey, current.job.queue, policy, { className: current.className, raw: current.job.raw }),
+      this.slot.store().fail(failure, current.statusKey, current.job.queue, policy, {
+        className: current.className,
+        raw: current.job.raw,
+        unique: current.unique,
+      }),
     );
     if (recorded === undefined) {
       this.slot.logger.error(`worker ${this.slot.id}: failure record not written: ${failure}`);

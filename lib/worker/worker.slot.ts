@@ -318,7 +318,8 @@ export class WorkerSlot implements SlotContext {
     const store = this.store();
     const read = readClaimed(this.deps.store.keys, claimed, this.id);
     if (!(await this.start(store, claimed, read, finished))) return null;
-    const current: RunningJob = { job: read.runnable, className: read.className, jobId: read.jobId, statusKey: read.statusKey, abort: new AbortController() };
+    const { runnable: job, className, jobId, statusKey, unique } = read;
+    const current: RunningJob = { job, className, jobId, statusKey, unique, abort: new AbortController() };
     // Unreadable: recorded by the fail script, which Redis runs after the cycle that started the job.
     const outcome = read.decoded ? await this.perform(current, read.decoded) : failed(read.decodeError);
     return this.settle(current, read.decoded, outcome);
@@ -335,7 +336,7 @@ export class WorkerSlot implements SlotContext {
     const leased = this.fence.leaseHolds();
     const entry = this.pipeline.send({
       finished,
-      start: store.starting(claimed, read.statusKey, read.decoded !== null || isJsonObject(claimed.raw)),
+      start: store.starting(claimed, read.statusKey, read.decoded !== null || isJsonObject(claimed.raw), read.unique),
       claim,
       queues: claim > 0 ? this.queues.now() : [],
     });
@@ -386,7 +387,7 @@ export class WorkerSlot implements SlotContext {
     }
     const resultJson = outcome.kind === 'complete' ? outcome.resultJson : 'null';
     const retryKey = decoded ? retryKeyOnSuccess(this.retryPolicyOf, this.deps.store.keys, decoded) : undefined;
-    const finished: FinishedJob = { statusKey: current.statusKey, resultJson, className: current.className, jobId: current.jobId, raw: current.job.raw };
+    const finished: FinishedJob = { statusKey: current.statusKey, resultJson, className: current.className, jobId: current.jobId, raw: current.job.raw, unique: current.unique };
     if (retryKey !== undefined) finished.retryKey = retryKey;
     return finished;
   }

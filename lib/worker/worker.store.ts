@@ -19,6 +19,7 @@ import {
   WORKER_UNREGISTER_SCRIPT,
 } from '../protocol/protocol.scripts.worker.js';
 import type { ThrottlePlan } from '../policies/policy.throttle.js';
+import { uniqueReleaseArg, type HeldUnique } from '../policies/policy.unique.js';
 import { WORKER_DEFAULTS } from './worker.options.js';
 
 /** A completed job's bookkeeping, folded into the next cycle (one round trip per job). */
@@ -34,9 +35,18 @@ export interface FinishedJob {
   retryKey?: string;
   /** The raw payload (the concurrency slot it holds is returned with it; policy: throttle). */
   raw?: string;
+  /** The job's unique lock (released by this completion when `until: 'finished'`), null for plain jobs. */
+  unique?: HeldUnique | null;
 }
 
-/** The policy part of a failure write (WORKER_FAIL_SCRIPT ARGV 6–13). */
+/** The failing job as the policies see it: its concurrency slot (throttle) and its lock (unique). */
+export interface FailingJob {
+  className: string;
+  raw: string;
+  unique?: HeldUnique | null;
+}
+
+/** The policy part of a failure write (WORKER_FAIL_SCRIPT ARGV 8–15). */
 export interface FailPolicy {
   /** An onFailure listener stopped the record (DoNotRecordFailureError). */
   stopRecord: boolean;
@@ -72,6 +82,8 @@ export interface StartingJob {
   isObject: boolean;
   /** `{"queue":…,"run_at":…,"payload":` (cached per queue and second). */
   head: string;
+  /** The job's unique lock (released by this start when `until: 'started'`), null for plain jobs. */
+  unique: HeldUnique | null;
 }
 
 /** What one cycle asks for. */
@@ -161,8 +173,8 @@ export class SlotStore {
   }
 
   /** Describes a claimed job about to start; `worker:<id>` will read `{"queue","run_at","payload"}`. */
-  starting(job: ClaimedJob, statusKey: string | null, isObject: boolean): StartingJob {
-    return { raw: job.raw, queue: job.queue, statusKey, isObject, head: this.headOf(job.queue, this.clock.tick()) };
+  starting(job: ClaimedJob, statusKey: string | null, isObject: boolean, unique: HeldUnique | null = null): StartingJob {
+    return { raw: job.raw, queue: job.queue, statusKey, isObject, head: this.headOf(job.queue, this.clock.tick()), unique };
   }
 
   /**
@@ -180,7 +192,7 @@ export class SlotStore {
     args.push(`${finished ? 1 : 0}${start ? 1 : 0}${recordQueues ? 1 : 0}`, claim, this.clock.unix);
     pushFinishedArgs(args, finished);
     pushStartArgs(args, start);
-    args.push(this.workerId, finished?.retryKey ?? '', this.throttleSpec(finished, claim));
+    args.push(this.workerId, finished?.retryKey ?? '', this.throttleSpec(finished, claim), uniqueCycleReleases(finished, start));
     if (recordQueues && claim > 0) for (const queue of queues) args.push(queue);
     if (this.shared) this.coalesce();
     return cycleReply((await this.cycleCall(...args)) as 0 | -1 | Array<number | string>, queues);
@@ -213,23 +225,13 @@ export class SlotStore {
   /**
    * Records a failure, or counts a retry attempt and retries (`policy`); 'fenced' when the worker is no longer
    * registered (nothing but `stat:fenced`). `job` (class and raw payload) returns the concurrency slot the
-   * job holds, if its class is capped (policy: throttle), whatever the outcome.
+   * job holds, if its class is capped (policy: throttle), whatever the outcome; and its 'finished' unique
+   * lock unless the job is retried (policy: unique).
    */
-  async fail(
-    failureJson: string,
-    statusKey: string | null,
-    queue: string,
-    policy: FailPolicy | null = null,
-    job?: { className: string; raw: string },
-  ): Promise<FailReply> {
-    const release = job ? (this.store.throttle?.releaseOf(job.className, this.workerId, job.raw) ?? '') : '';
-    const args: Array<string | number> = [this.failKeys.length, ...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId, release];
-    if (policy) {
-      const r = policy.retry;
-      args.push(policy.stopRecord ? '1' : '');
-      if (r) args.push(r.key, r.limit, r.delay, r.ttl, r.body, queue, this.store.keys.prefix);
-      else args.push('');
-    }
+  async fail(failureJson: string, statusKey: string | null, queue: string, policy: FailPolicy | null = null, job?: FailingJob): Promise<FailReply> {
+    const args: Array<string | number> = [this.failKeys.length, ...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId];
+    args.push(...this.failReleases(job));
+    if (policy) pushFailPolicy(args, policy, queue, this.store.keys.prefix);
     const reply = (await this.failCall(...args)) as number | [number, number];
     if (Array.isArray(reply)) return { kind: 'retried', nextAttempt: reply[1] };
     if (reply === 2) return { kind: 'stopped' };
@@ -282,6 +284,14 @@ export class SlotStore {
   }
 
   /** The cycle's throttle ARGV: '' without a plan (the plain path), else the spec (see ThrottlePlan#cycleSpec). */
+  /** The fail script's release slots: the concurrency slot (throttle), the 'finished' lock and its id (unique). */
+  private failReleases(job: FailingJob | undefined): [string, string, string] {
+    if (!job) return ['', '', ''];
+    const release = this.store.throttle?.releaseOf(job.className, this.workerId, job.raw) ?? '';
+    const held = job.unique?.until === 'finished' ? job.unique : null;
+    return [release, held?.key ?? '', held?.id ?? ''];
+  }
+
   private throttleSpec(finished: FinishedJob | null, claim: number): string {
     const plan = this.store.throttle;
     if (!plan) return '';
@@ -414,12 +424,26 @@ function pushStartArgs(args: Array<string | number>, start: StartingJob | null):
   else args.push('', '', '', '');
 }
 
+/** The fail script's policy ARGV: the onFailure stop flag, then the retry (or '' for none). */
+function pushFailPolicy(args: Array<string | number>, policy: FailPolicy, queue: string, prefix: string): void {
+  const r = policy.retry;
+  args.push(policy.stopRecord ? '1' : '');
+  if (r) args.push(r.key, r.limit, r.delay, r.ttl, r.body, queue, prefix);
+  else args.push('');
+}
+
 /** What a cycle's reply means: see WORKER_CYCLE_SCRIPT's return values. */
 function cycleReply(reply: 0 | -1 | Array<number | string>, queues: readonly string[]): ClaimedJob[] | 'paused' | 'pruned' | { throttledMs: number } {
   if (reply === 0) return 'paused';
   if (reply === -1) return 'pruned';
   if (reply[0] === 0) return { throttledMs: Number(reply[1]) };
   return claimedJobs(reply, queues);
+}
+
+/** The locks a cycle releases: the finishing job's 'finished' lock and the starting job's 'started' lock. */
+function uniqueCycleReleases(finished: FinishedJob | null, start: StartingJob | null): string {
+  if (!finished?.unique && !start?.unique) return '';
+  return uniqueReleaseArg([finished?.unique?.until === 'finished' ? finished.unique : null, start?.unique?.until === 'started' ? start.unique : null]);
 }
 
 /** The cycle's claim reply: `[queue index (1-based), payload, …]`. */
