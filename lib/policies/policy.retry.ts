@@ -73,6 +73,16 @@ export function effectivePolicy(policy: RetryPolicy | undefined, payload: Resque
   return { ...policy, limit, backoff };
 }
 
+/** Where the class's policy is found: an application's job registry (structurally: name → `@Job` options). */
+export interface RetryPolicySource {
+  get(className: string): { options: { retry?: RetryPolicy } } | undefined;
+}
+
+/** The policy a payload runs under in an application (its class's, with the payload's override), if any. */
+export function retryPolicyIn(source: RetryPolicySource, className: string, payload: ResquePayload): RetryPolicy | undefined {
+  return effectivePolicy(source.get(className)?.options.retry, payload);
+}
+
 /** The override as stored in the payload (Infinity is not JSON: -1). */
 export function encodeRetryOverride(override: RetryOverride): string {
   const limit = override.limit === Infinity ? -1 : override.limit;

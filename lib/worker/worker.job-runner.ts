@@ -7,7 +7,7 @@ import { ResqueEvents } from '../events/events.service.js';
 import type { FailureEvent, JobEvent, ResqueEventMap } from '../events/events.types.js';
 import { ResqueJobRegistry, type RegisteredJob } from '../jobs/job.registry.js';
 import { backtraceOf, decodePayload, encodeProgress, errorMessage, exceptionName, PayloadDecodeError, type DecodedJob, type ResqueProgress } from '../protocol/index.js';
-import { attemptOf, effectivePolicy, retryVerdict } from '../policies/policy.retry.js';
+import { attemptOf, retryPolicyIn, retryVerdict } from '../policies/policy.retry.js';
 import type { RetryPolicy } from '../policies/policy.retry.types.js';
 import { moduleLoggerEnabled, ResqueLogger } from '../resque.logger.js';
 import { AfterForkVetoError, UnknownJobError } from './worker.errors.js';
@@ -114,7 +114,7 @@ export class JobRunner {
 
   /** The class's retry policy with the payload's per-enqueue override, if either applies. */
   retryPolicyOf(decoded: DecodedJob): RetryPolicy | undefined {
-    return effectivePolicy(this.deps.registry.get(decoded.className)?.options.retry, decoded.payload);
+    return retryPolicyIn(this.deps.registry, decoded.className, decoded.payload);
   }
 
   /**

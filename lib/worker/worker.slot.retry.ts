@@ -1,4 +1,4 @@
-import { attemptOf, effectivePolicy, retryBody, retryCounterKey, retryVerdict, RETRY_KEY_TTL_SECONDS } from '../policies/policy.retry.js';
+import { attemptOf, retryBody, retryPolicyIn, retryCounterKey, retryVerdict, RETRY_KEY_TTL_SECONDS } from '../policies/policy.retry.js';
 import { decodePayload, type DecodedJob, type ResqueKeys } from '../protocol/index.js';
 import type { ResqueJobRegistry } from '../jobs/job.registry.js';
 import type { RetryPolicy } from '../policies/policy.retry.types.js';
@@ -10,7 +10,7 @@ export type RetryPolicyOf = (decoded: DecodedJob) => RetryPolicy | undefined;
 
 /** RetryPolicyOf from an application's job registry (the worker parent's, or an admin's for pruneNow). */
 export function registryRetryPolicyOf(registry: ResqueJobRegistry): RetryPolicyOf {
-  return (decoded) => effectivePolicy(registry.get(decoded.className)?.options.retry, decoded.payload);
+  return (decoded) => retryPolicyIn(registry, decoded.className, decoded.payload);
 }
 
 /** A failure's policy write and what onRetry reports if the script retries it. */
