@@ -264,6 +264,25 @@ describe('throttle: the worker scripts (one slot store, no process)', () => {
     expect(await redis.zrange(k('throttle:running:Hold'), '0', '-1')).toEqual([holderMember(ID, RAW_2)]);
   });
 
+  it('equal payloads without an id (as Ruby enqueues them) each count: in the window and in the cap', async () => {
+    const twin = ThrottlePlan.of(keys, [{ name: 'Twin', options: { throttle: { max: 2, perSeconds: 60 }, maxConcurrent: 2 } }], undefined);
+    const raw = '{"class":"Twin","args":[1]}';
+    await redis.rpush(k('queue:twin'), raw, raw, raw);
+    const store = new SlotStore(new WorkerStore(redis, keys, 10, twin), ID, 'twin');
+    // One call claims two (both in the same ms) and stops at the window's max.
+    expect(await store.cycle({ finished: null, start: null, claim: 3, queues: ['twin'] })).toHaveLength(2);
+    expect(await redis.zcard(k('throttle:class:Twin'))).toBe(2);
+    expect(await redis.zrange(k('throttle:running:Twin'), '0', '-1', 'WITHSCORES')).toEqual([holderMember(ID, raw), '2']);
+    const blocked = await store.cycle({ finished: null, start: null, claim: 1, queues: ['twin'] });
+    expect(blocked).toMatchObject({ throttledMs: expect.any(Number) as number });
+    expect((blocked as { throttledMs: number }).throttledMs).toBeGreaterThan(0);
+    // Outcomes return one slot each.
+    await store.fail('{"failure":1}', null, { className: 'Twin', raw });
+    expect(await redis.zrange(k('throttle:running:Twin'), '0', '-1', 'WITHSCORES')).toEqual([holderMember(ID, raw), '1']);
+    await store.cycle({ finished: { statusKey: null, resultJson: 'null', className: 'Twin', jobId: null, raw }, start: null, claim: 0, queues: [] });
+    expect(await redis.exists(k('throttle:running:Twin'))).toBe(0);
+  });
+
   it('without a plan the cycle sends an empty spec and claims as before, throttle keys untouched', async () => {
     const store = new SlotStore(new WorkerStore(redis, keys), ID, 'hold');
     expect(await store.cycle({ finished: null, start: null, claim: 2, queues: ['hold'] })).toHaveLength(2);

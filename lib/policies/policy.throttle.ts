@@ -72,7 +72,7 @@ export function queueRateKey(keys: ResqueKeys, queue: string): string {
   return keys.key(`throttle:queue:${queue}`);
 }
 
-/** `throttle:running:<class>`: the holders (ZSET `<workerId>|<sha1 of payload>`, score = claim ms) of a capped class. */
+/** `throttle:running:<class>`: the holders (ZSET `<workerId>|<sha1 of payload>`, score = jobs held) of a capped class. */
 export function classRunningKey(keys: ResqueKeys, className: string): string {
   return keys.key(`throttle:running:${className}`);
 }

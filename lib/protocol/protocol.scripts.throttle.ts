@@ -9,8 +9,9 @@
  * (`throttle:queue:<q>`) whose members are claims scored by the Redis clock in ms. A job may be claimed when
  * fewer than `max` claims are younger than the window; the wait otherwise is until the oldest one leaves.
  * All in the claim script, so every worker on the Redis sees the same log. Concurrency caps are a ZSET of
- * holders per class (`throttle:running:<class>`, member `<workerId>|<sha1 of the payload>`, score = claim
- * ms): taken at claim, returned by the outcome, by put-back and by the pruner; at the cap, holders whose
+ * holders per class (`throttle:running:<class>`, member `<workerId>|<sha1 of the payload>`, score = how
+ * many of that worker's claimed/running jobs have that payload, usually 1; the slots held are the sum):
+ * taken at claim, returned by the outcome, by put-back and by the pruner; at the cap, holders whose
  * worker is no longer in `workers` are dropped first (self-healing: a crash never leaks a slot for longer
  * than it takes a pruner, ours or Ruby's, to unregister the dead worker).
  *
@@ -20,9 +21,9 @@
  *   workers, is ARGV[i + nameAt]). Returns `{ i1, raw1, … }`, or
  *   `{ 0, waitMs }` when nothing could be claimed because every non-empty queue was blocked (waitMs -1:
  *   only by a concurrency cap, whose end no one can know).
- * - `release(pair)`: ZREM of a holder, `pair` = decoded `[runningKey, member]`.
- * - `reconcile(keysJson, worker, claimKey)`: drops every holder of `worker` whose job is not in
- *   its claim list (claimKey nil: every holder of `worker`), after jobs went back to their queues, a resync,
+ * - `release(pair)`: one slot of a holder back (ZINCRBY -1, ZREM at 0), `pair` = decoded `[runningKey, member]`.
+ * - `reconcile(keysJson, worker, claimKey)`: sets every holder of `worker` to the number of its jobs in
+ *   its claim list (dropped at none) (claimKey nil: every holder of `worker`), after jobs went back to their queues, a resync,
  *   or a prune/unregister. keysJson '' = no capped class: nothing is done.
  */
 export const THROTTLE_HELPERS = `
@@ -39,16 +40,31 @@ local function throttle_lib()
     return math.max(1, tonumber(oldest[2]) + ms - now)
   end
 
+  -- A window entry per claim: members are unique even for equal payloads claimed in the same ms.
+  local function throttle_log(key, ms, now, sha)
+    local member = now .. '|' .. sha
+    while redis.call('ZADD', key, 'NX', now, member) == 0 do member = member .. '+' end
+    redis.call('PEXPIRE', key, ms)
+  end
+
   local function throttle_holder_worker(member)
     return string.match(member, '^(.*)|[^|]*$') or member
   end
 
+  -- Slots held: the sum of the holders' scores (each counts the worker's jobs with that payload, usually 1).
+  local function throttle_held(key)
+    local held = 0
+    local pairs_ = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+    for j = 2, #pairs_, 2 do held = held + tonumber(pairs_[j]) end
+    return held
+  end
+
   local function throttle_cap_free(key, cap, workers)
-    if redis.call('ZCARD', key) < cap then return true end
+    if throttle_held(key) < cap then return true end
     for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
       if redis.call('SISMEMBER', workers, throttle_holder_worker(member)) == 0 then redis.call('ZREM', key, member) end
     end
-    return redis.call('ZCARD', key) < cap
+    return throttle_held(key) < cap
   end
 
   local function throttle_class_of(raw)
@@ -59,14 +75,13 @@ local function throttle_lib()
     return nil
   end
 
-  -- 0 when the head job of queue key qkey may be claimed now, else ms to wait (-1: a cap, unknown).
-  local function throttle_check(spec, qkey, raw, now, workers)
+  -- 0 when the head job (class cls) of queue key qkey may be claimed now, else ms to wait (-1: a cap, unknown).
+  local function throttle_check(spec, qkey, cls, now, workers)
     local q = spec['q'][qkey]
     if q then
       local w = throttle_window_wait(q[3], q[1], q[2], now)
       if w > 0 then return w end
     end
-    local cls = throttle_class_of(raw)
     local c = cls and spec['c'][cls]
     if not c then return 0 end
     if c[1] > 0 then
@@ -77,21 +92,14 @@ local function throttle_lib()
     return 0
   end
 
-  local function throttle_take(spec, qkey, raw, now, worker)
+  local function throttle_take(spec, qkey, cls, raw, now, worker)
     local sha = redis.sha1hex(raw)
     local q = spec['q'][qkey]
-    if q then
-      redis.call('ZADD', q[3], now, now .. '|' .. sha)
-      redis.call('PEXPIRE', q[3], q[2])
-    end
-    local cls = throttle_class_of(raw)
+    if q then throttle_log(q[3], q[2], now, sha) end
     local c = cls and spec['c'][cls]
     if not c then return end
-    if c[1] > 0 then
-      redis.call('ZADD', c[3], now, now .. '|' .. sha)
-      redis.call('PEXPIRE', c[3], c[2])
-    end
-    if c[4] > 0 then redis.call('ZADD', c[5], now, worker .. '|' .. sha) end
+    if c[1] > 0 then throttle_log(c[3], c[2], now, sha) end
+    if c[4] > 0 then redis.call('ZINCRBY', c[5], 1, worker .. '|' .. sha) end
   end
 
   local function throttle_shorter(wait, w)
@@ -109,10 +117,11 @@ local function throttle_lib()
       for i = 9, #KEYS do
         local raw = redis.call('LINDEX', KEYS[i], 0)
         if raw then
-          local w = throttle_check(spec, KEYS[i], raw, now, workers)
+          local cls = throttle_class_of(raw)
+          local w = throttle_check(spec, KEYS[i], cls, now, workers)
           if w == 0 then
             redis.call('LMOVE', KEYS[i], claim, 'LEFT', 'RIGHT')
-            throttle_take(spec, KEYS[i], raw, now, worker)
+            throttle_take(spec, KEYS[i], cls, raw, now, worker)
             if queues then redis.call('RPUSH', queues, ARGV[i + name_at]) end
             out[#out + 1] = i - 8
             out[#out + 1] = raw
@@ -129,19 +138,24 @@ local function throttle_lib()
   end
 
   local function throttle_release(pair)
-    if pair then redis.call('ZREM', pair[1], pair[2]) end
+    if pair and tonumber(redis.call('ZINCRBY', pair[1], -1, pair[2])) <= 0 then redis.call('ZREM', pair[1], pair[2]) end
   end
 
   local function throttle_reconcile(keys_json, worker, claim)
     if keys_json == '' then return end
     local held = {}
     if claim then
-      for _, raw in ipairs(redis.call('LRANGE', claim, 0, -1)) do held[worker .. '|' .. redis.sha1hex(raw)] = true end
+      for _, raw in ipairs(redis.call('LRANGE', claim, 0, -1)) do
+        local member = worker .. '|' .. redis.sha1hex(raw)
+        held[member] = (held[member] or 0) + 1
+      end
     end
     local prefix = worker .. '|'
     for _, key in ipairs(cjson.decode(keys_json)) do
       for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-        if string.sub(member, 1, #prefix) == prefix and not held[member] then redis.call('ZREM', key, member) end
+        if string.sub(member, 1, #prefix) == prefix then
+          if held[member] then redis.call('ZADD', key, held[member], member) else redis.call('ZREM', key, member) end
+        end
       end
     end
   end
