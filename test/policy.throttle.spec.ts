@@ -277,7 +277,7 @@ describe('throttle: the worker scripts (one slot store, no process)', () => {
     expect(blocked).toMatchObject({ throttledMs: expect.any(Number) as number });
     expect((blocked as { throttledMs: number }).throttledMs).toBeGreaterThan(0);
     // Outcomes return one slot each.
-    await store.fail('{"failure":1}', null, { className: 'Twin', raw });
+    await store.fail('{"failure":1}', null, 'twin', null, { className: 'Twin', raw });
     expect(await redis.zrange(k('throttle:running:Twin'), '0', '-1', 'WITHSCORES')).toEqual([holderMember(ID, raw), '1']);
     await store.cycle({ finished: { statusKey: null, resultJson: 'null', className: 'Twin', jobId: null, raw }, start: null, claim: 0, queues: [] });
     expect(await redis.exists(k('throttle:running:Twin'))).toBe(0);
