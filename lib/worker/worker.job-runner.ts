@@ -298,7 +298,8 @@ function jobContext(job: RunnableJob, decoded: DecodedJob, signal: AbortSignal, 
   };
 }
 
-function jobEvent(job: RunnableJob, decoded: DecodedJob): JobEvent {
+/** The fields every job event carries. */
+export function jobEvent(job: RunnableJob, decoded: DecodedJob): JobEvent {
   return {
     workerId: job.workerId,
     queue: job.queue,

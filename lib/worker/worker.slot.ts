@@ -5,7 +5,7 @@ import type { ResqueEvents } from '../events/events.service.js';
 import { buildWorkerId, errorMessage, type DecodedJob } from '../protocol/index.js';
 import type { SlotExecutor } from './worker.executor.js';
 import { WorkerPrunedError } from './worker.errors.js';
-import { failed, type JobRunner } from './worker.job-runner.js';
+import { failed, jobEvent, type JobRunner } from './worker.job-runner.js';
 import type { ResolvedWorkerOptions } from './worker.options.js';
 import type { QueueSelection } from './worker.queues.js';
 import { readClaimed, type ReadJob } from './worker.slot.claimed.js';
@@ -357,15 +357,7 @@ export class WorkerSlot implements SlotContext {
     if (this.titles.enabled) this.titles.processing(queue, decoded.className);
     try {
       if (events.hasListeners('beforeFork')) {
-        await events.emitAsync('beforeFork', {
-          workerId: this.id,
-          queue,
-          className: decoded.className,
-          args: decoded.args,
-          params: decoded.params,
-          id: decoded.id,
-          job: decoded,
-        });
+        await events.emitAsync('beforeFork', jobEvent(current.job, decoded));
       }
       const timeout = runner.timeoutOf(decoded.className) ?? options.timeout;
       return await executor.perform(current.job, decoded, timeout, current.abort.signal).catch((error: unknown) => failed(error));
@@ -400,15 +392,8 @@ export class WorkerSlot implements SlotContext {
     if (isVerbose()) this.deps.logger.verbose(`${this.id}: ${decoded.className} attempt ${plan.attempt} retried (attempt ${reply.nextAttempt} in ${plan.delay} s)`);
     const { events } = this.deps;
     if (!events.hasListeners('onRetry')) return;
-    const { queue, workerId } = current.job;
     await events.emitAsync('onRetry', {
-      workerId,
-      queue,
-      className: decoded.className,
-      args: decoded.args,
-      params: decoded.params,
-      id: decoded.id,
-      job: decoded,
+      ...jobEvent(current.job, decoded),
       attempt: plan.attempt,
       delay: plan.delay,
       error: plan.error,
