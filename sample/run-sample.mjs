@@ -159,6 +159,17 @@ async function demo(port, redisUrl) {
     job.id = res.body.id;
     say(`  POST ${job.path} → id ${job.id}`);
   }
+  // Job policies: a retried job (the gateway times out twice) and a unique job asked for twice in a row.
+  const capture = { label: 'capture A-1001 (retried)', path: '/jobs/capture', body: { orderId: 'A-1001' } };
+  capture.id = (await http(port, 'POST', capture.path, capture.body)).body.id;
+  say(`  POST ${capture.path} → id ${capture.id} (the gateway times out on its first two calls)`);
+  const refreshIds = [];
+  for (const requestedBy of ['ada', 'linus']) {
+    const res = await http(port, 'POST', '/jobs/dashboard/refresh', { dashboard: 'sales', requestedBy });
+    refreshIds.push(res.body.id);
+    say(`  POST /jobs/dashboard/refresh (sales, by ${requestedBy}) → id ${res.body.id}`);
+  }
+  const refresh = { label: 'refresh sales (unique)', id: refreshIds[0] };
   const dueIn = 2;
   const delayed = await http(port, 'POST', `/jobs/welcome/in/${dueIn}`, { to: 'grace@example.com', name: 'Grace (delayed)' });
   const dueAt = delayed.body.dueAt;
@@ -170,6 +181,12 @@ async function demo(port, redisUrl) {
     all.forEach((s, i) => (jobs[i].status = s.body));
     return all.every(finished);
   }, 30_000, 'the jobs to finish');
+  for (const job of [capture, refresh]) {
+    job.status = (await waitFor(async () => {
+      const s = await http(port, 'GET', `/jobs/${job.id}`);
+      return finished(s) && s;
+    }, 30_000, `${job.label} to finish`)).body;
+  }
 
   say('job statuses (GET /jobs/:id):');
   console.table(
@@ -187,6 +204,14 @@ async function demo(port, redisUrl) {
     'the delayed job',
   );
   const sentAt = statSync(join(outbox, graceFile)).mtimeMs / 1000;
+  const captured = capture.status.result ?? {};
+  say(
+    `retried job CapturePayment ${capture.status.state} on attempt ${captured.attempt ?? '?'} (retry limit 3, back-off 0 s then 1 s); ` +
+      `gateway calls: ${(captured.calls ?? []).join(' → ')}`,
+  );
+  const sameId = refreshIds.length === 2 && refreshIds[0] === refreshIds[1];
+  say(`unique job RefreshDashboard: enqueued twice → ${sameId ? `the same id twice (${refreshIds[0]})` : `two ids (${refreshIds.join(', ')})`}, ${refresh.status.state}`);
+
   say(`delayed job: due ${new Date(dueAt * 1000).toISOString()}, sent ${new Date(sentAt * 1000).toISOString()} (${(sentAt - dueAt).toFixed(2)} s after due)`);
 
   const lastDigest = await waitFor(
@@ -200,6 +225,9 @@ async function demo(port, redisUrl) {
     30_000,
     'a worker to perform the recurring Digest job',
   );
+  // Counted last, a few seconds on: a second refresh would have written its own report by now.
+  const refreshRuns = readdirSync(reportsDir).filter((f) => f.startsWith('dashboard-sales-')).length;
+  say(`unique job RefreshDashboard ran ${refreshRuns} time${refreshRuns === 1 ? '' : 's'} for the two requests`);
   say(`recurring schedule "Digest" (cron */5 * * * * *) last fired at ${lastDigest}; a worker wrote ${digestFile}`);
 
   const [processed, failed, failures] = await Promise.all([
@@ -217,9 +245,24 @@ async function demo(port, redisUrl) {
     },
   ]);
   await redis.quit();
-  const ok = jobs.filter((j) => j.status.state === 'COMPLETE').length === 4 && jobs[4].status.state === 'FAILED';
-  say(ok ? 'demo OK: 4 jobs complete, 1 failed as designed, delayed and recurring jobs ran' : 'demo finished with unexpected states');
-  console.log(`SAMPLE_RESULT ${JSON.stringify({ ok, states: jobs.map((j) => j.status.state), delayedLateness: sentAt - dueAt, digest: lastDigest })}`);
+  const retried = { state: capture.status.state, attempt: captured.attempt, calls: captured.calls };
+  const unique = { ids: refreshIds, state: refresh.status.state, runs: refreshRuns };
+  const ok =
+    jobs.filter((j) => j.status.state === 'COMPLETE').length === 4 &&
+    jobs[4].status.state === 'FAILED' &&
+    retried.state === 'COMPLETE' &&
+    retried.attempt === 3 &&
+    sameId &&
+    unique.state === 'COMPLETE' &&
+    refreshRuns === 1;
+  say(
+    ok
+      ? 'demo OK: 4 jobs complete, 1 failed as designed, 1 retried to success on attempt 3, 1 unique job enqueued twice ran once, delayed and recurring jobs ran'
+      : 'demo finished with unexpected states',
+  );
+  console.log(
+    `SAMPLE_RESULT ${JSON.stringify({ ok, states: jobs.map((j) => j.status.state), retried, unique, delayedLateness: sentAt - dueAt, digest: lastDigest })}`,
+  );
   return ok;
 }
 

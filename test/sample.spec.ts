@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ describe('the sample app (npm run sample)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('runs the demo: 4 jobs complete, the failing one is in `failed`, delayed and recurring jobs run', async () => {
+  it('runs the demo: 4 jobs complete, the failing one is in `failed`, a retried and a unique job, delayed and recurring jobs run', async () => {
     const output = await new Promise<{ code: number | null; text: string }>((resolve) => {
       const child = spawn(process.execPath, ['sample/run-sample.mjs'], {
         env: { ...process.env, REDIS_URL: redis.url, SAMPLE_EXIT_AFTER_DEMO: '1', SAMPLE_DATA_DIR: dataDir },
@@ -33,8 +33,30 @@ describe('the sample app (npm run sample)', () => {
     });
     const line = output.text.split('\n').find((l) => l.startsWith('SAMPLE_RESULT '));
     expect(line, output.text).toBeDefined();
-    const result = JSON.parse(line!.slice('SAMPLE_RESULT '.length)) as { ok: boolean; states: string[]; digest: string };
+    const result = JSON.parse(line!.slice('SAMPLE_RESULT '.length)) as {
+      ok: boolean;
+      states: string[];
+      retried: { state: string; attempt: number; calls: string[] };
+      unique: { ids: string[]; state: string; runs: number };
+      digest: string;
+    };
     expect(result.states).toEqual(['COMPLETE', 'COMPLETE', 'COMPLETE', 'COMPLETE', 'FAILED']);
+    // The retried job: two gateway timeouts, each retried (onRetry in the worker's log), captured on attempt 3.
+    expect(result.retried).toEqual({
+      state: 'COMPLETE',
+      attempt: 3,
+      calls: ['attempt 1: timed out', 'attempt 2: timed out', 'attempt 3: captured'],
+    });
+    expect(readFileSync(join(dataDir, 'gateway', 'A-1001.log'), 'utf8').trim().split('\n')).toEqual(result.retried.calls);
+    expect(output.text).toMatch(/\[worker\].*onRetry CapturePayment id=\w+ attempt 1 failed \(gateway timed out capturing A-1001\), retry in 0 s/);
+    expect(output.text).toMatch(/\[worker\].*onRetry CapturePayment id=\w+ attempt 2 failed \(gateway timed out capturing A-1001\), retry in 1 s/);
+    // The unique job: the second enqueue got the first one's id, and one refresh ran.
+    expect(result.unique.ids).toHaveLength(2);
+    expect(result.unique.ids[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(result.unique.ids[1]).toBe(result.unique.ids[0]);
+    expect(result.unique.state).toBe('COMPLETE');
+    expect(result.unique.runs).toBe(1);
+    expect(readdirSync(join(dataDir, 'reports')).filter((f) => f.startsWith('dashboard-sales-'))).toHaveLength(1);
     expect(result.ok).toBe(true);
     expect(result.digest).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+0000$/);
     expect(output.code).toBe(0);
@@ -44,6 +66,12 @@ describe('the sample app (npm run sample)', () => {
     // Everything was shut down: the sample's Redis data shows no registered worker left behind.
     const client = redis.client();
     expect(await client.smembers('resque:workers')).toEqual([]);
+    // Retries leave nothing behind: only the declined charge is in `failed`, the retry counter is gone,
+    // and so is the unique lock.
+    const failed = (await client.lrange('resque:failed', 0, -1)).map((entry) => JSON.parse(entry).payload.class);
+    expect(failed).toEqual(['ChargeCard']);
+    expect(await client.keys('resque:resque-retry:*')).toEqual([]);
+    expect(await client.keys('resque:unique:*')).toEqual([]);
     expect(await client.exists('resque:resque:resque_scheduler_master_lock')).toBe(0);
   }, 90_000);
 

@@ -18,6 +18,9 @@ export class EventsLogger implements OnModuleInit, OnModuleDestroy {
       this.events.onFailure$.pipe(
         map((e) => `onFailure ${e.className} id=${e.id ?? '-'} error=${e.error instanceof Error ? e.error.message : String(e.error)}`),
       ),
+      this.events.onRetry$.pipe(
+        map((e) => `onRetry ${e.className} id=${e.id ?? '-'} attempt ${e.attempt} failed (${e.error instanceof Error ? e.error.message : String(e.error)}), retry in ${e.delay} s`),
+      ),
       this.events.beforeDelayedEnqueue$.pipe(map((e) => `beforeDelayedEnqueue ${e.className} → ${e.queue}`)),
     ).subscribe((line) => this.logger.log(line));
   }

@@ -1,6 +1,8 @@
 import { BadRequestException, Body, Controller, Delete, Get, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { JobStatus, ResqueQueue } from 'nestjs-resque';
+import { CapturePaymentJob, type CaptureParams } from './jobs/capture-payment.job.js';
 import { ChargeCardJob, type ChargeParams } from './jobs/charge-card.job.js';
+import { RefreshDashboardJob, type RefreshParams } from './jobs/refresh-dashboard.job.js';
 import { RenderReportJob, type ReportParams } from './jobs/render-report.job.js';
 import { SendWelcomeEmailJob, type WelcomeParams } from './jobs/send-welcome-email.job.js';
 
@@ -23,6 +25,18 @@ export class JobsController {
   @Post('jobs/charge')
   async charge(@Body() body: ChargeParams) {
     return { id: await this.queue.enqueue('payments', ChargeCardJob, body, { track: true }) };
+  }
+
+  /** A retried job: the gateway times out twice, the third attempt captures. */
+  @Post('jobs/capture')
+  async capture(@Body() body: CaptureParams) {
+    return { id: await this.queue.enqueue('payments', CapturePaymentJob, body, { track: true }) };
+  }
+
+  /** A unique job: while a refresh of this dashboard is queued or running, this returns its id again. */
+  @Post('jobs/dashboard/refresh')
+  async refreshDashboard(@Body() body: RefreshParams) {
+    return { id: await this.queue.enqueue('reports', RefreshDashboardJob, body, { track: true }) };
   }
 
   @Post('jobs/welcome/in/:seconds')
