@@ -51,17 +51,26 @@ export class ResqueSchedulerHost {
 
   private static async start(module: ResqueAppModule, explicit: ResqueSchedulerHostOptions): Promise<SchedulerHandle> {
     const options = resolveSchedulerHostOptions(explicit);
-    const app = await NestFactory.createApplicationContext(module, {
-      logger: schedulerLogLevels(options.logLevel),
-      ...options.appOptions,
-    });
-    const logger = new ResqueLogger('ResqueSchedulerHost', moduleLoggerEnabled(app));
-    const removePidFile = options.pidFile ? writePidFile(options.pidFile) : () => undefined;
+    const handleSignals = options.handleSignals !== false;
+    // Held from before the boot: a signal during start-up stops the scheduler once it is up (pid file
+    // removed, lock released) instead of killing it with both left behind.
+    const early = handleSignals ? new EarlySignals() : null;
+    let app: INestApplicationContext;
     let scheduler: ResqueScheduler;
+    let removePidFile: () => void = () => undefined;
     try {
+      app = await NestFactory.createApplicationContext(module, { logger: schedulerLogLevels(options.logLevel), ...options.appOptions });
+    } catch (error) {
+      early?.release();
+      throw error;
+    }
+    const logger = new ResqueLogger('ResqueSchedulerHost', moduleLoggerEnabled(app));
+    try {
+      removePidFile = options.pidFile ? writePidFile(options.pidFile) : removePidFile;
       scheduler = schedulerOf(app);
       await scheduler.start(options);
     } catch (error) {
+      early?.release();
       removePidFile();
       await app.close().catch(() => undefined);
       throw error;
@@ -77,8 +86,8 @@ export class ResqueSchedulerHost {
         process.exitCode = 1;
       });
     };
-    const handleSignals = options.handleSignals !== false;
     if (handleSignals) for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+    const pending = early?.release() ?? null;
 
     const stop = (): Promise<void> => {
       if (!stopping) {
@@ -95,7 +104,26 @@ export class ResqueSchedulerHost {
       }
       return stopping;
     };
+    if (pending) onSignal(pending);
     return { app, scheduler, stop, stopped };
+  }
+}
+
+/** Remembers the first stop signal that arrives while the scheduler starts (its listener keeps Node from dying of it). */
+class EarlySignals {
+  private first: NodeJS.Signals | null = null;
+  private readonly listener = (signal: NodeJS.Signals): void => {
+    this.first ??= signal;
+  };
+
+  constructor() {
+    for (const signal of STOP_SIGNALS) process.on(signal, this.listener);
+  }
+
+  /** Stops listening; returns the signal that came meanwhile, if any. */
+  release(): NodeJS.Signals | null {
+    for (const signal of STOP_SIGNALS) process.off(signal, this.listener);
+    return this.first;
   }
 }
 
