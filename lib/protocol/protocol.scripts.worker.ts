@@ -256,7 +256,8 @@ return 1
  * re-enqueued there), so this failure is not the job's: only `stat:fenced` +1, and 0 is returned.
  * KEYS: failed, stat:failed, stat:failed:<id>, stat:processed, stat:processed:<id>, worker:<id>, workers,
  *       stat:fenced.
- * ARGV: failure JSON, status key or '', now, worker id, the job's concurrency slot `[runningKey, member]`
+ * ARGV: failure JSON, status key or '', now, worker id, this write's token key (`worker:<id>:fail_token`) and
+ *       token (unique per failure write, the same in a resend), the job's concurrency slot `[runningKey, member]`
  *       (JSON) or '' (policy: throttle), the job's 'finished' unique lock or '' and its job id (policy:
  *       unique), then (policies) '1' when an onFailure listener stopped the record ('' else: no failure
  *       record, no stat:failed), and the retry counter key or '' followed by limit (-1 = Infinity), delay,
@@ -266,21 +267,30 @@ return 1
  * With a retry key the attempt is counted here, with the outcome: retried (no record, stat:failed +1 as Ruby's
  * worker does, WAITING when tracked) or given up (recorded with `retry_attempts`).
  * Returns 1 when recorded, 2 when an onFailure listener stopped the record, { 3, next attempt } when retried,
- * 0 when fenced.
+ * 0 when fenced. Applied once per token: a resend of the same write (a reply lost with the connection) gets
+ * the first run's answer (kept 600 s under the token key) and changes nothing.
  */
 export const WORKER_FAIL_SCRIPT: LuaScript = {
   name: 'resqueWorkerFail',
   numberOfKeys: 8,
   lua: `${HELPERS}${PUSH_JOB}${RETRY_HELPERS}${THROTTLE_HELPERS}${UNIQUE_HELPERS}
+-- A resend of this very write (its reply was lost, ioredis sent it again): answer as the first run did.
+local seen = redis.call('GET', ARGV[5])
+local mark = ARGV[6] .. '|'
+if seen and string.sub(seen, 1, #mark) == mark then return cjson.decode(string.sub(seen, #mark + 1)) end
+local function answer(reply)
+  redis.call('SET', ARGV[5], mark .. cjson.encode(reply), 'EX', 600)
+  return reply
+end
 if redis.call('SISMEMBER', KEYS[7], ARGV[4]) == 0 then
   redis.call('INCR', KEYS[8])
   return 0
 end
-if (ARGV[5] or '') ~= '' then throttle_lib().release(cjson.decode(ARGV[5])) end -- policy: throttle
+if (ARGV[7] or '') ~= '' then throttle_lib().release(cjson.decode(ARGV[7])) end -- policy: throttle
 local failure = ARGV[1]
 -- Policies (retry, onFailure stop): '' when none applies, so the plain path runs no extra command.
-if ARGV[9] and ARGV[9] ~= '' then
-  local retried, n = retry_attempt(ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), ARGV[13], ARGV[14], ARGV[15], tonumber(ARGV[3]))
+if ARGV[11] and ARGV[11] ~= '' then
+  local retried, n = retry_attempt(ARGV[11], tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14]), ARGV[15], ARGV[16], ARGV[17], tonumber(ARGV[3]))
   if retried then
     redis.call('INCR', KEYS[2])
     redis.call('INCR', KEYS[3])
@@ -288,11 +298,11 @@ if ARGV[9] and ARGV[9] ~= '' then
     redis.call('INCR', KEYS[5])
     redis.call('DEL', KEYS[6])
     if ARGV[2] ~= '' then status_update(ARGV[2], 1, ARGV[3], '', 0) end
-    return { 3, n }
+    return answer({ 3, n })
   end
   failure = with_attempts(failure, n)
 end
-local stopped = ARGV[8] == '1'
+local stopped = ARGV[10] == '1'
 if not stopped then
   redis.call('RPUSH', KEYS[1], failure)
   redis.call('INCR', KEYS[2])
@@ -303,9 +313,9 @@ redis.call('INCR', KEYS[5])
 redis.call('DEL', KEYS[6])
 if ARGV[2] ~= '' then status_update(ARGV[2], 3, ARGV[3], '', 86400) end
 -- unique: the failed job's 'finished' lock ends here (a retried job returned above and keeps it).
-unique_release(ARGV[6], ARGV[7])
-if stopped then return 2 end
-return 1
+unique_release(ARGV[8], ARGV[9])
+if stopped then return answer(2) end
+return answer(1)
 `,
 };
 

@@ -35,11 +35,14 @@ export class SlotOutcomes {
         queue: current.job.queue,
       }),
     );
+    // One token for every try of this write: a try whose reply was lost but which Redis ran is not applied twice.
+    const token = this.slot.store().failToken();
     const recorded = await this.untilWritten(`the failure of job ${current.className} (id ${current.jobId ?? 'none'})`, () =>
       this.slot.store().fail(failure, current.statusKey, current.job.queue, policy, {
         className: current.className,
         raw: current.job.raw,
         unique: current.unique,
+        token,
       }),
     );
     if (recorded === undefined) {

@@ -44,9 +44,11 @@ export interface FailingJob {
   className: string;
   raw: string;
   unique?: HeldUnique | null;
+  /** The write's token (see `SlotStore.failToken`): the same across the tries of one failure. */
+  token?: string;
 }
 
-/** The policy part of a failure write (WORKER_FAIL_SCRIPT ARGV 8–15). */
+/** The policy part of a failure write (WORKER_FAIL_SCRIPT ARGV 10–17). */
 export interface FailPolicy {
   /** An onFailure listener stopped the record (DoNotRecordFailureError). */
   stopRecord: boolean;
@@ -138,6 +140,8 @@ export class SlotStore {
   private readonly heads = new Map<string, { second: number; head: string }>();
   private queueKeysFor: readonly string[] | null = null;
   private queueKeys: string[] = [];
+  private failSeq = 0;
+  private readonly failTokenKey: string;
 
   constructor(
     readonly store: WorkerStore,
@@ -168,6 +172,7 @@ export class SlotStore {
       k.workers,
       k.statFenced,
     ];
+    this.failTokenKey = `${k.worker(workerId)}:fail_token`;
     this.cycleCall = scriptCommand(store.redis, WORKER_CYCLE_SCRIPT);
     this.failCall = scriptCommand(store.redis, WORKER_FAIL_SCRIPT);
   }
@@ -230,7 +235,7 @@ export class SlotStore {
    */
   async fail(failureJson: string, statusKey: string | null, queue: string, policy: FailPolicy | null = null, job?: FailingJob): Promise<FailReply> {
     const args: Array<string | number> = [this.failKeys.length, ...this.failKeys, failureJson, statusKey ?? '', unixSeconds(), this.workerId];
-    args.push(...this.failReleases(job));
+    args.push(this.failTokenKey, job?.token ?? this.failToken(), ...this.failReleases(job));
     if (policy) pushFailPolicy(args, policy, queue, this.store.keys.prefix);
     const reply = (await this.failCall(...args)) as number | [number, number];
     if (Array.isArray(reply)) return { kind: 'retried', nextAttempt: reply[1] };
@@ -284,6 +289,11 @@ export class SlotStore {
   }
 
   /** The cycle's throttle ARGV: '' without a plan (the plain path), else the spec (see ThrottlePlan#cycleSpec). */
+  /** A token for one failure write: its resends (ioredis, after a lost reply) carry it and are applied once. */
+  failToken(): string {
+    return `${process.pid}:${Date.now()}:${++this.failSeq}`;
+  }
+
   /** The fail script's release slots: the concurrency slot (throttle), the 'finished' lock and its id (unique). */
   private failReleases(job: FailingJob | undefined): [string, string, string] {
     if (!job) return ['', '', ''];
