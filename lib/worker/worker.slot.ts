@@ -371,10 +371,13 @@ export class WorkerSlot implements SlotContext {
   /** Logs the outcome; a failure is recorded (or an interrupted job requeued) now, a success in the next cycle. */
   private async settle(current: RunningJob, decoded: DecodedJob | null, outcome: JobOutcome): Promise<FinishedJob | null> {
     const requeueInterrupted = this.deps.options.onInterrupted === 'requeue';
+    if (outcome.kind === 'failed' && !(outcome.interrupted && requeueInterrupted)) {
+      await this.fail(current, decoded, outcome); // logged once the fail script said whether it retries
+      return null;
+    }
     logOutcome(this.deps.logger, this.id, current.job.queue, decoded, outcome, requeueInterrupted);
     if (outcome.kind === 'failed') {
-      if (outcome.interrupted && requeueInterrupted) await this.outcomes.requeue(current);
-      else await this.fail(current, decoded, outcome);
+      await this.outcomes.requeue(current);
       return null;
     }
     const resultJson = outcome.kind === 'complete' ? outcome.resultJson : 'null';
@@ -388,8 +391,14 @@ export class WorkerSlot implements SlotContext {
   private async fail(current: RunningJob, decoded: DecodedJob | null, outcome: JobOutcome & { kind: 'failed' }): Promise<void> {
     const plan = planFailure(this.retryPolicyOf, this.deps.store.keys, decoded, current.job.queue, outcome);
     const reply = await this.outcomes.recordFailure(current, outcome, plan?.write ?? null);
-    if (reply?.kind !== 'retried' || !plan || !decoded) return;
-    if (isVerbose()) this.deps.logger.verbose(`${this.id}: ${decoded.className} attempt ${plan.attempt} retried (attempt ${reply.nextAttempt} in ${plan.delay} s)`);
+    if (reply?.kind !== 'retried' || !plan || !decoded) {
+      logOutcome(this.deps.logger, this.id, current.job.queue, decoded, outcome, false);
+      return;
+    }
+    // Not a failure yet: a warning, so an ERROR line means the job is in `failed`.
+    this.deps.logger.warn(
+      `${this.id} failed, retrying: ${jobLabel(current.job.queue, decoded)}: attempt ${plan.attempt}: ${outcome.exception}: ${outcome.error}; attempt ${reply.nextAttempt} in ${plan.delay} s`,
+    );
     const { events } = this.deps;
     if (!events.hasListeners('onRetry')) return;
     await events.emitAsync('onRetry', {
