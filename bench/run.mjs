@@ -22,7 +22,7 @@ const SYSTEMS = ['ours', 'bullmq', 'node-resque', 'raw-floor', 'fork-floor'];
 const SIZES = {
   full: {
     enqueue: 10_000, process1: 10_000, processMany: 20_000, pool: Number(process.env.BENCH_POOL_JOBS ?? 5_000), childPerJob: 10, delayed: 5_000, parentRss: Number(process.env.BENCH_RSS_JOBS ?? 1_100_000),
-    policy: { rounds: 3, retryRounds: 3, idleSeconds: 5 },
+    policy: { rounds: 2, retryRounds: 3, idleSeconds: 5 },
     dashboard: { jobs: 1_000_000, failures: 100_000, delayed: 100_000, runs: 100, warmup: 3 },
   },
   quick: {

@@ -20,7 +20,8 @@ function note(r) {
   }
   if (r.ms_per_job !== undefined) bits.push(`${fmt(r.ms_per_job, 1)} ms/job`);
   if (r.round !== undefined) bits.push(`round ${r.round}`);
-  if (r.cpu_us_per_job !== undefined) bits.push(`CPU/job steady: worker ${fmt(r.cpu_us_per_job, 1)} µs, redis-server ${fmt(r.redis_cpu_us_per_job, 1)} µs`);
+  if (r.cpu_us_per_job !== undefined && r.steady_jobs_per_s === undefined) bits.push(`CPU/enqueue: producer ${fmt(r.cpu_us_per_job, 1)} µs, redis-server ${fmt(r.redis_cpu_us_per_job, 1)} µs`);
+  else if (r.cpu_us_per_job !== undefined) bits.push(`CPU/job steady: worker ${fmt(r.cpu_us_per_job, 1)} µs, redis-server ${fmt(r.redis_cpu_us_per_job, 1)} µs`);
   if (r.unique_locks !== undefined && r.unique_locks) bits.push(`${fmt(r.unique_locks)} unique locks taken`);
   if (r.cpu_ms_per_s !== undefined) {
     const top = Object.entries(r.redis_cmds ?? {}).sort((a, b) => b[1] - a[1]).slice(0, 4);
@@ -117,15 +118,18 @@ function policySummary(rows, scenario) {
       const [w, r] = [m(policy, 'cpu_us_per_job'), m(policy, 'redis_cpu_us_per_job')];
       return w === null || r === null ? null : w + r;
     };
-    if (m(p, 'cpu_us_per_job') !== null) {
+    if (m(p, 'cpu_us_per_job') !== null && m(p, 'steady_jobs_per_s') === null) {
+      line += `; CPU/enqueue producer ${ratio(m(p, 'cpu_us_per_job'), m(base, 'cpu_us_per_job'))}, redis-server ${ratio(m(p, 'redis_cpu_us_per_job'), m(base, 'redis_cpu_us_per_job'))}, both ${fmt(cpu(p), 1)} vs ${fmt(cpu(base), 1)} µs = ${ratio(cpu(p), cpu(base))}`;
+    } else if (m(p, 'cpu_us_per_job') !== null) {
       line += `; CPU/job worker ${ratio(m(p, 'cpu_us_per_job'), m(base, 'cpu_us_per_job'))}, redis-server ${ratio(m(p, 'redis_cpu_us_per_job'), m(base, 'redis_cpu_us_per_job'))}, both ${fmt(cpu(p), 1)} vs ${fmt(cpu(base), 1)} µs = ${ratio(cpu(p), cpu(base))}`;
     }
     out.push(line);
     if (scenario.maxCostPct !== undefined) {
       const pct = scenario.maxCostPct;
       // Throughput: the policy's rate may not fall below (1 − pct) of the plain one; CPU per job may not exceed (1 + pct).
-      const rate = (x, y, what) => `${what} ${x / y >= 1 ? '+' : ''}${fmt(100 * (x / y - 1), 1)} % (${x / y >= 1 - pct / 100 ? 'within' : 'OUTSIDE'} ${pct} %)`;
-      const cost = (x, y) => `CPU/job ${x / y >= 1 ? '+' : ''}${fmt(100 * (x / y - 1), 1)} % (${x / y <= 1 + pct / 100 ? 'within' : 'OUTSIDE'} ${pct} %)`;
+      const signed = (x, y) => `${x / y >= 1 ? '+' : ''}${fmt(100 * (x / y - 1), 1)} %`;
+      const rate = (x, y, what) => `${what} ${signed(x, y)} (${x / y >= 1 - pct / 100 ? `ok: not ${pct} % slower` : `OUTSIDE: more than ${pct} % slower`})`;
+      const cost = (x, y) => `CPU/job ${signed(x, y)} (${x / y <= 1 + pct / 100 ? `ok: not ${pct} % more` : `OUTSIDE: more than ${pct} % more`})`;
       const verdicts = [rate(a, b, 'throughput')];
       if (steady[0] !== null && steady[1] !== null) verdicts.push(rate(steady[0], steady[1], 'steady'));
       if (cpu(p) !== null && cpu(base) !== null) verdicts.push(cost(cpu(p), cpu(base)));

@@ -135,6 +135,10 @@ export async function enqueue({ port, mode, n, inflight, chunk, policy }) {
   const job = policyModule ? policyModule.jobClass : JOB;
   const app = await deps.NestFactory.createApplicationContext(policyModule ?? producerModule(deps, port), { logger: false });
   const queue = app.get(deps.lib.ResqueQueue);
+  // Policy scenarios: CPU per enqueue of this process and of redis-server (INFO cpu before and after).
+  const meter = policy ? new Redis({ port, host: '127.0.0.1' }) : null;
+  const redis0 = meter ? redisCpuOf(await meter.info('cpu')) : 0;
+  const cpu0 = process.cpuUsage();
   const t0 = now();
   if (mode === 'serial') for (let i = 0; i < n; i++) await queue.enqueue(QUEUE, job, { i });
   else if (mode === 'inflight') await inFlight(n, inflight, (i) => queue.enqueue(QUEUE, job, { i }));
@@ -146,6 +150,9 @@ export async function enqueue({ port, mode, n, inflight, chunk, policy }) {
     }
   }
   const seconds = (now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const costs = meter ? { cpu_us_per_job: Math.round(((cpu.user + cpu.system) / n) * 10) / 10, redis_cpu_us_per_job: Math.round(((redisCpuOf(await meter.info('cpu')) - redis0) * 1000 / n) * 10) / 10 } : {};
+  await meter?.quit();
   await app.close();
   const redis = new Redis({ port, host: '127.0.0.1' });
   const waiting = await redis.llen(`${NAMESPACE}:queue:${QUEUE}`);
@@ -153,7 +160,7 @@ export async function enqueue({ port, mode, n, inflight, chunk, policy }) {
   await redis.quit();
   if (waiting !== n) throw new Error(`expected ${n} jobs waiting, found ${waiting}`);
   if (POLICY_VARIANTS[policy]?.unique && locks !== n) throw new Error(`expected ${n} unique locks, found ${locks}`);
-  return { n, seconds, jobs_per_s: n / seconds, ...(policy ? { unique_locks: locks } : {}) };
+  return { n, seconds, jobs_per_s: n / seconds, ...costs, ...(policy ? { unique_locks: locks } : {}) };
 }
 
 /**
