@@ -94,9 +94,15 @@ function policySummary(rows, scenario) {
   const ratio = (a, b) => (a === null || b === null || !b ? '–' : `×${fmt(a / b, 3)}`);
   const out = [];
   if (scenario.kind === 'idle') {
+    // Against the first variant (an idle worker on an empty queue); client calls = scripts + blocking pops.
+    const base = of(scenario.policies[0])[0];
     for (const p of scenario.policies) {
       const r = of(p)[0];
-      if (r) out.push(`${r.variant}: worker CPU ${fmt(r.cpu_ms_per_s, 2)} ms/s (${fmt(r.cpu_ms_per_s / 10, 3)} % of a CPU), Redis ${fmt(r.redis_cmds_per_s, 1)} commands/s`);
+      if (!r) continue;
+      const calls = (r.redis_cmds?.evalsha ?? 0) + (r.redis_cmds?.blmove ?? 0);
+      let line = `${r.variant}: worker CPU ${fmt(r.cpu_ms_per_s, 2)} ms/s (${fmt(r.cpu_ms_per_s / 10, 3)} % of a CPU), ${fmt(calls, 1)} client calls/s (EVALSHA ${fmt(r.redis_cmds?.evalsha ?? 0, 1)}, BLMOVE ${fmt(r.redis_cmds?.blmove ?? 0, 1)}), ${fmt(r.redis_cmds_per_s, 1)} Redis commands/s with the scripts' own`;
+      if (base && r !== base) line += `; vs ${base.variant}: CPU ${ratio(r.cpu_ms_per_s, base.cpu_ms_per_s)}, commands ${ratio(r.redis_cmds_per_s, base.redis_cmds_per_s)}`;
+      out.push(line);
     }
     return out;
   }
