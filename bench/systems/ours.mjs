@@ -5,7 +5,8 @@
 //   ResqueModule.forRoot({ connection, namespace }), ResqueQueue#enqueue(queue, job, params) → id,
 //   ResqueQueue#enqueueBulk(queue, [{ job, params }]), ResqueQueue#enqueueIn(seconds, queue, job, params),
 //   @Job('Name') class + @Perform() method, ResqueWorkerHost.run(WorkerModule, { queues, concurrency,
-//   isolation: 'inline' | 'pool', maxJobsPerChild, interval, blocking }) → handle with stop().
+//   isolation: 'inline' | 'pool', maxJobsPerChild, interval, blocking, throttle }) → handle with stop().
+//   Policy scenarios: @Job('Name', { retry, unique, throttle, maxConcurrent }) (bench/lib/policies.mjs).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
