@@ -235,6 +235,10 @@ function costMeter(target, n) {
       warm = { cpu: process.cpuUsage(), jobs: processed, redis: redisCpuMs() };
     },
     async end() {
+      if (!warm || warm.jobs >= n) {
+        await redis.quit();
+        return {}; // every job finished between two polls: no steady part to measure
+      }
       const cpu = process.cpuUsage(warm.cpu);
       const jobs = n - warm.jobs;
       const redisMs = (await redisCpuMs()) - (await warm.redis);
