@@ -144,7 +144,7 @@ function parseArgs(argv) {
         [
           'usage: node bench/run.mjs [options]      (npm run bench -- [options])',
           '  --quick                 small sizes, a smoke run (under a minute on a quiet 2-vCPU box)',
-          `  --only <ids>            scenarios, comma-separated; a prefix selects a group (enqueue, process, pool):`,
+          `  --only <ids>            scenarios, comma-separated; a prefix selects a group (enqueue, process, pool, policy):`,
           `                          ${scenarios(SIZES.full).map((x) => x.id).join(', ')}`,
           `  --systems <ids>         ${SYSTEMS.join(', ')} (default: all)`,
           '  --json <file>           also write the JSON lines to <file> (bench/results/ is git-ignored)',
