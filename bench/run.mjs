@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { runMeasured, killActive } from './lib/measured.mjs';
 import { printTable, jsonLine } from './lib/report.mjs';
 import { dashboardPages } from './lib/dashboard-data.mjs';
+import { POLICY_VARIANTS } from './lib/policies.mjs';
 
 const SYSTEMS = ['ours', 'bullmq', 'node-resque', 'raw-floor', 'fork-floor'];
 
@@ -21,10 +22,12 @@ const SYSTEMS = ['ours', 'bullmq', 'node-resque', 'raw-floor', 'fork-floor'];
 const SIZES = {
   full: {
     enqueue: 10_000, process1: 10_000, processMany: 20_000, pool: Number(process.env.BENCH_POOL_JOBS ?? 5_000), childPerJob: 10, delayed: 5_000, parentRss: Number(process.env.BENCH_RSS_JOBS ?? 1_100_000),
+    policy: { rounds: 2, retryRounds: 3, idleSeconds: 5 },
     dashboard: { jobs: 1_000_000, failures: 100_000, delayed: 100_000, runs: 100, warmup: 3 },
   },
   quick: {
     enqueue: 1_000, process1: 2_000, processMany: 3_000, pool: 600, childPerJob: 3, delayed: 1_000, parentRss: 110_000,
+    policy: { rounds: 2, retryRounds: 3, idleSeconds: 2 },
     dashboard: { jobs: 10_000, failures: 1_000, delayed: 1_000, runs: 20, warmup: 2 },
   },
 };
@@ -74,6 +77,7 @@ function scenarios(z) {
       systems: ['ours'],
       timeoutMs: 600_000,
     },
+    ...policyScenarios(z),
     {
       // Opt-in (--only parent-rss, npm run bench:rss): minutes long. The worker parent's RSS and heap are
       // sampled every 1/22 of the run; growth counts from the end of the warm-up (the first 1/11).
@@ -88,6 +92,32 @@ function scenarios(z) {
       optIn: true,
       systems: ['ours'],
       timeoutMs: 3_600_000,
+    },
+  ];
+}
+
+/**
+ * The cost of each job policy (README "Job policies") next to the plain path, ours only: the same no-op
+ * job class with and without the policy, in interleaved rounds of the same run (bench/lib/policies.mjs),
+ * compared by their medians. Peers are not run: none has all of these, and no one line would compare alike.
+ */
+function policyScenarios(z) {
+  const peers = 'ours only: BullMQ and node-resque have no like-for-like equivalent to put in one row';
+  const process1 = { kind: 'work', slots: 1, isolation: 'inline', n: z.process1, systems: ['ours'], note: peers };
+  return [
+    { id: 'policy-retry', title: 'process-1 with retry declared but never used vs a plain class (must stay within 5 %)', ...process1, policies: ['plain', 'retry'], rounds: z.policy.retryRounds, maxCostPct: 5 },
+    { id: 'policy-unique-enqueue', title: 'enqueue, 100 in flight: a unique class (distinct keys) vs a plain class', kind: 'enqueue', mode: 'inflight', inflight: 100, n: z.enqueue, systems: ['ours'], note: peers, policies: ['plain', 'unique'], rounds: z.policy.rounds },
+    { id: 'policy-unique', title: "process-1: unique { until: 'finished' } jobs (lock released by each outcome) vs plain jobs", ...process1, policies: ['plain', 'unique'], rounds: z.policy.rounds },
+    { id: 'policy-throttle', title: 'process-1: throttle and maxConcurrent that never bind vs a plain class (the cost of the check)', ...process1, policies: ['plain', 'throttle-class', 'throttle-queue'], rounds: z.policy.rounds },
+    {
+      id: 'policy-throttle-idle',
+      title: `a worker (inline, 1 slot, interval 1 s) for ${z.policy.idleSeconds} s: throttled with jobs waiting vs idle on an empty queue (CPU, Redis commands)`,
+      kind: 'idle',
+      seconds: z.policy.idleSeconds,
+      systems: ['ours'],
+      note: peers,
+      policies: ['idle-blocking', 'idle-polling', 'throttled-queue', 'throttled-class'],
+      rounds: 1,
     },
   ];
 }
@@ -114,7 +144,7 @@ function parseArgs(argv) {
         [
           'usage: node bench/run.mjs [options]      (npm run bench -- [options])',
           '  --quick                 small sizes, a smoke run (under a minute on a quiet 2-vCPU box)',
-          `  --only <ids>            scenarios, comma-separated; a prefix selects a group (enqueue, process, pool):`,
+          `  --only <ids>            scenarios, comma-separated; a prefix selects a group (enqueue, process, pool, policy):`,
           `                          ${scenarios(SIZES.full).map((x) => x.id).join(', ')}`,
           `  --systems <ids>         ${SYSTEMS.join(', ')} (default: all)`,
           '  --json <file>           also write the JSON lines to <file> (bench/results/ is git-ignored)',
@@ -246,7 +276,7 @@ async function main() {
   try {
     for (const s of chosen) {
       if (interrupted) break;
-      process.stderr.write(`\n[${s.id}] ${s.title} (n=${s.n})\n`);
+      process.stderr.write(`\n[${s.id}] ${s.title}${s.n !== undefined ? ` (n=${s.n})` : ''}\n`);
       for (const sys of systems) {
         if (interrupted) break;
         const planned = s.systems && !s.systems.includes(sys.id) ? { na: 'not applicable' } : sys.mod.plan(s);
@@ -257,7 +287,7 @@ async function main() {
         }
         for (const run of planned) {
           if (interrupted) break;
-          const row = { ...base, variant: run.variant };
+          const row = { ...base, variant: run.variant, ...(run.policy ? { policy: run.policy, round: run.round } : {}) };
           if (!sys.availability.ok) {
             record({ ...row, skipped: sys.availability.reason });
             process.stderr.write(`  ${sys.id}: skipped (${sys.availability.reason})\n`);
@@ -267,7 +297,10 @@ async function main() {
           const onCluster = await clusterFor(s);
           const nodes = onCluster?.started.nodes;
           await Promise.all([admin, ...(onCluster?.admins ?? [])].map((c) => c.flushall()));
-          if (run.role === 'work') await sys.mod.prefill({ port: redis.port, n: s.n, cluster: nodes });
+          if (run.role === 'work' || run.role === 'idle') {
+            const variant = run.policy ? POLICY_VARIANTS[run.policy] : {};
+            await sys.mod.prefill({ port: redis.port, n: variant.prefill ?? s.n, cluster: nodes, unique: variant.unique === true });
+          }
           if (run.role === 'dashboard') {
             const f0 = Date.now();
             await sys.mod.prefillDashboard({ port: redis.port, ...s });
@@ -289,6 +322,10 @@ async function main() {
           if (result.pages) {
             const worst = result.pages.reduce((a, b) => (b.p99_ms > a.p99_ms ? b : a));
             process.stderr.write(`  ${sys.id} (${run.variant}): ${result.pages.length} pages × ${result.runs} requests, worst p99 ${worst.p99_ms} ms (${worst.page}) [${((Date.now() - wall0) / 1000).toFixed(1)} s wall]\n`);
+            continue;
+          }
+          if (result.cpu_ms_per_s !== undefined) {
+            process.stderr.write(`  ${sys.id} (${run.variant}): worker CPU ${result.cpu_ms_per_s} ms/s, Redis ${result.redis_cmds_per_s} commands/s over ${result.seconds} s [${((Date.now() - wall0) / 1000).toFixed(1)} s wall]\n`);
             continue;
           }
           const late = result.lateness_p99_ms !== undefined ? `, lateness p50 ${result.lateness_p50_ms} ms p99 ${result.lateness_p99_ms} ms` : '';

@@ -32,20 +32,22 @@ export function redisTarget({ port, cluster }) {
 
 /**
  * ResqueModule on the bench Redis (a port, or a redisTarget()) plus the no-op job; `onPerform(params)`
- * observes each perform.
+ * observes each perform; `jobOptions` are the job's `@Job` options (the policy scenarios: retry, unique,
+ * throttle, maxConcurrent).
  */
-export function benchWorkerModule({ lib, Module }, portOrTarget, onPerform = () => undefined) {
+export function benchWorkerModule({ lib, Module }, portOrTarget, onPerform = () => undefined, jobOptions = undefined) {
   const { connection, namespace } = typeof portOrTarget === 'number' ? redisTarget({ port: portOrTarget }) : portOrTarget;
   class BenchNoopJob {
     perform(params) {
       onPerform(params);
     }
   }
-  lib.Job(JOB)(BenchNoopJob);
+  lib.Job(JOB, ...(jobOptions ? [jobOptions] : []))(BenchNoopJob);
   lib.Perform()(BenchNoopJob.prototype, 'perform', Object.getOwnPropertyDescriptor(BenchNoopJob.prototype, 'perform'));
   class BenchWorkerModule {}
   Module({ imports: [lib.ResqueModule.forRoot({ connection, namespace })], providers: [BenchNoopJob] })(
     BenchWorkerModule,
   );
+  BenchWorkerModule.jobClass = BenchNoopJob;
   return BenchWorkerModule;
 }

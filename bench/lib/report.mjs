@@ -19,6 +19,14 @@ function note(r) {
     );
   }
   if (r.ms_per_job !== undefined) bits.push(`${fmt(r.ms_per_job, 1)} ms/job`);
+  if (r.round !== undefined) bits.push(`round ${r.round}`);
+  if (r.cpu_us_per_job !== undefined && r.steady_jobs_per_s === undefined) bits.push(`CPU/enqueue: producer ${fmt(r.cpu_us_per_job, 1)} µs, redis-server ${fmt(r.redis_cpu_us_per_job, 1)} µs`);
+  else if (r.cpu_us_per_job !== undefined) bits.push(`CPU/job steady: worker ${fmt(r.cpu_us_per_job, 1)} µs, redis-server ${fmt(r.redis_cpu_us_per_job, 1)} µs`);
+  if (r.unique_locks !== undefined && r.unique_locks) bits.push(`${fmt(r.unique_locks)} unique locks taken`);
+  if (r.cpu_ms_per_s !== undefined) {
+    const top = Object.entries(r.redis_cmds ?? {}).sort((a, b) => b[1] - a[1]).slice(0, 4);
+    bits.push(`worker CPU ${fmt(r.cpu_ms_per_s, 2)} ms/s; Redis ${fmt(r.redis_cmds_per_s, 1)} commands/s (${top.map(([c, v]) => `${c} ${fmt(v, 1)}`).join(', ') || 'none'}), redis-server CPU ${fmt(r.redis_cpu_ms_per_s, 2)} ms/s; ${r.processed} run, ${r.waiting} waiting`);
+  }
   if (r.max_procs > 1) bits.push(`${r.max_procs} procs`);
   if (r.workers_at_end !== undefined) bits.push(`${r.workers_at_end} workers at end`);
   if (r.leftover_processes) bits.push(`${r.leftover_processes} leftover processes reaped`);
@@ -67,6 +75,76 @@ function baselineRatios(results, scenario) {
   ];
 }
 
+const median = (values) => {
+  const v = values.filter((x) => typeof x === 'number' && !Number.isNaN(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+};
+
+/**
+ * Policy scenarios: the median of each variant's rounds next to the first variant's (the plain path, or the
+ * idle worker), as ratios; with `maxCostPct`, whether the throughput stays within it.
+ */
+function policySummary(rows, scenario) {
+  if (!scenario.policies) return [];
+  const ok = rows.filter((r) => r.policy && !r.error && !r.skipped);
+  const of = (policy) => ok.filter((r) => r.policy === policy);
+  const m = (policy, field) => median(of(policy).map((r) => r[field]));
+  const ratio = (a, b) => (a === null || b === null || !b ? '–' : `×${fmt(a / b, 3)}`);
+  const out = [];
+  if (scenario.kind === 'idle') {
+    // Against the first variant (an idle worker on an empty queue); client calls = scripts + blocking pops.
+    const base = of(scenario.policies[0])[0];
+    for (const p of scenario.policies) {
+      const r = of(p)[0];
+      if (!r) continue;
+      const calls = (r.redis_cmds?.evalsha ?? 0) + (r.redis_cmds?.blmove ?? 0);
+      let line = `${r.variant}: worker CPU ${fmt(r.cpu_ms_per_s, 2)} ms/s (${fmt(r.cpu_ms_per_s / 10, 3)} % of a CPU), ${fmt(calls, 1)} client calls/s (EVALSHA ${fmt(r.redis_cmds?.evalsha ?? 0, 1)}, BLMOVE ${fmt(r.redis_cmds?.blmove ?? 0, 1)}), ${fmt(r.redis_cmds_per_s, 1)} Redis commands/s with the scripts' own`;
+      if (base && r !== base) line += `; vs ${base.variant}: CPU ${ratio(r.cpu_ms_per_s, base.cpu_ms_per_s)}, commands ${ratio(r.redis_cmds_per_s, base.redis_cmds_per_s)}`;
+      out.push(line);
+    }
+    return out;
+  }
+  const [base, ...others] = scenario.policies;
+  const baseLabel = of(base)[0]?.variant ?? base;
+  for (const p of others) {
+    const label = of(p)[0]?.variant ?? p;
+    const [a, b] = [m(p, 'jobs_per_s'), m(base, 'jobs_per_s')];
+    if (a === null || b === null) {
+      out.push(`${label}: no result to compare with ${baseLabel}`);
+      continue;
+    }
+    const steady = [m(p, 'steady_jobs_per_s'), m(base, 'steady_jobs_per_s')];
+    let line = `${label} vs ${baseLabel}, medians of ${of(p).length} and ${of(base).length} interleaved runs: ${fmt(a)} vs ${fmt(b)} jobs/s = ${ratio(a, b)}`;
+    if (steady[0] !== null && steady[1] !== null) line += `, steady ${fmt(steady[0])} vs ${fmt(steady[1])} = ${ratio(...steady)}`;
+    // CPU per job (worker + redis-server, steady part): what a policy adds, and far less sensitive than
+    // wall-clock throughput to other work on a shared machine.
+    const cpu = (policy) => {
+      const [w, r] = [m(policy, 'cpu_us_per_job'), m(policy, 'redis_cpu_us_per_job')];
+      return w === null || r === null ? null : w + r;
+    };
+    if (m(p, 'cpu_us_per_job') !== null && m(p, 'steady_jobs_per_s') === null) {
+      line += `; CPU/enqueue producer ${ratio(m(p, 'cpu_us_per_job'), m(base, 'cpu_us_per_job'))}, redis-server ${ratio(m(p, 'redis_cpu_us_per_job'), m(base, 'redis_cpu_us_per_job'))}, both ${fmt(cpu(p), 1)} vs ${fmt(cpu(base), 1)} µs = ${ratio(cpu(p), cpu(base))}`;
+    } else if (m(p, 'cpu_us_per_job') !== null) {
+      line += `; CPU/job worker ${ratio(m(p, 'cpu_us_per_job'), m(base, 'cpu_us_per_job'))}, redis-server ${ratio(m(p, 'redis_cpu_us_per_job'), m(base, 'redis_cpu_us_per_job'))}, both ${fmt(cpu(p), 1)} vs ${fmt(cpu(base), 1)} µs = ${ratio(cpu(p), cpu(base))}`;
+    }
+    out.push(line);
+    if (scenario.maxCostPct !== undefined) {
+      const pct = scenario.maxCostPct;
+      // Throughput: the policy's rate may not fall below (1 − pct) of the plain one; CPU per job may not exceed (1 + pct).
+      const signed = (x, y) => `${x / y >= 1 ? '+' : ''}${fmt(100 * (x / y - 1), 1)} %`;
+      const rate = (x, y, what) => `${what} ${signed(x, y)} (${x / y >= 1 - pct / 100 ? `ok: not ${pct} % slower` : `OUTSIDE: more than ${pct} % slower`})`;
+      const cost = (x, y) => `CPU/job ${signed(x, y)} (${x / y <= 1 + pct / 100 ? `ok: not ${pct} % more` : `OUTSIDE: more than ${pct} % more`})`;
+      const verdicts = [rate(a, b, 'throughput')];
+      if (steady[0] !== null && steady[1] !== null) verdicts.push(rate(steady[0], steady[1], 'steady'));
+      if (cpu(p) !== null && cpu(base) !== null) verdicts.push(cost(cpu(p), cpu(base)));
+      out.push(`${label}: ${verdicts.join(', ')}`);
+    }
+  }
+  return out;
+}
+
 /** The dashboard scenario: one line per page, server-time p50/p99 (ms) for each variant (adapter), and the page size. */
 function dashboardTable(rows) {
   const measured = rows.filter((r) => r.pages);
@@ -94,6 +172,7 @@ export function printTable(results, scenarios, meta, write = (s) => process.stdo
     const rows = results.filter((r) => r.scenario === s.id);
     if (!rows.length) continue;
     write(`\n## ${s.id}: ${s.title}\n`);
+    if (s.note) write(`  (${s.note})\n`);
     const table = [['system', 'variant', 'n', 'seconds', 'jobs/s', 'steady/s', 'RSS MB', 'notes']];
     for (const r of rows) {
       table.push([r.system + (r.floor ? ' (floor)' : ''), r.variant ?? '', fmt(r.n), fmt(r.seconds, 3), fmt(r.jobs_per_s), fmt(r.steady_jobs_per_s), fmt(r.peak_rss_mb, 1), note(r)]);
@@ -103,8 +182,9 @@ export function printTable(results, scenarios, meta, write = (s) => process.stdo
       for (const line of dashboardTable(rows)) write(`  ${line}\n`);
       continue;
     }
-    for (const line of ratios(rows, s)) write(`  → ${line}\n`);
+    if (!s.policies) for (const line of ratios(rows, s)) write(`  → ${line}\n`);
     for (const line of baselineRatios(results, s)) write(`  → ${line}\n`);
+    for (const line of policySummary(rows, s)) write(`  → ${line}\n`);
   }
 }
 

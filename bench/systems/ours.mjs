@@ -5,7 +5,8 @@
 //   ResqueModule.forRoot({ connection, namespace }), ResqueQueue#enqueue(queue, job, params) → id,
 //   ResqueQueue#enqueueBulk(queue, [{ job, params }]), ResqueQueue#enqueueIn(seconds, queue, job, params),
 //   @Job('Name') class + @Perform() method, ResqueWorkerHost.run(WorkerModule, { queues, concurrency,
-//   isolation: 'inline' | 'pool', maxJobsPerChild, interval, blocking }) → handle with stop().
+//   isolation: 'inline' | 'pool', maxJobsPerChild, interval, blocking, throttle }) → handle with stop().
+//   Policy scenarios: @Job('Name', { retry, unique, throttle, maxConcurrent }) (bench/lib/policies.mjs).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -15,6 +16,7 @@ import { benchWorkerModule, DIST, JOB, loadOurs, NAMESPACE, redisTarget } from '
 import { fillDashboardData } from '../lib/dashboard-data.mjs';
 import { measureDashboard } from '../lib/dashboard-bench.mjs';
 import { QUEUE, completion, inFlight, bounded, now, dueTimes, latenessStats, sleep } from '../lib/kit.mjs';
+import { interleave, POLICY_VARIANTS } from '../lib/policies.mjs';
 
 export const id = 'ours';
 // BENCH_OURS_DIST points the adapter at another build (a path to its index.js): see bench/lib/ours-module.mjs.
@@ -33,6 +35,8 @@ export async function available() {
 }
 
 export function plan(s) {
+  // Policy scenarios: the variants in interleaved rounds (bench/lib/policies.mjs), one measured child each.
+  if (s.policies) return interleave(s.policies, s.rounds).map(({ policy, round }) => ({ variant: POLICY_VARIANTS[policy].label, role: s.kind, policy, round }));
   switch (s.kind) {
     case 'enqueue':
       return [{ variant: { serial: 'enqueue, awaited', inflight: `enqueue, ${s.inflight} in flight`, bulk: `enqueueBulk ×${s.chunk}` }[s.mode], role: 'enqueue' }];
@@ -48,17 +52,35 @@ export function plan(s) {
   }
 }
 
-/** Harness side: php-resque's payload shape (what enqueue writes), pipelined; no Nest in the harness. */
-export async function prefill({ port, n, cluster }) {
+/**
+ * Harness side: php-resque's payload shape (what enqueue writes), pipelined; no Nest in the harness.
+ * `unique`: what an enqueue of a `unique` class writes (lib/policies/policy.unique.ts): the payload's
+ * trailing `"unique"` marker and the lock `unique:<class>:<key>` = the job's id (key: the params' canonical
+ * JSON), with the default TTL. The policy-unique run checks that every lock was released.
+ */
+export async function prefill({ port, n, cluster, unique = false }) {
   const { namespace, client } = redisTarget({ port, cluster });
   const redis = client();
   try {
     await redis.sadd(`${namespace}:queues`, QUEUE);
     for (let i = 0; i < n; i += 1000) {
       const batch = [];
+      const locks = [];
       for (let j = i; j < Math.min(n, i + 1000); j++) {
         const id = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16))).toString('hex');
-        batch.push(JSON.stringify({ class: JOB, args: [{ i: j }], id, queue_time: Date.now() / 1000 }));
+        const json = JSON.stringify({ class: JOB, args: [{ i: j }], id, queue_time: Date.now() / 1000 });
+        if (!unique) {
+          batch.push(json);
+          continue;
+        }
+        const lock = `unique:${JOB}:${JSON.stringify({ i: j })}`;
+        batch.push(`${json.slice(0, -1)},"unique":${JSON.stringify({ lock, until: 'finished' })}}`);
+        locks.push([`${namespace}:${lock}`, id]);
+      }
+      if (locks.length) {
+        const pipeline = redis.pipeline();
+        for (const [key, id] of locks) pipeline.set(key, id, 'EX', 3600);
+        await pipeline.exec();
       }
       await redis.rpush(`${namespace}:queue:${QUEUE}`, ...batch);
     }
@@ -81,13 +103,18 @@ const lateness = [];
 let lastDone = 0;
 
 /** The worker's Nest module (shared with the fork floor); inline jobs record their lateness here. */
-function workerModule(deps, portOrTarget) {
-  return benchWorkerModule(deps, portOrTarget, (params) => {
-    if (params && typeof params.due === 'number') {
-      lateness.push(Date.now() - params.due);
-      lastDone = Date.now();
-    }
-  });
+function workerModule(deps, portOrTarget, jobOptions) {
+  return benchWorkerModule(
+    deps,
+    portOrTarget,
+    (params) => {
+      if (params && typeof params.due === 'number') {
+        lateness.push(Date.now() - params.due);
+        lastDone = Date.now();
+      }
+    },
+    jobOptions,
+  );
 }
 
 function producerModule({ lib, Module }, port) {
@@ -102,13 +129,20 @@ function hostOptions({ slots, isolation, maxJobsPerChild }) {
   return { queues: [QUEUE], concurrency: slots, isolation, blocking: true, interval: 1, appOptions: { logger: false }, ...(maxJobsPerChild ? { maxJobsPerChild } : {}) };
 }
 
-export async function enqueue({ port, mode, n, inflight, chunk }) {
+export async function enqueue({ port, mode, n, inflight, chunk, policy }) {
   const deps = await load();
-  const app = await deps.NestFactory.createApplicationContext(producerModule(deps, port), { logger: false });
+  // Policy scenarios enqueue through the job class (only the class knows its options), plain or not.
+  const policyModule = policy ? workerModule(deps, port, POLICY_VARIANTS[policy].job) : null;
+  const job = policyModule ? policyModule.jobClass : JOB;
+  const app = await deps.NestFactory.createApplicationContext(policyModule ?? producerModule(deps, port), { logger: false });
   const queue = app.get(deps.lib.ResqueQueue);
+  // Policy scenarios: CPU per enqueue of this process and of redis-server (INFO cpu before and after).
+  const meter = policy ? new Redis({ port, host: '127.0.0.1' }) : null;
+  const redis0 = meter ? redisCpuOf(await meter.info('cpu')) : 0;
+  const cpu0 = process.cpuUsage();
   const t0 = now();
-  if (mode === 'serial') for (let i = 0; i < n; i++) await queue.enqueue(QUEUE, JOB, { i });
-  else if (mode === 'inflight') await inFlight(n, inflight, (i) => queue.enqueue(QUEUE, JOB, { i }));
+  if (mode === 'serial') for (let i = 0; i < n; i++) await queue.enqueue(QUEUE, job, { i });
+  else if (mode === 'inflight') await inFlight(n, inflight, (i) => queue.enqueue(QUEUE, job, { i }));
   else {
     for (let i = 0; i < n; i += chunk) {
       const batch = [];
@@ -117,12 +151,17 @@ export async function enqueue({ port, mode, n, inflight, chunk }) {
     }
   }
   const seconds = (now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const costs = meter ? { cpu_us_per_job: Math.round(((cpu.user + cpu.system) / n) * 10) / 10, redis_cpu_us_per_job: Math.round(((redisCpuOf(await meter.info('cpu')) - redis0) * 1000 / n) * 10) / 10 } : {};
+  await meter?.quit();
   await app.close();
   const redis = new Redis({ port, host: '127.0.0.1' });
   const waiting = await redis.llen(`${NAMESPACE}:queue:${QUEUE}`);
+  const locks = policy ? await countKeys(redis, `${NAMESPACE}:unique:*`) : 0;
   await redis.quit();
   if (waiting !== n) throw new Error(`expected ${n} jobs waiting, found ${waiting}`);
-  return { n, seconds, jobs_per_s: n / seconds };
+  if (POLICY_VARIANTS[policy]?.unique && locks !== n) throw new Error(`expected ${n} unique locks, found ${locks}`);
+  return { n, seconds, jobs_per_s: n / seconds, ...costs, ...(policy ? { unique_locks: locks } : {}) };
 }
 
 /**
@@ -155,23 +194,138 @@ function pollProcessed(portOrTarget, done, everyMs = 2, onProgress = null) {
   };
 }
 
-export async function work({ port, cluster, n, slots, isolation, maxJobsPerChild, timeoutMs, sampleEvery, warmup }) {
+export async function work({ port, cluster, n, slots, isolation, maxJobsPerChild, timeoutMs, sampleEvery, warmup, policy }) {
   const deps = await load();
   const target = redisTarget({ port, cluster });
+  const variant = policy ? POLICY_VARIANTS[policy] : null;
   const done = completion(n);
   const memory = sampleEvery ? memorySampler(sampleEvery) : null;
-  const stopPolling = pollProcessed(target, done, isolation === 'inline' ? 2 : maxJobsPerChild === 1 ? 50 : 20, memory?.onProgress);
+  const cost = variant ? costMeter(target, n) : null;
+  const onProgress = memory || cost ? (processed) => (memory?.onProgress(processed), cost?.onProgress(processed)) : null;
+  const stopPolling = pollProcessed(target, done, isolation === 'inline' ? 2 : maxJobsPerChild === 1 ? 50 : 20, onProgress);
   // t0 is taken before run(), so Nest boot (and the first children) count, as they do for the peers'
   // workers; the steady column excludes them.
   const t0 = now();
-  const handle = await deps.lib.ResqueWorkerHost.run(workerModule(deps, target), hostOptions({ slots, isolation, maxJobsPerChild }));
+  const handle = await deps.lib.ResqueWorkerHost.run(workerModule(deps, target, variant?.job), { ...hostOptions({ slots, isolation, maxJobsPerChild }), ...variant?.host });
+  let costs = {};
   try {
     await done.wait(timeoutMs);
+    if (cost) costs = await cost.end();
   } finally {
     await bounded(handle.stop(), 15_000);
     await stopPolling();
   }
-  return done.result(t0, memory ? memory.summary(warmup ?? 0) : {});
+  if (variant) costs = { ...costs, ...(await policyLeftovers(target, variant)) };
+  return done.result(t0, memory ? memory.summary(warmup ?? 0) : costs);
+}
+
+/**
+ * Policy scenarios: CPU per job after the first 10 % (steady), of this process (the worker and the 2 ms
+ * stat:processed poll, alike for every variant) and of redis-server (INFO cpu: the scripts' work, where a
+ * policy's cost mostly is). `onProgress` takes the 10 % snapshot; `end()` the final one.
+ */
+function costMeter(target, n) {
+  const redis = target.client();
+  const warmAt = Math.max(1, Math.floor(n * 0.1));
+  let warm = null;
+  const redisCpuMs = async () => redisCpuOf(await redis.info('cpu'));
+  return {
+    onProgress(processed) {
+      if (warm || processed < warmAt) return;
+      warm = { cpu: process.cpuUsage(), jobs: processed, redis: redisCpuMs() };
+    },
+    async end() {
+      if (!warm || warm.jobs >= n) {
+        await redis.quit();
+        return {}; // every job finished between two polls: no steady part to measure
+      }
+      const cpu = process.cpuUsage(warm.cpu);
+      const jobs = n - warm.jobs;
+      const redisMs = (await redisCpuMs()) - (await warm.redis);
+      await redis.quit();
+      const r = (v) => Math.round(v * 10) / 10;
+      return { cpu_us_per_job: r((cpu.user + cpu.system) / jobs), redis_cpu_us_per_job: r((redisMs * 1000) / jobs) };
+    },
+  };
+}
+
+/** redis-server's CPU so far (ms, user + system, all threads) from an INFO cpu reply. */
+function redisCpuOf(info) {
+  const field = (name) => Number(info.match(new RegExp(`^${name}:([\\d.]+)`, 'm'))?.[1] ?? 0);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+}
+
+/** SCAN count of the keys matching a pattern (never KEYS). */
+async function countKeys(redis, pattern) {
+  let cursor = '0';
+  let count = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    count += keys.length;
+  } while (cursor !== '0');
+  return count;
+}
+
+/** After a policy run: what the policy left in Redis (nothing, or the run measured the wrong path). */
+async function policyLeftovers(target, variant) {
+  const redis = target.client();
+  try {
+    const [locks, retries, failed] = [await countKeys(redis, `${NAMESPACE}:unique:*`), await countKeys(redis, `${NAMESPACE}:resque-retry:*`), Number((await redis.get(`${NAMESPACE}:stat:failed`)) ?? 0)];
+    if (variant.unique && locks) throw new Error(`${locks} unique locks left after every job finished: the prefill's marker does not match what enqueue writes`);
+    return { unique_locks_left: locks, retry_counters_left: retries, failed };
+  } finally {
+    await redis.quit();
+  }
+}
+
+/**
+ * policy-throttle-idle: boots the worker, waits until it has run what the variant allows (throttled: the
+ * one job the window lets through, the rest wait at the head of the queue), settles 1 s, then measures
+ * `seconds` of this process's CPU (the worker: no stat:processed poll here) and Redis's INFO commandstats
+ * and cpu deltas. Commands run inside scripts are counted too; this client's INFO calls are left out.
+ */
+export async function idle({ port, policy, seconds, timeoutMs }) {
+  const variant = POLICY_VARIANTS[policy];
+  const deps = await load();
+  const target = redisTarget({ port });
+  const redis = target.client();
+  const processed = async () => Number((await redis.get(`${NAMESPACE}:stat:processed`)) ?? 0);
+  const handle = await deps.lib.ResqueWorkerHost.run(workerModule(deps, target, variant.job), { ...hostOptions({ slots: 1, isolation: 'inline' }), ...variant.host });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while ((await processed()) < (variant.expectProcessed ?? 0)) {
+      if (Date.now() > deadline) throw new Error(`the worker ran ${await processed()} jobs, expected ${variant.expectProcessed}`);
+      await sleep(50);
+    }
+    await sleep(1000);
+    const snapshot = async () => ({ t: now(), cpu: process.cpuUsage(), commands: commandStats(await redis.info('commandstats')), redisMs: redisCpuOf(await redis.info('cpu')) });
+    const before = await snapshot();
+    await sleep(seconds * 1000);
+    const after = await snapshot();
+    const [ran, waiting] = [await processed(), await redis.llen(`${NAMESPACE}:queue:${QUEUE}`)];
+    if (ran !== (variant.expectProcessed ?? 0)) throw new Error(`the worker ran ${ran} jobs, expected ${variant.expectProcessed ?? 0}: the throttle did not hold`);
+    const wall = (after.t - before.t) / 1000;
+    const cpuMs = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1000;
+    const perS = {};
+    for (const [cmd, calls] of Object.entries(after.commands)) {
+      const delta = calls - (before.commands[cmd] ?? 0);
+      if (delta > 0 && cmd !== 'info') perS[cmd] = Math.round((delta / wall) * 100) / 100;
+    }
+    const total = Object.values(perS).reduce((a, b) => a + b, 0);
+    const r = (v, d = 100) => Math.round(v * d) / d;
+    return { n: null, seconds: r(wall), cpu_ms_per_s: r(cpuMs / wall), redis_cmds_per_s: r(total), redis_cmds: perS, redis_cpu_ms_per_s: r((after.redisMs - before.redisMs) / wall), processed: ran, waiting };
+  } finally {
+    await bounded(handle.stop(), 15_000);
+    await redis.quit();
+  }
+}
+
+/** INFO commandstats → { command: calls }. */
+function commandStats(info) {
+  const out = {};
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1]] = Number(m[2]);
+  return out;
 }
 
 /**
