@@ -23,7 +23,7 @@ export { ResqueScheduler } from './scheduler/scheduler.service.js';
 export { ResqueSchedules } from './scheduler/scheduler.schedules.service.js';
 
 // What the services take and return
-export type { BulkJob, EnqueueOptions, PeekedJob, UnreadableJob } from './queue/queue.types.js';
+export type { BulkJob, DelayedEnqueueOptions, EnqueueOptions, PeekedJob, UnreadableJob } from './queue/queue.types.js';
 export type { DelayedTimestamp, UnreadableDelayedItem } from './queue/queue.delayed.store.js';
 export type { DelayedItem } from './protocol/protocol.delayed.js';
 export type { DecodedJob, ResquePayload } from './protocol/protocol.payload.js';

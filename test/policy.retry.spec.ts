@@ -171,6 +171,19 @@ describe('inline worker', () => {
     expect(await failures()).toHaveLength(1);
   });
 
+  it('enqueueIn takes the same override: the delayed item carries it, the promoted job runs by it', async () => {
+    const params = { tag: 'delayed-override', okOn: 0 };
+    expect(await queue.enqueueIn(3600, 'retry-inline', 'Flaky', params, { retry: { limit: 1, backoff: 0 } })).toBe(true);
+    const [at] = await redis.zrange(k('delayed_queue_schedule'), 0, -1);
+    const [item] = await redis.lrange(k(`delayed:${at}`), 0, -1);
+    expect(JSON.parse(item!)).toEqual({ class: 'Flaky', args: [params], queue: 'retry-inline', retry: { limit: 1, backoff: 0 } });
+    expect(await promoteAll()).toBe(1);
+    const [failure] = await waitFor('the failure', async () => ((await failures()).length > 0 ? failures() : null));
+    expect(await attempts('delayed-override')).toEqual([1, 2]);
+    expect(failure).toMatchObject({ exception: 'TransientError', retry_attempts: 2 });
+    await expect(queue.enqueueIn(1, 'retry-inline', 'Flaky', params, { retry: { limit: -2 } })).rejects.toThrow(/retry/);
+  });
+
   it('an error `on` does not list is recorded at once; one it lists is retried', async () => {
     await queue.enqueue('retry-inline', 'Picky', { tag: 'perm', okOn: 0, how: 'permanent' });
     await queue.enqueue('retry-inline', 'Picky', { tag: 'trans', okOn: 2 });

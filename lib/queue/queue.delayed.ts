@@ -1,9 +1,11 @@
 import type { JobClass, JobParamsOf } from '../decorators/decorators.types.js';
 import type { ResqueEvents } from '../events/events.service.js';
+import { RETRY_OVERRIDE_KEY } from '../policies/policy.retry.js';
 import { withUniqueMarker, type UniqueLock } from '../policies/policy.unique.js';
 import { delayedItemMatches, delayedTimestampOf, encodeDelayedItem, newJobId, type DelayedItem } from '../protocol/index.js';
 import type { DelayedStorage, DelayedTimestamp } from './queue.delayed.store.js';
 import { duplicateOf, type CheckedJob, type JobEnqueuer } from './queue.enqueue.js';
+import type { DelayedEnqueueOptions } from './queue.types.js';
 import { normalizeParams } from './queue.validation.js';
 
 /** Params that mean "no params" across peers: our null, php's `array()` (`[]`), Ruby's no args. */
@@ -34,13 +36,13 @@ export class ResqueDelayedJobs {
    * store them). Returns false when a beforeSchedule (or, when due at once, beforeEnqueue) listener vetoed,
    * true when scheduled, and for a `@Job({ unique })` class the job's id (see enqueueAt).
    */
-  enqueueIn<C extends JobClass>(seconds: number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean | string>;
-  enqueueIn(seconds: number, queue: string, job: string, params?: unknown): Promise<boolean | string>;
-  async enqueueIn(seconds: number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean | string> {
+  enqueueIn<C extends JobClass>(seconds: number, queue: string, job: C, params?: JobParamsOf<C>, options?: DelayedEnqueueOptions): Promise<boolean | string>;
+  enqueueIn(seconds: number, queue: string, job: string, params?: unknown, options?: DelayedEnqueueOptions): Promise<boolean | string>;
+  async enqueueIn(seconds: number, queue: string, job: string | JobClass, params?: unknown, options?: DelayedEnqueueOptions): Promise<boolean | string> {
     if (typeof seconds !== 'number') throw new TypeError(`seconds must be a number, got ${typeof seconds}`);
     if (!Number.isFinite(seconds)) throw new RangeError(`seconds must be a finite number, got ${seconds}`);
     if (seconds < 0) throw new RangeError(`seconds must not be negative, got ${seconds}`);
-    return this.enqueueAt((Date.now() + seconds * 1000) / 1000, queue, job as string, params);
+    return this.enqueueAt((Date.now() + seconds * 1000) / 1000, queue, job as string, params, options);
   }
 
   /**
@@ -50,11 +52,11 @@ export class ResqueDelayedJobs {
    * A `@Job({ unique })` class resolves with its job's id (the item carries it, and the lock names it), or,
    * while an equal job holds the lock, with that job's id (afterSchedule does not fire) or DuplicateJobError.
    */
-  enqueueAt<C extends JobClass>(when: Date | number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean | string>;
-  enqueueAt(when: Date | number, queue: string, job: string, params?: unknown): Promise<boolean | string>;
-  async enqueueAt(when: Date | number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean | string> {
+  enqueueAt<C extends JobClass>(when: Date | number, queue: string, job: C, params?: JobParamsOf<C>, options?: DelayedEnqueueOptions): Promise<boolean | string>;
+  enqueueAt(when: Date | number, queue: string, job: string, params?: unknown, options?: DelayedEnqueueOptions): Promise<boolean | string>;
+  async enqueueAt(when: Date | number, queue: string, job: string | JobClass, params?: unknown, options?: DelayedEnqueueOptions): Promise<boolean | string> {
     const at = delayedTimestampOf(when, 'when');
-    const checked = this.enqueuer.check(queue, job, params);
+    const checked = this.enqueuer.check(queue, job, params, options === undefined ? undefined : { retry: options.retry });
     const { className, params: stored } = checked;
     const args = [stored];
     const event = { at, queue, className, args, params: stored };
@@ -70,7 +72,7 @@ export class ResqueDelayedJobs {
       if (scheduled.duplicate) return scheduled.id;
       result = scheduled.id;
     } else {
-      await this.store.schedule(at, encodeDelayedItem(className, queue, stored));
+      await this.store.schedule(at, delayedItemOf(checked));
     }
     await this.events.emitAsync('afterSchedule', event);
     return result;
@@ -83,7 +85,7 @@ export class ResqueDelayedJobs {
   private async scheduleUnique(at: number, job: CheckedJob): Promise<{ id: string; duplicate: boolean }> {
     const unique = job.unique as UniqueLock;
     const id = newJobId();
-    const item = withUniqueMarker(encodeDelayedItem(job.className, job.queue, job.params), unique, id);
+    const item = withUniqueMarker(delayedItemOf(job), unique, id);
     const ttl = unique.ttl + Math.max(0, at - Math.floor(Date.now() / 1000));
     const holder = await this.store.schedule(at, item, { lock: unique.lock, id, ttl });
     return holder === undefined ? { id, duplicate: false } : { id: duplicateOf(job, holder), duplicate: true };
@@ -144,4 +146,10 @@ export class ResqueDelayedJobs {
     }
     return { className, matches: (item) => delayedItemMatches(item, className, queue, args) };
   }
+}
+
+/** The delayed item of a checked job: our item, with the per-enqueue retry override our promotion carries. */
+function delayedItemOf(job: CheckedJob): string {
+  const item = encodeDelayedItem(job.className, job.queue, job.params);
+  return job.retry === undefined ? item : `${item.slice(0, -1)},"${RETRY_OVERRIDE_KEY}":${job.retry}}`;
 }

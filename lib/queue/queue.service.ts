@@ -17,7 +17,7 @@ import { ResqueDelayedJobs } from './queue.delayed.js';
 import { DelayedStore, type DelayedStorage } from './queue.delayed.store.js';
 import { JobEnqueuer, type JobSink } from './queue.enqueue.js';
 import { CHUNK, RedisJobSink } from './queue.redis-sink.js';
-import type { BulkJob, EnqueueOptions, PeekedJob } from './queue.types.js';
+import type { BulkJob, DelayedEnqueueOptions, EnqueueOptions, PeekedJob } from './queue.types.js';
 import { assertIndex, assertJobId, assertQueueName } from './queue.validation.js';
 
 /** Where a queue's jobs and delayed jobs are kept: Redis unless given (the testing module keeps them in memory). */
@@ -156,17 +156,17 @@ export class ResqueQueue {
   // --- delayed jobs (resque-scheduler layout): this.delayed ---------------------------------------
 
   /** Runs the job `seconds` from now; false when a beforeSchedule listener vetoed; a unique job's id (see ResqueDelayedJobs). */
-  enqueueIn<C extends JobClass>(seconds: number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean | string>;
-  enqueueIn(seconds: number, queue: string, job: string, params?: unknown): Promise<boolean | string>;
-  enqueueIn(seconds: number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean | string> {
-    return this.delayed.enqueueIn(seconds, queue, job as string, params);
+  enqueueIn<C extends JobClass>(seconds: number, queue: string, job: C, params?: JobParamsOf<C>, options?: DelayedEnqueueOptions): Promise<boolean | string>;
+  enqueueIn(seconds: number, queue: string, job: string, params?: unknown, options?: DelayedEnqueueOptions): Promise<boolean | string>;
+  enqueueIn(seconds: number, queue: string, job: string | JobClass, params?: unknown, options?: DelayedEnqueueOptions): Promise<boolean | string> {
+    return this.delayed.enqueueIn(seconds, queue, job as string, params, options);
   }
 
   /** Runs the job at `when` (a Date or unix seconds); a time already past enqueues at once; a unique job's id. */
-  enqueueAt<C extends JobClass>(when: Date | number, queue: string, job: C, params?: JobParamsOf<C>): Promise<boolean | string>;
-  enqueueAt(when: Date | number, queue: string, job: string, params?: unknown): Promise<boolean | string>;
-  enqueueAt(when: Date | number, queue: string, job: string | JobClass, params?: unknown): Promise<boolean | string> {
-    return this.delayed.enqueueAt(when, queue, job as string, params);
+  enqueueAt<C extends JobClass>(when: Date | number, queue: string, job: C, params?: JobParamsOf<C>, options?: DelayedEnqueueOptions): Promise<boolean | string>;
+  enqueueAt(when: Date | number, queue: string, job: string, params?: unknown, options?: DelayedEnqueueOptions): Promise<boolean | string>;
+  enqueueAt(when: Date | number, queue: string, job: string | JobClass, params?: unknown, options?: DelayedEnqueueOptions): Promise<boolean | string> {
+    return this.delayed.enqueueAt(when, queue, job as string, params, options);
   }
 
   /** Removes every delayed copy of this job; returns how many. */

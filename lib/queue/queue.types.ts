@@ -12,6 +12,9 @@ export interface EnqueueOptions {
   retry?: RetryOverride;
 }
 
+/** Options of `enqueueIn`/`enqueueAt`: the retry override (carried by the delayed item into the payload). */
+export type DelayedEnqueueOptions = Pick<EnqueueOptions, 'retry'>;
+
 /** One job of enqueueBulk: a job-name string or a `@Job` class, and its params. */
 export interface BulkJob {
   job: string | JobClass;
