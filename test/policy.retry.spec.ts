@@ -174,7 +174,7 @@ describe('inline worker', () => {
   it('enqueueIn takes the same override: the delayed item carries it, the promoted job runs by it', async () => {
     const params = { tag: 'delayed-override', okOn: 0 };
     expect(await queue.enqueueIn(3600, 'retry-inline', 'Flaky', params, { retry: { limit: 1, backoff: 0 } })).toBe(true);
-    const [at] = await redis.zrange(k('delayed_queue_schedule'), 0, -1);
+    const [at] = await redis.zrange(k('delayed_queue_schedule'), '0', '-1');
     const [item] = await redis.lrange(k(`delayed:${at}`), 0, -1);
     expect(JSON.parse(item!)).toEqual({ class: 'Flaky', args: [params], queue: 'retry-inline', retry: { limit: 1, backoff: 0 } });
     expect(await promoteAll()).toBe(1);

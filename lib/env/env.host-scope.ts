@@ -8,9 +8,21 @@ import type { Env } from './env.common.js';
  * to the host's async work (not a process-wide switch), so another app booted in the same process is unaffected.
  */
 const hostEnv = new AsyncLocalStorage<Env>();
+/** Boots running in a scope now. */
+let active = 0;
 
-export function runWithHostEnv<T>(env: Env, fn: () => Promise<T>): Promise<T> {
-  return hostEnv.run(env, fn);
+/**
+ * Runs a host's boot in the scope. Once no boot is running the scope is disabled: an enabled
+ * AsyncLocalStorage keeps Node's promise hooks on for the process's life (a few per cent of every job's
+ * CPU in a worker), and nothing reads the scope after a boot.
+ */
+export async function runWithHostEnv<T>(env: Env, fn: () => Promise<T>): Promise<T> {
+  active++;
+  try {
+    return await hostEnv.run(env, fn);
+  } finally {
+    if (--active === 0) hostEnv.disable();
+  }
 }
 
 /** The env of the host booting this module, or undefined outside a host. */
