@@ -256,7 +256,7 @@ return 1
  * re-enqueued there), so this failure is not the job's: only `stat:fenced` +1, and 0 is returned.
  * KEYS: failed, stat:failed, stat:failed:<id>, stat:processed, stat:processed:<id>, worker:<id>, workers,
  *       stat:fenced.
- * ARGV: failure JSON, status key or '', now, worker id, this write's token key (`worker:<id>:fail_token`) and
+ * ARGV: failure JSON, status key or '', now, worker id, this write's token key (`fail_token:<id>`) and
  *       token (unique per failure write, the same in a resend), the job's concurrency slot `[runningKey, member]`
  *       (JSON) or '' (policy: throttle), the job's 'finished' unique lock or '' and its job id (policy:
  *       unique), then (policies) '1' when an onFailure listener stopped the record ('' else: no failure

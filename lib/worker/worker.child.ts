@@ -10,6 +10,7 @@ import { workerLogger } from './worker.logger.js';
 import type { WorkerLogLevel } from './worker.options.js';
 import { childTitle, processingTitle, setTitle } from './worker.title.js';
 import type { ResqueWorkerHandle } from './worker.handle.js';
+import { JobAbort } from './worker.abort.js';
 
 export interface ChildRunOptions {
   slot: number;
@@ -50,7 +51,7 @@ export async function runChild(module: ResqueAppModule, options: ChildRunOptions
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   let busy: Promise<void> = Promise.resolve();
   /** The running job's ctx.signal controller (the parent's `abort` aborts it). */
-  let running: AbortController | null = null;
+  let running: JobAbort | null = null;
   const close = async (): Promise<void> => {
     await busy;
     await app.close();
@@ -73,9 +74,9 @@ export async function runChild(module: ResqueAppModule, options: ChildRunOptions
     busy = (async () => {
       const decoded = tryDecode(job.raw);
       setTitle(processingTitle(job.queue, decoded?.className ?? '?'));
-      const controller = new AbortController();
+      const controller = new JobAbort();
       running = controller;
-      const outcome = await runner.run(job, { decoded, signal: controller.signal });
+      const outcome = await runner.run(job, { decoded, abort: controller });
       running = null;
       setTitle(childTitle(options.slot));
       // RSS costs a /proc read: only when the parent recycles by memory.

@@ -7,6 +7,7 @@ import { failed, type BridgedEventName, type JobRunner } from './worker.job-runn
 import { givenUpOutcome, interruptedOutcome, TermSequence, type TermTimeouts } from './worker.termination.js';
 import type { JobOutcome, RunnableJob } from './worker.types.js';
 import type { ResqueEvents } from '../events/events.service.js';
+import { JobAbort } from './worker.abort.js';
 
 const BRIDGED_EVENTS: BridgedEventName[] = ['afterFork', 'beforePerform', 'afterPerform', 'onFailure', 'onProgress'];
 
@@ -21,7 +22,7 @@ export interface SlotExecutor {
    * Performs one job; a dead child or a timeout comes back as a failed outcome (never throws). `cancel`
    * aborted (the worker was pruned): the job's `ctx.signal` is aborted with the same reason.
    */
-  perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: AbortSignal): Promise<JobOutcome>;
+  perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: JobAbort): Promise<JobOutcome>;
   /** USR1: kill the running job's child now (no-op inline). */
   killCurrent(): void;
   /**
@@ -60,10 +61,10 @@ export class InlineExecutor implements SlotExecutor {
 
   async start(): Promise<void> {}
 
-  async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: AbortSignal): Promise<JobOutcome> {
-    const controller = new AbortController();
-    cancel?.addEventListener('abort', () => controller.abort(cancel.reason), { once: true });
-    const run = this.runner.run(job, { decoded, signal: controller.signal });
+  async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: JobAbort): Promise<JobOutcome> {
+    const controller = new JobAbort();
+    const unlink = cancel?.onAbort((reason) => controller.abort(reason));
+    const run = this.runner.run(job, { decoded, abort: controller });
     let cut!: (outcome: JobOutcome) => void;
     const cutShort = new Promise<JobOutcome>((resolve) => (cut = resolve));
     let timer: NodeJS.Timeout | undefined;
@@ -88,6 +89,7 @@ export class InlineExecutor implements SlotExecutor {
     } finally {
       clearTimeout(timer);
       unwatch();
+      unlink?.();
     }
   }
 
@@ -181,7 +183,7 @@ export class PoolExecutor implements SlotExecutor {
     }
   }
 
-  async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: AbortSignal): Promise<JobOutcome> {
+  async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: JobAbort): Promise<JobOutcome> {
     const className = decoded.className;
     const child = await this.ensureChild();
     if (child.jobsDone + 1 >= this.options.maxJobsPerChild && !this.spare && !this.options.isStopping()) {
@@ -201,14 +203,13 @@ export class PoolExecutor implements SlotExecutor {
         child.kill('SIGKILL');
       },
     });
-    const onCancel = () => child.cancel(job.workerId);
-    cancel?.addEventListener('abort', onCancel, { once: true });
+    const unlink = cancel?.onAbort(() => child.cancel(job.workerId));
     let result: ChildResult;
     try {
       result = await child.perform(job, timeoutMs, bridge, Number.isFinite(this.options.maxChildMemoryMb));
     } finally {
       unwatch();
-      cancel?.removeEventListener('abort', onCancel);
+      unlink?.();
     }
     return this.outcomeOf(job, className, result);
   }

@@ -13,6 +13,7 @@ import { moduleLoggerEnabled, ResqueLogger } from '../resque.logger.js';
 import { AfterForkVetoError, UnknownJobError } from './worker.errors.js';
 import { RedisProgressSink, type ProgressSink, type ProgressTarget } from './worker.progress.js';
 import type { JobOutcome, ResqueJobContext, RunnableJob } from './worker.types.js';
+import { JobAbort } from './worker.abort.js';
 
 /** Events a child re-emits on the parent's ResqueEvents (after its own listeners had their say). */
 export type BridgedEventName = 'afterFork' | 'beforePerform' | 'afterPerform' | 'onFailure' | 'onProgress';
@@ -39,7 +40,7 @@ export interface JobRunOptions {
   /** The payload already decoded from `job.raw` (inline mode: saves a parse). */
   decoded?: DecodedJob;
   /** Becomes `ctx.signal` (aborted on TERM/INT or timeout); a signal that never aborts when omitted. */
-  signal?: AbortSignal;
+  abort?: JobAbort;
 }
 
 /**
@@ -97,7 +98,7 @@ export class JobRunner {
     const eventOf = (): JobEvent => (event ??= jobEvent(job, decoded));
     // Opened on the first ctx.progress() call: jobs that never report cost nothing here.
     const progress: ProgressState = { target: undefined };
-    const ctx = jobContext(job, decoded, options.signal ?? new AbortController().signal, (value) => this.progress(value, decoded, progress, eventOf));
+    const ctx = jobContext(job, decoded, options.abort ?? new JobAbort(), (value) => this.progress(value, decoded, progress, eventOf));
     const registered = this.deps.registry.get(decoded.className);
     try {
       if (!registered) throw new UnknownJobError(decoded.className, this.deps.registry.all().map((r) => r.name).sort());
@@ -176,7 +177,9 @@ export class JobRunner {
     }
     const registered = this.deps.registry.get(decoded.className);
     // The job is over: its signal reads as aborted, with the error as the reason.
-    const ctx = jobContext(job, decoded, AbortSignal.abort(error), (value) => void encodeProgress(value));
+    const over = new JobAbort();
+    over.abort(error);
+    const ctx = jobContext(job, decoded, over, (value) => void encodeProgress(value));
     if (registered) {
       const staticHooks = registered.hooks.onFailure.filter((h) => h.isStatic);
       await this.callHooks(registered, null, staticHooks, [error, decoded.params, ctx]).catch((e: unknown) =>
@@ -284,9 +287,11 @@ interface ProgressState {
 }
 
 /** What perform and the hooks get as their job context (and REQUEST for scoped jobs). */
-function jobContext(job: RunnableJob, decoded: DecodedJob, signal: AbortSignal, progress: (value: ResqueProgress) => void): ResqueJobContext {
+function jobContext(job: RunnableJob, decoded: DecodedJob, abort: JobAbort, progress: (value: ResqueProgress) => void): ResqueJobContext {
   return {
-    signal,
+    get signal() {
+      return abort.signal; // made on first read (see JobAbort)
+    },
     progress,
     id: decoded.id,
     queue: job.queue,

@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { HeldUnique } from '../policies/policy.unique.js';
 import type { CycleRequest, SlotStore } from './worker.store.js';
 import type { RunnableJob } from './worker.types.js';
+import type { JobAbort } from './worker.abort.js';
 
 /** What a slot's parts (pipeline, outcomes) read from the slot, which passes itself. */
 export interface SlotContext {
@@ -29,5 +30,5 @@ export interface RunningJob {
    * Aborted when the slot learns its worker was pruned while this job runs (the job was taken back; its
    * outcome will be fenced): the executor aborts the job's `ctx.signal` with a WorkerPrunedError.
    */
-  abort: AbortController;
+  abort: JobAbort;
 }

@@ -19,6 +19,7 @@ import { planFailure, retryKeyOnSuccess, type RetryPolicyOf } from './worker.slo
 import { isJsonObject, SlotStore, type ClaimedJob, type CycleRequest, type FinishedJob, type WorkerStore } from './worker.store.js';
 import { pausedTitle, waitingTitle } from './worker.title.js';
 import type { JobOutcome } from './worker.types.js';
+import { JobAbort } from './worker.abort.js';
 
 /** With globs or several queues, blocking mode polls at most this often (BLMOVE takes one source list). */
 const BLOCKING_FALLBACK_POLL_SECONDS = 0.5;
@@ -73,7 +74,7 @@ export interface SlotDeps {
  * flight unless the slot's lease holds: a heartbeat written less than `pruneAfterSeconds / 2` ago (no pruner
  * can have found it stale since); otherwise the slot waits for the start's verdict. A slot that finds out
  * it was pruned (a fenced reply, or the heartbeat) logs it once, stops reserving, aborts its running job's
- * AbortController (RunningJob.abort, which aborts the job's `ctx.signal`), and registers again under a fresh id (`host:pid-r<n>:queues`) or stops the host (`onPruned`).
+ * abort (RunningJob.abort, which aborts the job's `ctx.signal`), and registers again under a fresh id (`host:pid-r<n>:queues`) or stops the host (`onPruned`).
  *
  * Outcomes are never dropped: while Redis refuses a job's failure record or completion (OOM, failover) the
  * slot keeps the job in `worker:<id>`, reserves nothing and retries with back-off; giving up (only once
@@ -319,7 +320,7 @@ export class WorkerSlot implements SlotContext {
     const read = readClaimed(this.deps.store.keys, claimed, this.id);
     if (!(await this.start(store, claimed, read, finished))) return null;
     const { runnable: job, className, jobId, statusKey, unique } = read;
-    const current: RunningJob = { job, className, jobId, statusKey, unique, abort: new AbortController() };
+    const current: RunningJob = { job, className, jobId, statusKey, unique, abort: new JobAbort() };
     // Unreadable: recorded by the fail script, which Redis runs after the cycle that started the job.
     const outcome = read.decoded ? await this.perform(current, read.decoded) : failed(read.decodeError);
     return this.settle(current, read.decoded, outcome);
@@ -360,7 +361,7 @@ export class WorkerSlot implements SlotContext {
         await events.emitAsync('beforeFork', jobEvent(current.job, decoded));
       }
       const timeout = runner.timeoutOf(decoded.className) ?? options.timeout;
-      return await executor.perform(current.job, decoded, timeout, current.abort.signal).catch((error: unknown) => failed(error));
+      return await executor.perform(current.job, decoded, timeout, current.abort).catch((error: unknown) => failed(error));
     } catch (error) {
       return failed(error);
     } finally {

@@ -172,7 +172,7 @@ export class SlotStore {
       k.workers,
       k.statFenced,
     ];
-    this.failTokenKey = `${k.worker(workerId)}:fail_token`;
+    this.failTokenKey = `${k.prefix}fail_token:${workerId}`; // not under worker:*, which tools scan for records
     this.cycleCall = scriptCommand(store.redis, WORKER_CYCLE_SCRIPT);
     this.failCall = scriptCommand(store.redis, WORKER_FAIL_SCRIPT);
   }
