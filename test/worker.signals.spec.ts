@@ -34,8 +34,10 @@ async function registryGone(id: string): Promise<void> {
 beforeAll(async () => {
   server = await startRedis();
   redis = server.client();
+  // No periodic pruning in these workers (only at start-up): item 23 checks that the next worker to start
+  // finds the SIGKILLed one, which a sibling's prune timer could otherwise do first on a slow machine.
   const spawn = (name: string, env: Record<string, string> = {}, options: Record<string, unknown> = {}) =>
-    (workers[name] = spawnWorker(server.url, { QUEUE: `${name}_q`, INTERVAL: '0.05', ...env }, options));
+    (workers[name] = spawnWorker(server.url, { QUEUE: `${name}_q`, INTERVAL: '0.05', ...env }, { pruneIntervalSeconds: 3600, ...options }));
   spawn('term', { RESQUE_TERM_TIMEOUT: '0.2' });
   spawn('int');
   spawn('pre', { RESQUE_PRE_SHUTDOWN_TIMEOUT: '30' });
