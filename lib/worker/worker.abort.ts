@@ -17,10 +17,6 @@ export class JobAbort {
     return this.controller.signal;
   }
 
-  get aborted(): boolean {
-    return this.done;
-  }
-
   /** Aborts once (later calls are ignored, as AbortController's are). */
   abort(reason: unknown): void {
     if (this.done) return;
