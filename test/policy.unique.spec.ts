@@ -250,7 +250,7 @@ describe('unique jobs: the pruner', () => {
     const id = `${hostname()}:${proc.pid}:u`;
     await redis.sadd(keys.workers, id);
     await redis.set(keys.worker(id), `{"queue":"u","run_at":"2026-11-29T17:00:00Z","payload":${running}}`);
-    await redis.rpush(keys.workerClaim(id), ...claimed);
+    if (claimed.length > 0) await redis.rpush(keys.workerClaim(id), ...claimed);
     return id;
   }
   const pruner = (onDeadWorker: 'fail' | 'requeue') =>
@@ -268,6 +268,26 @@ describe('unique jobs: the pruner', () => {
       const expected = mode === 'fail' ? [null, null] : [running, claimedStarted];
       expect([await lockOf('UFinished', canonical('p1')), await lockOf('UStarted', canonical('p2'))]).toEqual(expected);
       expect(await redis.llen(mode === 'fail' ? keys.failed : keys.queue('u'))).toBe(2);
+    }
+  });
+
+  it("fail with a retry policy: a job the pruner retries keeps its 'finished' lock; one that exhausted its retries releases it", async () => {
+    for (const limit of [3, 0]) {
+      await redis.flushall();
+      const id = await queue.enqueue('u', UniqueFinishedJob, { tag: 'pr' });
+      const [raw] = await redis.lrange(keys.queue('u'), 0, 0);
+      await redis.del(keys.queue('u'));
+      await deadWorker(raw!, []);
+      const retryOf = () => ({ key: keys.key('resque-retry:UFinished:x'), limit, delay: 0, ttl: 600, body: raw!.slice(0, -1) });
+      const withRetry = new WorkerPruner(redis, keys, { selfId: `${hostname()}:${process.pid}:pruner`, hostname: hostname(), pruneAfterSeconds: 300, onDeadWorker: 'fail', retryOf });
+      expect(await withRetry.pruneDeadWorkers()).toHaveLength(1);
+      if (limit > 0) {
+        expect(await redis.llen(keys.queue('u'))).toBe(1); // retried: back on its queue
+        expect(await lockOf('UFinished', canonical('pr'))).toBe(id);
+      } else {
+        expect(await redis.llen(keys.failed)).toBe(1);
+        expect(await lockOf('UFinished', canonical('pr'))).toBeNull();
+      }
     }
   });
 });

@@ -410,8 +410,8 @@ return gone
  *       workers:claim_heartbeat, workers:heartbeat_interval.
  * ARGV: id, expected worker value, expected claim length, mode, now, retries ('' = none, else a JSON array
  * with per job 0 or [counter key, limit, delay, key TTL, retry body]: mode 'fail' counts the attempt and
- * retries it or records it with its attempts, see RETRY_HELPERS), the unique locks to release ('' or
- * `[[key, id], …]`: in 'fail' mode, the locks the failed jobs still held), [queue, raw, failure,
+ * retries it or records it with its attempts, see RETRY_HELPERS), the unique locks ('' or, in 'fail'
+ * mode, per job `[key, id]` or 0: released when that job is failed, kept when it is retried), [queue, raw, failure,
  * statusKey]..., then the capped classes' running keys (JSON) or '' (every concurrency slot of the dead
  * worker is returned), with the namespace prefix in ARGV[#ARGV] (for queue keys).
  * Returns 1 when pruned, 0 when the worker changed meanwhile.
@@ -429,8 +429,9 @@ local retries = nil
 if ARGV[6] ~= '' then retries = cjson.decode(ARGV[6]) end
 local jobs = (#ARGV - 9) / 4
 if ARGV[#ARGV - 1] ~= '' then throttle_lib().reconcile(ARGV[#ARGV - 1], ARGV[1], nil) end -- policy: throttle
--- unique: the dead worker's failed jobs release their locks.
-if ARGV[7] ~= '' then unique_release_list(ARGV[7]) end
+-- unique: per job, its lock or 0; a failed job releases it unless it is retried (still the same job).
+local locks = nil
+if ARGV[7] ~= '' then locks = cjson.decode(ARGV[7]) end
 if ARGV[4] == 'requeue' then
   for j = jobs - 1, 0, -1 do
     local i = 8 + 4 * j
@@ -451,6 +452,8 @@ else
       if not retried then failure = with_attempts(failure, n) end
     end
     if not retried then redis.call('RPUSH', KEYS[8], failure) end
+    local lock = locks and locks[j + 1]
+    if type(lock) == 'table' and not retried then unique_release(lock[1], lock[2]) end
     redis.call('INCR', KEYS[9])
     redis.call('INCR', KEYS[10])
     if skey ~= '' then

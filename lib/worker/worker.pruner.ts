@@ -10,7 +10,7 @@ import {
 } from '../protocol/index.js';
 import { WORKER_PRUNE_SCRIPT, WORKER_PRUNE_TAKEOVER_SCRIPT, WORKER_PRUNE_UNLOCK_SCRIPT } from '../protocol/protocol.scripts.worker.js';
 import { PRUNE_HEARTBEAT_MULTIPLE, RUBY_PRUNE_AFTER_SECONDS, type DeadWorkerPolicy } from './worker.options.js';
-import { heldUniqueOfRaw, uniqueReleaseArg, type HeldUnique } from '../policies/policy.unique.js';
+import { heldUniqueOfRaw, type HeldUnique } from '../policies/policy.unique.js';
 import { claimQueuesKey, statusKeyOfRaw, type RetryWrite } from './worker.store.js';
 
 /** Ruby's lock TTL: one pruner at a time across Ruby workers and ours. */
@@ -310,7 +310,8 @@ function failedLocks(keys: ResqueKeys, jobs: ReadonlyArray<{ raw: string }>, fir
     if (lock?.until === 'finished') return lock;
     return lock?.until === 'started' && !(i === 0 && firstIsRunning) ? lock : null;
   });
-  return uniqueReleaseArg(held);
+  // Per job (aligned with the script's job groups): the prune script keeps the lock of a job it retries.
+  return held.some((h) => h !== null) ? JSON.stringify(held.map((h) => (h ? [h.key, h.id] : 0))) : '';
 }
 
 /** A dead worker's jobs: the in-flight one first, then its claim list (each with its queue). */
