@@ -288,7 +288,6 @@ export class SlotStore {
     });
   }
 
-  /** The cycle's throttle ARGV: '' without a plan (the plain path), else the spec (see ThrottlePlan#cycleSpec). */
   /** A token for one failure write: its resends (ioredis, after a lost reply) carry it and are applied once. */
   failToken(): string {
     return `${process.pid}:${Date.now()}:${++this.failSeq}`;
@@ -302,6 +301,7 @@ export class SlotStore {
     return [release, held?.key ?? '', held?.id ?? ''];
   }
 
+  /** The cycle's throttle ARGV: '' without a plan (the plain path), else the spec (see ThrottlePlan#cycleSpec). */
   private throttleSpec(finished: FinishedJob | null, claim: number): string {
     const plan = this.store.throttle;
     if (!plan) return '';
