@@ -89,6 +89,11 @@ export function encodeRetryOverride(override: RetryOverride): string {
   return JSON.stringify({ limit, backoff: override.backoff });
 }
 
+/** A payload or delayed item (JSON object text) with the encoded override as its extra `retry` member. */
+export function withRetryOverride(json: string, encoded: string | undefined): string {
+  return encoded === undefined ? json : `${json.slice(0, -1)},"${RETRY_OVERRIDE_KEY}":${encoded}}`;
+}
+
 /** `ctx.attempt` of a payload: our stamp, else 1 (a first run, or a retry Ruby re-enqueued without it). */
 export function attemptOf(payload: ResquePayload): number {
   const n = payload[RETRY_ATTEMPT_KEY];

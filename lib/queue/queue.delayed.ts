@@ -1,6 +1,6 @@
 import type { JobClass, JobParamsOf } from '../decorators/decorators.types.js';
 import type { ResqueEvents } from '../events/events.service.js';
-import { RETRY_OVERRIDE_KEY } from '../policies/policy.retry.js';
+import { withRetryOverride } from '../policies/policy.retry.js';
 import { withUniqueMarker, type UniqueLock } from '../policies/policy.unique.js';
 import { delayedItemMatches, delayedTimestampOf, encodeDelayedItem, newJobId, type DelayedItem } from '../protocol/index.js';
 import type { DelayedStorage, DelayedTimestamp } from './queue.delayed.store.js';
@@ -150,6 +150,5 @@ export class ResqueDelayedJobs {
 
 /** The delayed item of a checked job: our item, with the per-enqueue retry override our promotion carries. */
 function delayedItemOf(job: CheckedJob): string {
-  const item = encodeDelayedItem(job.className, job.queue, job.params);
-  return job.retry === undefined ? item : `${item.slice(0, -1)},"${RETRY_OVERRIDE_KEY}":${job.retry}}`;
+  return withRetryOverride(encodeDelayedItem(job.className, job.queue, job.params), job.retry);
 }

@@ -5,7 +5,7 @@ import type { EnqueueEvent } from '../events/events.types.js';
 import { resolveJobName, typeName } from '../jobs/job.name.js';
 import { DuplicateJobError, uniqueLockOf, withUniqueMarker, type UniqueLock } from '../policies/policy.unique.js';
 import { encodePayload, queueTimeNow } from '../protocol/index.js';
-import { assertRetryOverride, encodeRetryOverride, RETRY_OVERRIDE_KEY } from '../policies/policy.retry.js';
+import { assertRetryOverride, encodeRetryOverride, withRetryOverride } from '../policies/policy.retry.js';
 import type { BulkJob, EnqueueOptions } from './queue.types.js';
 import { assertOptions, assertQueueName, normalizeParams } from './queue.validation.js';
 
@@ -169,9 +169,8 @@ function enqueueEvent(job: CheckedJob, id: string): EnqueueEvent {
 }
 
 function prepare(job: CheckedJob, id: string, now: number): PreparedJob {
-  let payload = encodePayload(job.className, job.params, { id, queueTime: queueTimeNow(now) });
   // An extra top-level member: Ruby and php ignore it, our worker reads it (retry policy override).
-  if (job.retry !== undefined) payload = `${payload.slice(0, -1)},"${RETRY_OVERRIDE_KEY}":${job.retry}}`;
+  const payload = withRetryOverride(encodePayload(job.className, job.params, { id, queueTime: queueTimeNow(now) }), job.retry);
   // A lock the worker releases ('started', 'finished') is named in the payload; 'queued' ends before a worker sees it.
   const marked = job.unique && job.unique.until !== 'queued' ? withUniqueMarker(payload, job.unique) : payload;
   return { ...job, id, payload: marked, stampedAt: now };
