@@ -62,8 +62,8 @@ export class InlineExecutor implements SlotExecutor {
   async start(): Promise<void> {}
 
   async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: JobAbort): Promise<JobOutcome> {
-    const controller = new JobAbort();
-    const unlink = cancel?.onAbort((reason) => controller.abort(reason));
+    // The slot's abort (a prune notice) is the job's own: timeout and TERM abort the same one.
+    const controller = cancel ?? new JobAbort();
     const run = this.runner.run(job, { decoded, abort: controller });
     let cut!: (outcome: JobOutcome) => void;
     const cutShort = new Promise<JobOutcome>((resolve) => (cut = resolve));
@@ -89,7 +89,6 @@ export class InlineExecutor implements SlotExecutor {
     } finally {
       clearTimeout(timer);
       unwatch();
-      unlink?.();
     }
   }
 
