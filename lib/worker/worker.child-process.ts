@@ -64,6 +64,10 @@ export class ChildStartError extends Error {
 export class ChildHandle {
   jobsDone = 0;
   rssMb = 0;
+  /** The jobs' run time so far, as the child measured it (ms). */
+  private runMs = 0;
+  /** When the running job was handed over (performance.now()). */
+  private sentAt = 0;
   /** The bridge list the child has (sent again only when it changes). */
   private bridgeSent = '';
   private readonly stderrTail: string[] = [];
@@ -96,6 +100,11 @@ export class ChildHandle {
 
   get busy(): boolean {
     return this.pending !== null;
+  }
+
+  /** ms this child spent running jobs: the finished ones as it measured them, plus the running one so far. */
+  occupiedMs(now: number): number {
+    return this.runMs + (this.pending ? now - this.sentAt : 0);
   }
 
   /** Forks a child and resolves once its Nest context is up; rejects (with its stderr) if it dies first. */
@@ -157,6 +166,7 @@ export class ChildHandle {
         }, timeoutMs);
       }
       this.pending = pending;
+      this.sentAt = performance.now();
       const bridgeKey = bridge.join(',');
       const message: ParentMessage = { type: 'perform', job };
       if (bridgeKey !== this.bridgeSent) {
@@ -257,6 +267,7 @@ export class ChildHandle {
     else if (m.type === 'done') {
       if (m.rssMb !== undefined) this.rssMb = m.rssMb;
       this.jobsDone += 1;
+      this.runMs += m.ms;
       const pending = this.pending;
       this.pending = null;
       if (pending) {

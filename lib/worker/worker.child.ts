@@ -76,11 +76,13 @@ export async function runChild(module: ResqueAppModule, options: ChildRunOptions
       setTitle(processingTitle(job.queue, decoded?.className ?? '?'));
       const controller = new JobAbort();
       running = controller;
+      const started = performance.now();
       const outcome = await runner.run(job, { decoded, abort: controller });
+      const ms = performance.now() - started;
       running = null;
       setTitle(childTitle(options.slot));
       // RSS costs a /proc read: only when the parent recycles by memory.
-      send(message.rss ? { type: 'done', outcome, rssMb: process.memoryUsage.rss() / (1024 * 1024) } : { type: 'done', outcome });
+      send(message.rss ? { type: 'done', outcome, ms, rssMb: process.memoryUsage.rss() / (1024 * 1024) } : { type: 'done', outcome, ms });
     })();
   });
   send({ type: 'ready', pid: process.pid });

@@ -11,7 +11,8 @@ import type { JobOutcome, RunnableJob } from './worker.types.js';
  * the signal's name, its timeout, or a prune notice; the child still reports the outcome), `shutdown` (finish
  * and exit 0).
  * child → parent: `ready` (context booted), `failed` (the boot failed: its reason, then the child exits 1),
- * `event` (a bridged lifecycle event), `done` (the outcome, plus the child's RSS when asked, for recycling).
+ * `event` (a bridged lifecycle event), `done` (the outcome and how long the job ran, in ms, plus the child's
+ * RSS when asked, for recycling).
  * One message each way per job.
  */
 export type ParentMessage =
@@ -29,7 +30,8 @@ export type ChildMessage =
   | { type: 'ready'; pid: number }
   | { type: 'failed'; message: string }
   | { type: 'event'; name: BridgedEventName; payload: WireEventPayload }
-  | { type: 'done'; outcome: JobOutcome; rssMb?: number };
+  /** `ms`: the job's run time in the child (the pool's occupancy: does another child add throughput?). */
+  | { type: 'done'; outcome: JobOutcome; ms: number; rssMb?: number };
 
 /** An event payload with its `error` (onFailure) flattened for JSON. */
 export type WireEventPayload = Record<string, unknown> & { error?: WireError };
