@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '@nestjs/common';
 import { DIRTY_EXIT_EXCEPTION, errorMessage, type DecodedJob } from '../protocol/index.js';
 import { ChildHandle, ChildStartError, type ChildResult } from './worker.child-process.js';
@@ -135,6 +136,8 @@ export class PoolExecutor implements SlotExecutor {
   private readonly term: TermSequence;
   /** Aborted by close() or the worker's stop: children still booting are killed, so neither waits on a boot. */
   private readonly abortBoots = new AbortController();
+  /** ms of jobs in this slot's earlier children, and ms its jobs waited for a child to boot (pool growth). */
+  private pastOccupiedMs = 0;
 
   constructor(private readonly options: PoolExecutorOptions) {
     this.term = new TermSequence(options.timeouts);
@@ -152,6 +155,15 @@ export class PoolExecutor implements SlotExecutor {
 
   get idPid(): number {
     return this.options.slot === 0 ? process.pid : (this.child?.pid ?? process.pid);
+  }
+
+  get childPid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  /** ms this slot spent in jobs, or waiting for a child to run one on (PoolGrowth). */
+  occupiedMs(now: number): number {
+    return this.pastOccupiedMs + (this.child?.occupiedMs(now) ?? 0);
   }
 
   /**
@@ -184,7 +196,9 @@ export class PoolExecutor implements SlotExecutor {
 
   async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: JobAbort): Promise<JobOutcome> {
     const className = decoded.className;
+    const waitFrom = performance.now();
     const child = await this.ensureChild();
+    this.pastOccupiedMs += performance.now() - waitFrom;
     if (child.jobsDone + 1 >= this.options.maxJobsPerChild && !this.spare && !this.options.isStopping()) {
       this.spare = this.spawn();
       this.spare.catch(() => undefined); // awaited (and reported) in afterJob
@@ -261,7 +275,7 @@ export class PoolExecutor implements SlotExecutor {
     if (!due) return false;
     const before = this.idPid;
     if (child?.alive) void child.shutdown(5_000);
-    this.child = null;
+    this.retire();
     if (this.options.isStopping()) {
       await this.dropSpare();
       return false;
@@ -285,6 +299,7 @@ export class PoolExecutor implements SlotExecutor {
   /** The current child, or a new one (the spare if one is starting); retries a failing boot with backoff. */
   private async ensureChild(): Promise<ChildHandle> {
     if (this.child?.alive) return this.child;
+    this.retire();
     for (let attempt = 1; ; attempt++) {
       const next = this.spare ?? this.spawn();
       this.spare = null;
@@ -297,6 +312,12 @@ export class PoolExecutor implements SlotExecutor {
         await backOff(attempt);
       }
     }
+  }
+
+  /** The current child is done with (recycled or dead): its job time stays in the slot's occupancy. */
+  private retire(): void {
+    if (this.child) this.pastOccupiedMs += this.child.occupiedMs(performance.now());
+    this.child = null;
   }
 
   private async dropSpare(): Promise<void> {

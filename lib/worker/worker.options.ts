@@ -16,6 +16,12 @@ import {
 /** `'pool'`: jobs run in reusable child processes (default). `'inline'`: in the host process itself. */
 export type WorkerIsolation = 'pool' | 'inline';
 
+/**
+ * When pool slots after the first start their child: `'on-demand'` once the running children are busy, jobs
+ * wait and a CPU has room (README "Pool children on demand"); `'eager'` all at start-up.
+ */
+export type ChildStartPolicy = 'on-demand' | 'eager';
+
 /** What the pruner does with the in-flight job of a dead worker. */
 export type DeadWorkerPolicy = 'fail' | 'requeue';
 
@@ -48,6 +54,12 @@ export interface ResqueWorkerHostOptions {
    * when it starts (strict priority, one unoverlapped round trip per job). Default 2.
    */
   prefetch?: number;
+  /**
+   * Pool: slot 0's child boots at start-up; the other slots' children boot `'on-demand'` (default: one at a
+   * time, while the running children are busy, jobs wait and the CPU has room for another) or all at start-up
+   * (`'eager'`). A slot registers as a Resque worker once its child is up.
+   */
+  childStart?: ChildStartPolicy;
   /** Pool: recycle a child after this many jobs (1 = php-resque's fork per job). Default unlimited. */
   maxJobsPerChild?: number;
   /** Pool: recycle a child once its RSS passes this many MiB after a job. Default unlimited. */
@@ -122,6 +134,7 @@ export interface ResolvedWorkerOptions {
   interval: number;
   blocking: boolean;
   isolation: WorkerIsolation;
+  childStart: ChildStartPolicy;
   prefetch: number;
   maxJobsPerChild: number;
   maxChildMemoryMb: number;
@@ -161,6 +174,7 @@ export const WORKER_DEFAULTS = {
   interval: 5,
   blocking: false,
   isolation: 'pool',
+  childStart: 'on-demand',
   prefetch: 2,
   maxJobsPerChild: Number.POSITIVE_INFINITY,
   maxChildMemoryMb: Number.POSITIVE_INFINITY,
@@ -218,7 +232,7 @@ function checkMetrics(metrics: WorkerMetricsOptions | undefined): WorkerMetricsO
 
 type Limits = Pick<
   ResolvedWorkerOptions,
-  'concurrency' | 'interval' | 'isolation' | 'prefetch' | 'maxJobsPerChild' | 'maxChildMemoryMb' | 'timeout'
+  'concurrency' | 'interval' | 'isolation' | 'childStart' | 'prefetch' | 'maxJobsPerChild' | 'maxChildMemoryMb' | 'timeout'
 >;
 
 /** How many slots, how often they poll, how far they claim ahead, when children are recycled or killed. */
@@ -228,6 +242,7 @@ function resolveLimits(pick: OptionPicker): Limits {
   const interval = pick('interval') ?? WORKER_DEFAULTS.interval;
   positiveSeconds('interval', interval);
   const isolation = oneOf('isolation', pick('isolation') ?? WORKER_DEFAULTS.isolation, ['pool', 'inline']);
+  const childStart = oneOf('childStart', pick('childStart') ?? WORKER_DEFAULTS.childStart, ['on-demand', 'eager']);
   const prefetch = pick('prefetch') ?? WORKER_DEFAULTS.prefetch;
   nonNegativeInteger('prefetch', prefetch);
   const maxJobsPerChild = pick('maxJobsPerChild') ?? WORKER_DEFAULTS.maxJobsPerChild;
@@ -236,7 +251,7 @@ function resolveLimits(pick: OptionPicker): Limits {
   positiveNumber('maxChildMemoryMb', maxChildMemoryMb);
   const timeout = pick('timeout') ?? null;
   if (timeout !== null) positiveNumber('timeout', timeout);
-  return { concurrency, interval, isolation, prefetch, maxJobsPerChild, maxChildMemoryMb, timeout };
+  return { concurrency, interval, isolation, childStart, prefetch, maxJobsPerChild, maxChildMemoryMb, timeout };
 }
 
 type Liveness = Pick<ResolvedWorkerOptions, 'onDeadWorker' | 'onPruned' | 'pruneIntervalSeconds' | 'heartbeatIntervalSeconds' | 'pruneAfterSeconds'>;

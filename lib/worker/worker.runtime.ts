@@ -15,6 +15,7 @@ import { JobRunner } from './worker.job-runner.js';
 import { pruneRetryOf } from './worker.slot.retry.js';
 import { workerLogger } from './worker.logger.js';
 import type { ResolvedWorkerOptions, WorkerMetricsOptions } from './worker.options.js';
+import { PoolGrowth, type GrowthMember } from './worker.pool-growth.js';
 import { WorkerPruner } from './worker.pruner.js';
 import { QueueSelection } from './worker.queues.js';
 import { installSignalHandlers } from './worker.signals.js';
@@ -43,6 +44,14 @@ export class WorkerRuntime {
   /** Aborted by stop(): pool children still booting are killed rather than awaited. */
   private readonly stopped = new AbortController();
   private signalled = false;
+  /** Pool children on demand: boots the slots after the first (null when all start at start-up). */
+  private growth: PoolGrowth | null = null;
+  /** Slots whose start has begun (the first `started` of `slots`). */
+  private started = 0;
+  /** Failed on-demand starts in a row: after MAX_GROWTH_FAILURES the pool stops growing. */
+  private growthFailures = 0;
+  /** Runs of the slots started on demand. */
+  private readonly lateRuns: Array<Promise<void>> = [];
   private resolveClosed!: () => void;
   readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
 
@@ -55,7 +64,9 @@ export class WorkerRuntime {
     const slots = () => this.slots;
     return {
       get workerIds() {
-        return slots().map((s) => s.id);
+        return slots()
+          .filter((s) => s.id !== '')
+          .map((s) => s.id);
       },
       stop: (reason?: WorkerStopReason) => this.stop(reason ?? 'quit'),
       closed: this.closed,
@@ -80,8 +91,9 @@ export class WorkerRuntime {
     if (options.isolation === 'pool') this.createPoolExecutors();
     // Each child boot is a full Nest context of the user's module: booting more at once than there are CPUs
     // only makes every one of them late. At most that many boot together, in slot order, and each slot
-    // starts working as soon as its own child is up.
-    const childrenUp = startLimited(this.executors, Math.max(1, availableParallelism()));
+    // starts working as soon as its own child is up. On demand, only slot 0's child boots now.
+    const onDemand = options.isolation === 'pool' && options.childStart === 'on-demand';
+    const childrenUp = startLimited(onDemand ? this.executors.slice(0, 1) : this.executors, Math.max(1, availableParallelism()));
     for (const up of childrenUp) up.catch(() => undefined); // awaited in startSlots
     const { connection, events, runner } = await this.openContext();
     const throttle = ThrottlePlan.of(connection.keys, runner.jobs(), options.throttle);
@@ -106,12 +118,67 @@ export class WorkerRuntime {
     await this.prune(pruner);
     this.startTimers(store, pruner);
     this.installSignals();
-    const runs = await this.startSlots(childrenUp, store, events, selection);
+    const begin: SlotStart = { store, events, selection };
+    const runs = await this.startSlots(onDemand ? this.slots.slice(0, 1) : this.slots, childrenUp, begin);
+    const later = this.slots.length - this.started;
     this.logger.log(
-      `started ${this.slots.map((slot) => slot.id).join(', ')}: queues ${selection.configured.join(',')}, ${options.concurrency} slot(s), ` +
-        `isolation ${options.isolation}, pid ${process.pid}`,
+      `started ${this.handle.workerIds.join(', ')}: queues ${selection.configured.join(',')}, ${options.concurrency} slot(s)` +
+        `${later > 0 ? ` (${later} start their child on demand)` : ''}, isolation ${options.isolation}, pid ${process.pid}`,
     );
-    void Promise.all(runs).then(() => this.shutdown());
+    if (later > 0) this.growOnDemand(begin);
+    void Promise.all(runs)
+      .then(() => this.growth?.stop())
+      .then(() => Promise.all(this.lateRuns))
+      .then(() => this.shutdown());
+  }
+
+  /** Boots the remaining slots' children one at a time, as PoolGrowth finds them worth it. */
+  private growOnDemand(begin: SlotStart): void {
+    const prefetchless = this.options.prefetch === 0;
+    const member = (index: number): GrowthMember => {
+      const executor = this.executors[index] as PoolExecutor;
+      const slot = this.slots[index] as WorkerSlot;
+      return {
+        occupiedMs: (now) => executor.occupiedMs(now),
+        get childPid() {
+          return executor.childPid;
+        },
+        // Without prefetch no job is claimed ahead: the children's occupancy alone tells.
+        get waiting() {
+          return prefetchless || slot.hasClaimedAhead;
+        },
+      };
+    };
+    this.growth = new PoolGrowth({
+      running: () => this.slots.filter((slot) => this.registered.has(slot)).map((slot) => member(this.slots.indexOf(slot))),
+      remaining: () => this.slots.length - this.started,
+      startNext: () => this.startNextSlot(begin),
+      isStopping: () => this.stopping,
+    });
+    this.growth.start();
+  }
+
+  private async startNextSlot(begin: SlotStart): Promise<void> {
+    const index = this.started;
+    const slot = this.slots[index];
+    const executor = this.executors[index];
+    if (!slot || !executor) return;
+    this.started += 1;
+    try {
+      await this.startSlot(slot, executor.start(), begin, this.lateRuns);
+      this.growthFailures = 0;
+      this.logger.log(`started ${slot.id} on demand (slot ${index}: its child is up)`);
+    } catch (error) {
+      if (this.stopping) return;
+      this.started -= 1;
+      this.growthFailures += 1;
+      const giveUp = this.growthFailures >= MAX_GROWTH_FAILURES;
+      this.logger.error(
+        `slot ${index}'s child could not start: ${errorMessage(error)}; ` +
+          (giveUp ? `the worker goes on with ${this.started} slot(s)` : 'trying again when the pool is busy'),
+      );
+      if (giveUp) void this.growth?.stop();
+    }
   }
 
   private createPoolExecutors(): void {
@@ -219,21 +286,10 @@ export class WorkerRuntime {
    * Per slot: its child up → beforeFirstFork → register → run; slots do not wait for each other. Returns
    * the slots' runs once all are registered; throws when a child could not boot (after stopping the rest).
    */
-  private async startSlots(
-    childrenUp: ReadonlyArray<Promise<void>>,
-    store: WorkerStore,
-    events: ResqueEvents,
-    selection: QueueSelection,
-  ): Promise<Array<Promise<void>>> {
+  private async startSlots(slots: readonly WorkerSlot[], childrenUp: ReadonlyArray<Promise<void>>, begin: SlotStart): Promise<Array<Promise<void>>> {
     const runs: Array<Promise<void>> = [];
-    const registered = this.slots.map(async (slot, index) => {
-      await (childrenUp[index] ?? Promise.resolve());
-      slot.computeId();
-      await events.emitAsync('beforeFirstFork', { workerId: slot.id, queues: [...selection.configured], pid: process.pid });
-      await slot.register(await store.serverTime());
-      this.registered.add(slot);
-      runs.push(slot.run().catch((error: unknown) => this.logger.error(`worker ${slot.id} stopped on an error: ${errorMessage(error)}`)));
-    });
+    this.started = slots.length;
+    const registered = slots.map((slot, index) => this.startSlot(slot, childrenUp[index] ?? Promise.resolve(), begin, runs));
     try {
       await Promise.all(registered);
     } catch (error) {
@@ -247,6 +303,18 @@ export class WorkerRuntime {
       if (!stopRequested) throw error;
     }
     return runs;
+  }
+
+  /** One slot: once its child is `up`, beforeFirstFork, register, and its run goes into `runs`. */
+  private async startSlot(slot: WorkerSlot, up: Promise<void>, { store, events, selection }: SlotStart, runs: Array<Promise<void>>): Promise<void> {
+    await up;
+    // Up while the worker stops (an on-demand child that finished booting): it takes no work.
+    if (this.stopping && runs === this.lateRuns) return;
+    slot.computeId();
+    await events.emitAsync('beforeFirstFork', { workerId: slot.id, queues: [...selection.configured], pid: process.pid });
+    await slot.register(await store.serverTime());
+    this.registered.add(slot);
+    runs.push(slot.run().catch((error: unknown) => this.logger.error(`worker ${slot.id} stopped on an error: ${errorMessage(error)}`)));
   }
 
   /** QUIT semantics for 'quit'; TERM semantics for 'term' (may escalate a running 'quit'). */
@@ -345,6 +413,16 @@ export class WorkerRuntime {
     this.timers.push(timer);
   }
 }
+
+/** What every slot's start needs from the host. */
+interface SlotStart {
+  store: WorkerStore;
+  events: ResqueEvents;
+  selection: QueueSelection;
+}
+
+/** On-demand child starts that fail in a row before the pool stops growing (the slots already up go on). */
+const MAX_GROWTH_FAILURES = 3;
 
 /**
  * Starts executors in slot order, at most `limit` at a time; one promise per executor. Executor i starts

@@ -111,6 +111,11 @@ export class WorkerSlot implements SlotContext {
     return this.fence.pruned;
   }
 
+  /** Jobs claimed ahead and not started: work is waiting for this slot. */
+  get hasClaimedAhead(): boolean {
+    return this.pipeline.claimed.length > 0;
+  }
+
   get logger(): Logger {
     return this.deps.logger;
   }

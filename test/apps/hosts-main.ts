@@ -5,7 +5,8 @@ import 'reflect-metadata';
 import { ResqueWorkerHost } from '../../lib/worker/index.js';
 import { HostsTestModule } from './hosts-module.js';
 
-const options = JSON.parse(process.env['WORKER_OPTIONS'] ?? '{}') as Record<string, unknown>;
+// Every slot's child at start-up unless a test asks otherwise: these tests count on COUNT children.
+const options = { childStart: 'eager' as const, ...(JSON.parse(process.env['WORKER_OPTIONS'] ?? '{}') as Record<string, unknown>) };
 const handle = await ResqueWorkerHost.run(HostsTestModule, options);
 if (process.env['NESTJS_RESQUE_CHILD'] === undefined) {
   process.stdout.write(`ready ${JSON.stringify(handle.workerIds)}\n`);

@@ -6,7 +6,8 @@
 import 'reflect-metadata';
 import { ResqueWorkerHost } from '../../lib/worker/index.js';
 
-const options = JSON.parse(process.env['WORKER_OPTIONS'] ?? '{}') as Record<string, unknown>;
+// Every slot's child at start-up unless a test asks otherwise: these tests count on COUNT children.
+const options = { childStart: 'eager' as const, ...(JSON.parse(process.env['WORKER_OPTIONS'] ?? '{}') as Record<string, unknown>) };
 const app = process.env['WORKER_APP'];
 const module =
   app === 'chaos'

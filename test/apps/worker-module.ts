@@ -98,6 +98,14 @@ export class ExitJob {
   }
 }
 
+/** Does nothing: the pool's no-op load (the parent's claims, not the child, set the pace). */
+@Job('Noop')
+@Injectable()
+export class NoopJob {
+  @Perform()
+  perform(): void {}
+}
+
 /** Marks `t:running:<tag>` then sleeps `ms`, then pushes its tag to `t:finished`. */
 @Job('Sleep', { queue: 'default' })
 @Injectable()
@@ -325,6 +333,6 @@ export class ShutdownProbe implements BeforeApplicationShutdown, OnApplicationSh
 
 @Module({
   imports: [ResqueModule.forRoot({ connection: process.env['REDIS_URL'], namespace: process.env['RESQUE_NS'] ?? 'resque' })],
-  providers: [Recorder, EchoJob, PhpEchoJob, CountJob, FailJob, ExitJob, SleepJob, TallyJob, AbortableJob, SlowJob, HookedJob, VetoedJob, ScopedJob, ProgressJob, EventsProbe, ShutdownProbe],
+  providers: [Recorder, EchoJob, PhpEchoJob, NoopJob, CountJob, FailJob, ExitJob, SleepJob, TallyJob, AbortableJob, SlowJob, HookedJob, VetoedJob, ScopedJob, ProgressJob, EventsProbe, ShutdownProbe],
 })
 export class WorkerTestModule {}

@@ -21,6 +21,7 @@ class BootHold implements OnModuleInit {
 @Module({ imports: [WorkerTestModule], providers: [BootHold] })
 class WorkerPhasesModule {}
 
-const options = JSON.parse(process.env['WORKER_OPTIONS'] ?? '{}') as Record<string, unknown>;
+// Every slot's child at start-up unless a test asks otherwise: these tests count on COUNT children.
+const options = { childStart: 'eager' as const, ...(JSON.parse(process.env['WORKER_OPTIONS'] ?? '{}') as Record<string, unknown>) };
 const handle = await ResqueWorkerHost.run(WorkerPhasesModule, options);
 if (!inChild) process.stdout.write(`ready ${JSON.stringify(handle.workerIds)}\n`);
