@@ -15,18 +15,19 @@ import { runMeasured, killActive } from './lib/measured.mjs';
 import { printTable, jsonLine } from './lib/report.mjs';
 import { dashboardPages } from './lib/dashboard-data.mjs';
 import { POLICY_VARIANTS } from './lib/policies.mjs';
+import { IO_JOB_MS } from './lib/kit.mjs';
 
 const SYSTEMS = ['ours', 'bullmq', 'node-resque', 'raw-floor', 'fork-floor'];
 
 // Sizes: a full run takes a few minutes on a 2-vCPU box, --quick well under one.
 const SIZES = {
   full: {
-    enqueue: 10_000, process1: 10_000, processMany: 20_000, pool: Number(process.env.BENCH_POOL_JOBS ?? 5_000), childPerJob: 10, delayed: 5_000, parentRss: Number(process.env.BENCH_RSS_JOBS ?? 1_100_000),
+    enqueue: 10_000, process1: 10_000, processMany: 20_000, pool: Number(process.env.BENCH_POOL_JOBS ?? 5_000), poolIo: 8_000, childPerJob: 10, delayed: 5_000, parentRss: Number(process.env.BENCH_RSS_JOBS ?? 1_100_000),
     policy: { rounds: 2, retryRounds: 3, idleSeconds: 5 },
     dashboard: { jobs: 1_000_000, failures: 100_000, delayed: 100_000, runs: 100, warmup: 3 },
   },
   quick: {
-    enqueue: 1_000, process1: 2_000, processMany: 3_000, pool: 600, childPerJob: 3, delayed: 1_000, parentRss: 110_000,
+    enqueue: 1_000, process1: 2_000, processMany: 3_000, pool: 600, poolIo: 800, childPerJob: 3, delayed: 1_000, parentRss: 110_000,
     policy: { rounds: 2, retryRounds: 3, idleSeconds: 2 },
     dashboard: { jobs: 10_000, failures: 1_000, delayed: 1_000, runs: 20, warmup: 2 },
   },
@@ -41,6 +42,29 @@ function scenarios(z) {
     { id: 'process-many', title: 'processing no-op jobs, one process with 50 slots', kind: 'work', slots: 50, isolation: 'inline', n: z.processMany },
     { id: 'pool-1', title: 'processing in pooled child processes, 1 slot', kind: 'work', slots: 1, isolation: 'pool', n: z.pool },
     { id: 'pool-4', title: 'processing in pooled child processes, 4 slots', kind: 'work', slots: 4, isolation: 'pool', n: z.pool },
+    {
+      // Ours with every child booted at start-up (the default boots them on demand): what on-demand saves.
+      id: 'pool-4-eager',
+      title: "processing in pooled child processes, 4 slots, childStart: 'eager'",
+      kind: 'work',
+      slots: 4,
+      isolation: 'pool',
+      childStart: 'eager',
+      n: z.pool,
+      compareTo: 'pool-4',
+      systems: ['ours'],
+    },
+    {
+      // Jobs that wait on I/O (a timer) leave the CPU free: here four children are worth their boots.
+      id: 'pool-4-io',
+      title: `processing jobs that wait ${IO_JOB_MS} ms on I/O, pooled child processes, 4 slots`,
+      kind: 'work',
+      slots: 4,
+      isolation: 'pool',
+      jobMs: IO_JOB_MS,
+      n: z.poolIo,
+      systems: ['ours', 'bullmq'],
+    },
     {
       // The cost of Redis Cluster mode: pool-4 again, on a private 3-master cluster (started only when this
       // row runs, pinned like redis-server) with a hash-tagged namespace, so every key is on one master.

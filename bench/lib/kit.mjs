@@ -3,6 +3,8 @@
 import { performance } from 'node:perf_hooks';
 
 export const QUEUE = 'bench';
+/** How long each job of the I/O-bound rows (pool-4-io) waits on a timer, in every system. */
+export const IO_JOB_MS = 5;
 export const now = () => performance.now();
 
 /**

@@ -39,7 +39,7 @@ export function benchWorkerModule({ lib, Module }, portOrTarget, onPerform = () 
   const { connection, namespace } = typeof portOrTarget === 'number' ? redisTarget({ port: portOrTarget }) : portOrTarget;
   class BenchNoopJob {
     perform(params) {
-      onPerform(params);
+      return onPerform(params);
     }
   }
   lib.Job(JOB, ...(jobOptions ? [jobOptions] : []))(BenchNoopJob);

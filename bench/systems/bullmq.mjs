@@ -2,11 +2,13 @@
 // production, and keeps the completed set from growing; it costs BullMQ nothing extra per job).
 import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
-import { QUEUE, completion, inFlight, bounded, now, dueTimes, latenessStats, sleep } from '../lib/kit.mjs';
+import { QUEUE, IO_JOB_MS, completion, inFlight, bounded, now, dueTimes, latenessStats, sleep } from '../lib/kit.mjs';
 
 export const id = 'bullmq';
 const JOB_OPTS = { removeOnComplete: true };
 const PROCESSOR = fileURLToPath(new URL('./bullmq-processor.mjs', import.meta.url));
+/** The I/O-bound rows' processor: waits IO_JOB_MS on a timer. */
+const PROCESSOR_IO = fileURLToPath(new URL('./bullmq-processor-io.mjs', import.meta.url));
 const connection = (port) => ({ host: '127.0.0.1', port });
 
 export async function available() {
@@ -63,9 +65,10 @@ export async function enqueue({ port, mode, n, inflight, chunk }) {
   return { n, seconds, jobs_per_s: n / seconds };
 }
 
-export async function work({ port, n, slots, sandboxed, timeoutMs }) {
+export async function work({ port, n, slots, sandboxed, jobMs, timeoutMs }) {
   const done = completion(n);
-  const processor = sandboxed ? PROCESSOR : async () => {};
+  if (jobMs && (jobMs !== IO_JOB_MS || !sandboxed)) throw new Error(`the I/O-bound processor waits ${IO_JOB_MS} ms, sandboxed only; asked for ${jobMs} ms`);
+  const processor = sandboxed ? (jobMs ? PROCESSOR_IO : PROCESSOR) : async () => {};
   const worker = new Worker(QUEUE, processor, { connection: connection(port), concurrency: slots, autorun: false });
   worker.on('completed', () => done.tick());
   worker.on('failed', (job, err) => console.error(`job failed: ${err?.message}`));

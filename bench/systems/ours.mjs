@@ -42,7 +42,7 @@ export function plan(s) {
       return [{ variant: { serial: 'enqueue, awaited', inflight: `enqueue, ${s.inflight} in flight`, bulk: `enqueueBulk ×${s.chunk}` }[s.mode], role: 'enqueue' }];
     case 'work':
       if (s.maxJobsPerChild === 1) return [{ variant: 'pool, maxJobsPerChild 1', role: 'work' }];
-      return [{ variant: `${s.isolation}, concurrency ${s.slots}${s.clusterMasters ? `, Redis Cluster of ${s.clusterMasters} masters` : ''}`, role: 'work' }];
+      return [{ variant: `${s.isolation}, concurrency ${s.slots}${s.childStart ? `, childStart ${s.childStart}` : ''}${s.clusterMasters ? `, Redis Cluster of ${s.clusterMasters} masters` : ''}`, role: 'work' }];
     case 'delayed':
       return [{ variant: `enqueueIn + scheduler, inline concurrency ${s.slots}`, role: 'delayed' }];
     case 'dashboard':
@@ -102,16 +102,21 @@ const load = loadOurs;
 const lateness = [];
 let lastDone = 0;
 
-/** The worker's Nest module (shared with the fork floor); inline jobs record their lateness here. */
-function workerModule(deps, portOrTarget, jobOptions) {
+/**
+ * The worker's Nest module (shared with the fork floor); inline jobs record their lateness here. `jobMs`:
+ * each job waits that long on a timer (I/O-bound jobs) instead of returning at once.
+ */
+function workerModule(deps, portOrTarget, jobOptions, jobMs = 0) {
   return benchWorkerModule(
     deps,
     portOrTarget,
     (params) => {
+      if (jobMs > 0) return sleep(jobMs);
       if (params && typeof params.due === 'number') {
         lateness.push(Date.now() - params.due);
         lastDone = Date.now();
       }
+      return undefined;
     },
     jobOptions,
   );
@@ -123,10 +128,19 @@ function producerModule({ lib, Module }, port) {
   return BenchProducerModule;
 }
 
-function hostOptions({ slots, isolation, maxJobsPerChild }) {
+function hostOptions({ slots, isolation, maxJobsPerChild, childStart }) {
   // Blocking mode (BLMOVE on the one queue), as BullMQ and node-resque wait on Redis too; the queue is
   // pre-filled, so waiting only matters in the delayed scenario.
-  return { queues: [QUEUE], concurrency: slots, isolation, blocking: true, interval: 1, appOptions: { logger: false }, ...(maxJobsPerChild ? { maxJobsPerChild } : {}) };
+  return {
+    queues: [QUEUE],
+    concurrency: slots,
+    isolation,
+    blocking: true,
+    interval: 1,
+    appOptions: { logger: false },
+    ...(maxJobsPerChild ? { maxJobsPerChild } : {}),
+    ...(childStart ? { childStart } : {}),
+  };
 }
 
 export async function enqueue({ port, mode, n, inflight, chunk, policy }) {
@@ -194,7 +208,7 @@ function pollProcessed(portOrTarget, done, everyMs = 2, onProgress = null) {
   };
 }
 
-export async function work({ port, cluster, n, slots, isolation, maxJobsPerChild, timeoutMs, sampleEvery, warmup, policy }) {
+export async function work({ port, cluster, n, slots, isolation, maxJobsPerChild, childStart, jobMs, timeoutMs, sampleEvery, warmup, policy }) {
   const deps = await load();
   const target = redisTarget({ port, cluster });
   const variant = policy ? POLICY_VARIANTS[policy] : null;
@@ -206,7 +220,8 @@ export async function work({ port, cluster, n, slots, isolation, maxJobsPerChild
   // t0 is taken before run(), so Nest boot (and the first children) count, as they do for the peers'
   // workers; the steady column excludes them.
   const t0 = now();
-  const handle = await deps.lib.ResqueWorkerHost.run(workerModule(deps, target, variant?.job), { ...hostOptions({ slots, isolation, maxJobsPerChild }), ...variant?.host });
+  const host = { ...hostOptions({ slots, isolation, maxJobsPerChild, childStart }), ...variant?.host };
+  const handle = await deps.lib.ResqueWorkerHost.run(workerModule(deps, target, variant?.job, jobMs), host);
   let costs = {};
   try {
     await done.wait(timeoutMs);
@@ -406,7 +421,9 @@ function childrenRss() {
  */
 export async function reexec(opts) {
   const deps = await load();
-  await deps.lib.ResqueWorkerHost.run(workerModule(deps, redisTarget(opts)), hostOptions(opts));
+  // The same module and options as the measured parent (a pool child boots what its parent booted).
+  const variant = opts.policy ? POLICY_VARIANTS[opts.policy] : null;
+  await deps.lib.ResqueWorkerHost.run(workerModule(deps, redisTarget(opts), variant?.job, opts.jobMs), { ...hostOptions(opts), ...variant?.host });
 }
 
 /** The dashboard scenario: server time per page (bench/lib/dashboard-bench.mjs), dist/dashboard of this build. */
