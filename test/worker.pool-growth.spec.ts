@@ -81,17 +81,18 @@ describe('a COUNT=3 pool worker with children on demand', () => {
   it('grows to three children for jobs that wait on I/O; each job runs once', async () => {
     const worker = start('io');
     await worker.ready;
-    await push('io', Array.from({ length: 40 }, (_, n) => ({ class: 'Tally', args: [{ n, ms: 150 }] })));
-    await waitFor('40 jobs done', async () => (await redis.llen('t:ends')) === 40, 40_000);
+    const total = 100; // 10 s of work for one child: time for two more to boot on a loaded machine
+    await push('io', Array.from({ length: total }, (_, n) => ({ class: 'Tally', args: [{ n, ms: 100 }] })));
+    await waitFor('three slots registered', async () => (await registered()) === 3, 40_000);
+    await waitFor(`${total} jobs done`, async () => (await redis.llen('t:ends')) === total, 40_000);
     const starts = (await redis.lrange('t:starts', 0, -1)).map((s) => JSON.parse(s) as { n: number; workerId: string });
-    expect(new Set(starts.map((s) => s.n)).size).toBe(40);
-    expect(starts).toHaveLength(40);
-    expect(new Set(starts.map((s) => s.workerId)).size).toBe(3);
-    expect(await registered()).toBe(3);
+    expect(starts).toHaveLength(total);
+    expect(new Set(starts.map((s) => s.n)).size).toBe(total);
+    expect(new Set(starts.map((s) => s.workerId)).size).toBeGreaterThan(1);
     worker.signal('SIGQUIT');
     expect((await worker.exited).code).toBe(0);
     expect(await registered()).toBe(0);
-  }, 60_000);
+  }, 90_000);
 
   it('keeps one child for no-op jobs: the parent, not the child, is the limit', async () => {
     const worker = start('noop');
