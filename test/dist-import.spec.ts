@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from './support/redis-server.js';
 
@@ -19,9 +19,9 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-function runNode(file: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runNode(file: string, env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...args, file], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -63,5 +63,14 @@ describe('the built package', () => {
     const raw = redis.client();
     expect(await raw.smembers('dist:queues')).toEqual(['default']);
     expect(await raw.exists(`dist:job:${out.id}:status`)).toBe(1);
+  });
+
+  it('importing it does not load the worker runtime: a pool child and a producer app do not pay for it', async () => {
+    // The runtime (slots, executor, node:child_process) is imported when a worker parent starts (worker.host.ts).
+    const probe = `await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'index.js')).href)}); console.log(JSON.stringify(process.moduleLoadList.filter((m) => m.includes('child_process'))));`;
+    const result = await runNode(probe, {}, ['--input-type=module', '-e']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout.trim())).toEqual([]);
   });
 });

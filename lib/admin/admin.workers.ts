@@ -3,7 +3,7 @@ import { Injectable, Optional } from '@nestjs/common';
 import { ResqueConnection } from '../connection/connection.service.js';
 import { parseResqueTime, parseWorkerId } from '../protocol/index.js';
 import type { DeadWorkerPolicy } from '../worker/worker.options.js';
-import { WorkerPruner, type PrunedWorker } from '../worker/worker.pruner.js';
+import type { PrunedWorker } from '../worker/worker.pruner.js';
 import { ResqueJobRegistry } from '../jobs/job.registry.js';
 import { pruneRetryOf, registryRetryPolicyOf } from '../worker/worker.slot.retry.js';
 import type { ResqueKeys } from '../protocol/index.js';
@@ -60,6 +60,9 @@ export class ResqueWorkers {
   async pruneNow(options: PruneNowOptions = {}): Promise<PrunedWorker[]> {
     const host = options.hostname ?? hostname();
     await this.connect();
+    // On first use: every app with ResqueModule has this provider, few prune from it (a worker's own
+    // pruner is the runtime's), so the pruner and the worker store are not loaded with the module.
+    const { WorkerPruner } = await import('../worker/worker.pruner.js');
     const pruner = new WorkerPruner(this.connection.client, this.connection.keys, {
       selfId: `${host}:${process.pid}:admin`,
       hostname: host,

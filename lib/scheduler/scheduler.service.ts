@@ -6,7 +6,7 @@ import { paramsFromArgs } from '../protocol/index.js';
 import { RESQUE_MODULE_OPTIONS } from '../resque.module-definition.js';
 import { ResqueLogger } from '../resque.logger.js';
 import type { ResqueModuleOptions } from '../resque.options.js';
-import { SchedulerEngine, type PassResult } from './scheduler.engine.js';
+import type { PassResult, SchedulerEngine } from './scheduler.engine.js';
 import type { FiredTick } from './scheduler.recurring.js';
 import type { ResolvedSchedule } from './scheduler.schedules.js';
 import { collectStaticSchedules } from './scheduler.statics.js';
@@ -60,7 +60,7 @@ export class ResqueScheduler implements BeforeApplicationShutdown {
     if (this.engine?.isRunning) return;
     const statics = this.staticSchedules();
     const target = await this.target(options);
-    this.engine = this.createEngine(target.redis, options, statics);
+    this.engine = await this.createEngine(target.redis, options, statics);
     this.ownConnection = target.owned;
     this.logger.log(
       `scheduler ${this.engine.owner} started on ${target.address} (namespace ${target.redis.keys.namespace}, ` +
@@ -88,7 +88,7 @@ export class ResqueScheduler implements BeforeApplicationShutdown {
   async runOnce(options: SchedulerOptions = {}): Promise<PassResult> {
     if (this.engine?.isRunning) return this.engine.runOnce();
     const target = await this.target(options);
-    const engine = this.createEngine(target.redis, options, this.staticSchedules());
+    const engine = await this.createEngine(target.redis, options, this.staticSchedules());
     try {
       return await engine.runOnce();
     } finally {
@@ -97,7 +97,12 @@ export class ResqueScheduler implements BeforeApplicationShutdown {
     }
   }
 
-  private createEngine(redis: SchedulerRedis, options: SchedulerOptions, statics: ResolvedSchedule[]): SchedulerEngine {
+  /**
+   * The engine (promotion, recurring clock, lock) is loaded on the first start or pass: every app with
+   * ResqueModule has this provider, and most processes (workers, pool children, producers) never run it.
+   */
+  private async createEngine(redis: SchedulerRedis, options: SchedulerOptions, statics: ResolvedSchedule[]): Promise<SchedulerEngine> {
+    const { SchedulerEngine } = await import('./scheduler.engine.js');
     const observer: SchedulerObserver = {
       promoted: (job) => this.onPromoted(job),
       fired: (tick) => this.onFired(tick),

@@ -8,7 +8,6 @@ import { runChild } from './worker.child.js';
 import type { ResqueWorkerHandle } from './worker.handle.js';
 import { CHILD_ENV } from './worker.ipc.js';
 import { resolveWorkerOptions, type ResqueWorkerHostOptions, type WorkerLogLevel } from './worker.options.js';
-import { WorkerRuntime } from './worker.runtime.js';
 
 /**
  * Runs Resque workers from a standalone entrypoint (a plain `worker.ts`/`.js`, also the CLI's target):
@@ -106,6 +105,9 @@ export class ResqueWorkerHost {
       return runChild(module, { slot: Number(slotEnv) || 0, appOptions: options.appOptions ?? {}, logLevel });
     }
     const resolved = resolveWorkerOptions(options, fromEnv, hostname());
+    // Loaded here, not at the top: a pool child (the same entry, returned above) never reserves, so it
+    // does not load the runtime, slots, store, executor and node:child_process.
+    const { WorkerRuntime } = await import('./worker.runtime.js');
     const runtime = new WorkerRuntime(module, resolved);
     await runtime.start();
     return runtime.handle;
