@@ -135,10 +135,14 @@ export class PoolExecutor implements SlotExecutor {
   private readonly term: TermSequence;
   /** Aborted by close() or the worker's stop: children still booting are killed, so neither waits on a boot. */
   private readonly abortBoots = new AbortController();
+  /** A started job waits for its child's boot (see childForJob). */
+  private jobWaiting = false;
 
   constructor(private readonly options: PoolExecutorOptions) {
     this.term = new TermSequence(options.timeouts);
-    options.stopped?.addEventListener('abort', () => this.abortBoots.abort(), { once: true });
+    // The worker's stop spares the boot a started job waits for: QUIT lets that job run, and TERM's
+    // sequence applies to it once it is handed over. close() still kills every boot.
+    options.stopped?.addEventListener('abort', () => !this.jobWaiting && this.abortBoots.abort(), { once: true });
   }
 
   /**
@@ -184,10 +188,11 @@ export class PoolExecutor implements SlotExecutor {
 
   async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: JobAbort): Promise<JobOutcome> {
     const className = decoded.className;
-    const child = await this.ensureChild();
+    const child = await this.childForJob();
+    if (!child) return givenUpOutcome(this.term.signal, className, 'it had not started: its child was stopped while booting', []);
     if (child.jobsDone + 1 >= this.options.maxJobsPerChild && !this.spare && !this.options.isStopping()) {
       this.spare = this.spawn();
-      this.spare.catch(() => undefined); // awaited (and reported) in afterJob
+      this.spare.catch(() => undefined); // awaited (and reported) by afterJob or the next perform
     }
     const events = this.events;
     const bridge = events ? BRIDGED_EVENTS.filter((name) => events.hasListeners(name)) : [];
@@ -251,6 +256,11 @@ export class PoolExecutor implements SlotExecutor {
     this.term.begin(signal);
   }
 
+  /**
+   * Slot 0's id carries the host's pid, so its successor child is not waited for here: the slot records the
+   * finished job and starts the next one while the successor boots, and perform() waits for it. Other
+   * slots' ids name their child: they wait, then re-register under the new pid.
+   */
   async afterJob(): Promise<boolean> {
     const child = this.child;
     const due =
@@ -264,6 +274,12 @@ export class PoolExecutor implements SlotExecutor {
     this.child = null;
     if (this.options.isStopping()) {
       await this.dropSpare();
+      return false;
+    }
+    if (this.options.slot === 0) {
+      // The successor boots now (not at the next job), as it would have here.
+      this.spare ??= this.spawn();
+      this.spare.catch(() => undefined); // awaited (and reported) by the next perform's ensureChild
       return false;
     }
     this.child = await this.ensureChild();
@@ -280,6 +296,33 @@ export class PoolExecutor implements SlotExecutor {
     const child = this.child;
     this.child = null;
     await Promise.all([child?.shutdown(graceMs), starting, this.dropSpare()]);
+  }
+
+  /**
+   * The child a started job runs in. While it boots (slot 0's successor, or a child that died idle), the
+   * worker's stop does not kill it (QUIT lets the job run), but TERM's sequence does: its abort step kills
+   * the boot, and then null comes back (the job never ran).
+   */
+  private async childForJob(): Promise<ChildHandle | null> {
+    if (this.child?.alive) return this.child;
+    let stoppedBoot = false;
+    this.jobWaiting = true;
+    const unwatch = this.term.watch({
+      abort: () => {
+        stoppedBoot = true;
+        this.abortBoots.abort(); // the only boot in flight is this job's child
+      },
+      giveUp: () => undefined,
+    });
+    try {
+      return await this.ensureChild();
+    } catch (error) {
+      if (stoppedBoot) return null;
+      throw error;
+    } finally {
+      this.jobWaiting = false;
+      unwatch();
+    }
   }
 
   /** The current child, or a new one (the spare if one is starting); retries a failing boot with backoff. */
