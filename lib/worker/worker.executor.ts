@@ -190,10 +190,7 @@ export class PoolExecutor implements SlotExecutor {
     const className = decoded.className;
     const child = await this.childForJob();
     if (!child) return givenUpOutcome(this.term.signal, className, 'it had not started: its child was stopped while booting', []);
-    if (child.jobsDone + 1 >= this.options.maxJobsPerChild && !this.spare && !this.options.isStopping()) {
-      this.spare = this.spawn();
-      this.spare.catch(() => undefined); // awaited (and reported) by afterJob or the next perform
-    }
+    const successorDue = child.jobsDone + 1 >= this.options.maxJobsPerChild;
     const events = this.events;
     const bridge = events ? BRIDGED_EVENTS.filter((name) => events.hasListeners(name)) : [];
     const { logger, slot, timeouts } = this.options;
@@ -210,7 +207,13 @@ export class PoolExecutor implements SlotExecutor {
     const unlink = cancel?.onAbort(() => child.cancel(job.workerId));
     let result: ChildResult;
     try {
-      result = await child.perform(job, timeoutMs, bridge, Number.isFinite(this.options.maxChildMemoryMb));
+      const running = child.perform(job, timeoutMs, bridge, Number.isFinite(this.options.maxChildMemoryMb));
+      // The successor is forked once the job is on its way: the fork's few ms are not on the job's path.
+      if (successorDue && !this.spare && !this.options.isStopping()) {
+        this.spare = this.spawn();
+        this.spare.catch(() => undefined); // awaited (and reported) by afterJob or the next perform
+      }
+      result = await running;
     } finally {
       unwatch();
       unlink?.();
