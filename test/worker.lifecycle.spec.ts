@@ -110,6 +110,53 @@ describe('a worker stopped while its children boot', () => {
   }, 90_000);
 });
 
+describe("a worker stopped while a recycled child's successor boots (maxJobsPerChild 1)", () => {
+  interface Seen { queue: string; pid: number; params: { n: number } }
+  const seenIn = async (queue: string): Promise<Seen[]> => (await redis.lrange('t:seen', 0, -1)).map((s) => JSON.parse(s) as Seen).filter((s) => s.queue === queue);
+  const failedIn = async (queue: string): Promise<Array<{ queue: string; exception: string; error: string; payload: { id: string } }>> =>
+    (await redis.lrange('resque:failed', 0, -1)).map((f) => JSON.parse(f) as { queue: string; exception: string; error: string; payload: { id: string } }).filter((f) => f.queue === queue);
+
+  /** Job 1 ran in the first child; the successor (for job 2) is held in its boot for `holdMs`. */
+  async function recycling(queue: string, holdMs: number): Promise<{ worker: ReturnType<typeof spawnWorker>; successor: number; processed: number }> {
+    const dir = holdDir();
+    const worker = spawnWorker(server.url, { QUEUE: queue, INTERVAL: '0.05', T_HOLD: 'boot', T_HOLD_SKIP: '1', T_HOLD_MS: String(holdMs), T_HOLD_DIR: dir }, { maxJobsPerChild: 1 }, ENTRY);
+    await worker.ready;
+    const processed = Number((await redis.get('resque:stat:processed')) ?? 0);
+    await redis.sadd('resque:queues', queue);
+    for (const n of [1, 2]) await redis.rpush(`resque:queue:${queue}`, JSON.stringify({ class: 'Echo', args: [{ n }], id: `${queue}-${n}` }));
+    await waitFor('job 1 to run', async () => (await seenIn(queue)).length === 1, 60_000);
+    const [successor] = await marked(dir, 'boot', 1);
+    return { worker, successor: successor!, processed };
+  }
+
+  it('QUIT: records the finished job, and the next one (started) runs once its child is up', async () => {
+    const { worker, successor, processed } = await recycling('recycle_quit', 4_000);
+    expect(gone(successor)).toBe(false); // still held in its boot when QUIT comes
+    expect((await seenIn('recycle_quit')).map((s) => s.params.n)).toEqual([1]);
+    worker.signal('SIGQUIT');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    const seen = await seenIn('recycle_quit');
+    expect(seen.map((s) => s.params.n)).toEqual([1, 2]);
+    expect(seen[1]!.pid).toBe(successor);
+    expect(Number(await redis.get('resque:stat:processed')) - processed).toBe(2);
+    expect(await failedIn('recycle_quit')).toEqual([]);
+    expect((await redis.smembers('resque:workers')).filter((id) => id.endsWith(':recycle_quit'))).toEqual([]); // unregistered
+  }, 90_000);
+
+  it('TERM: records the finished job; the next one, whose child was still booting, fails as interrupted without running', async () => {
+    const { worker, successor, processed } = await recycling('recycle_term', 120_000);
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect((await seenIn('recycle_term')).map((s) => s.params.n)).toEqual([1]);
+    expect(Number(await redis.get('resque:stat:processed')) - processed).toBe(2); // Resque counts failures as processed
+    const failures = await failedIn('recycle_term');
+    expect(failures.map((f) => [f.payload.id, f.exception])).toEqual([['recycle_term-2', 'Resque::TermException']]);
+    expect(failures[0]!.error).toContain('it had not started: its child was stopped while booting');
+    await waitFor('the booting successor to be gone', () => gone(successor));
+    expect((await redis.smembers('resque:workers')).filter((id) => id.endsWith(':recycle_term'))).toEqual([]); // unregistered
+  }, 90_000);
+});
+
 describe('a child whose parent is SIGKILLed exits at once', () => {
   it.each(['import', 'boot', 'idle', 'mid-job'] as const)('while %s', async (phase) => {
     const dir = holdDir();

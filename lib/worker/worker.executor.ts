@@ -138,10 +138,14 @@ export class PoolExecutor implements SlotExecutor {
   private readonly abortBoots = new AbortController();
   /** ms of jobs in this slot's earlier children, and ms its jobs waited for a child to boot (pool growth). */
   private pastOccupiedMs = 0;
+  /** A started job waits for its child's boot (see childForJob). */
+  private jobWaiting = false;
 
   constructor(private readonly options: PoolExecutorOptions) {
     this.term = new TermSequence(options.timeouts);
-    options.stopped?.addEventListener('abort', () => this.abortBoots.abort(), { once: true });
+    // The worker's stop spares the boot a started job waits for: QUIT lets that job run, and TERM's
+    // sequence applies to it once it is handed over. close() still kills every boot.
+    options.stopped?.addEventListener('abort', () => !this.jobWaiting && this.abortBoots.abort(), { once: true });
   }
 
   /**
@@ -197,12 +201,10 @@ export class PoolExecutor implements SlotExecutor {
   async perform(job: RunnableJob, decoded: DecodedJob, timeoutMs: number | null, cancel?: JobAbort): Promise<JobOutcome> {
     const className = decoded.className;
     const waitFrom = performance.now();
-    const child = await this.ensureChild();
+    const child = await this.childForJob();
     this.pastOccupiedMs += performance.now() - waitFrom;
-    if (child.jobsDone + 1 >= this.options.maxJobsPerChild && !this.spare && !this.options.isStopping()) {
-      this.spare = this.spawn();
-      this.spare.catch(() => undefined); // awaited (and reported) in afterJob
-    }
+    if (!child) return givenUpOutcome(this.term.signal, className, 'it had not started: its child was stopped while booting', []);
+    const successorDue = child.jobsDone + 1 >= this.options.maxJobsPerChild;
     const events = this.events;
     const bridge = events ? BRIDGED_EVENTS.filter((name) => events.hasListeners(name)) : [];
     const { logger, slot, timeouts } = this.options;
@@ -219,7 +221,13 @@ export class PoolExecutor implements SlotExecutor {
     const unlink = cancel?.onAbort(() => child.cancel(job.workerId));
     let result: ChildResult;
     try {
-      result = await child.perform(job, timeoutMs, bridge, Number.isFinite(this.options.maxChildMemoryMb));
+      const running = child.perform(job, timeoutMs, bridge, Number.isFinite(this.options.maxChildMemoryMb));
+      // The successor is forked once the job is on its way: the fork's few ms are not on the job's path.
+      if (successorDue && !this.spare && !this.options.isStopping()) {
+        this.spare = this.spawn();
+        this.spare.catch(() => undefined); // awaited (and reported) by afterJob or the next perform
+      }
+      result = await running;
     } finally {
       unwatch();
       unlink?.();
@@ -265,6 +273,11 @@ export class PoolExecutor implements SlotExecutor {
     this.term.begin(signal);
   }
 
+  /**
+   * Slot 0's id carries the host's pid, so its successor child is not waited for here: the slot records the
+   * finished job and starts the next one while the successor boots, and perform() waits for it. Other
+   * slots' ids name their child: they wait, then re-register under the new pid.
+   */
   async afterJob(): Promise<boolean> {
     const child = this.child;
     const due =
@@ -278,6 +291,12 @@ export class PoolExecutor implements SlotExecutor {
     this.retire();
     if (this.options.isStopping()) {
       await this.dropSpare();
+      return false;
+    }
+    if (this.options.slot === 0) {
+      // The successor boots now (not at the next job), as it would have here.
+      this.spare ??= this.spawn();
+      this.spare.catch(() => undefined); // awaited (and reported) by the next perform's ensureChild
       return false;
     }
     this.child = await this.ensureChild();
@@ -294,6 +313,33 @@ export class PoolExecutor implements SlotExecutor {
     const child = this.child;
     this.child = null;
     await Promise.all([child?.shutdown(graceMs), starting, this.dropSpare()]);
+  }
+
+  /**
+   * The child a started job runs in. While it boots (slot 0's successor, or a child that died idle), the
+   * worker's stop does not kill it (QUIT lets the job run), but TERM's sequence does: its abort step kills
+   * the boot, and then null comes back (the job never ran).
+   */
+  private async childForJob(): Promise<ChildHandle | null> {
+    if (this.child?.alive) return this.child;
+    let stoppedBoot = false;
+    this.jobWaiting = true;
+    const unwatch = this.term.watch({
+      abort: () => {
+        stoppedBoot = true;
+        this.abortBoots.abort(); // the only boot in flight is this job's child
+      },
+      giveUp: () => undefined,
+    });
+    try {
+      return await this.ensureChild();
+    } catch (error) {
+      if (stoppedBoot) return null;
+      throw error;
+    } finally {
+      this.jobWaiting = false;
+      unwatch();
+    }
   }
 
   /** The current child, or a new one (the spare if one is starting); retries a failing boot with backoff. */
