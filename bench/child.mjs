@@ -4,9 +4,14 @@
 // A system may re-execute this script in its own children (the worker host re-runs its parent's entry
 // with the same argv and env). Those are not the harness's direct children: they call the system's
 // `reexec(opts)` instead of speaking the harness protocol.
+import { existsSync } from 'node:fs';
+
 const opts = JSON.parse(process.env.BENCH_OPTS ?? '{}');
-const system = await import(`./systems/${opts.system}.mjs`);
 const isHarnessChild = typeof process.send === 'function' && String(process.ppid) === process.env.BENCH_HARNESS_PID;
+// A re-executed child loads the system's light `<id>.reexec.mjs` when there is one: only what a user's
+// worker entry would load (the fork floor's children load no harness code either).
+const light = new URL(`./systems/${opts.system}.reexec.mjs`, import.meta.url);
+const system = await import(!isHarnessChild && existsSync(light) ? light.href : `./systems/${opts.system}.mjs`);
 
 if (!isHarnessChild) {
   if (typeof system.reexec !== 'function') {

@@ -12,11 +12,12 @@ import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'n
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { benchWorkerModule, DIST, JOB, loadOurs, NAMESPACE, redisTarget } from '../lib/ours-module.mjs';
+import { DIST, JOB, loadOurs, NAMESPACE, redisTarget } from '../lib/ours-module.mjs';
 import { fillDashboardData } from '../lib/dashboard-data.mjs';
 import { measureDashboard } from '../lib/dashboard-bench.mjs';
 import { QUEUE, completion, inFlight, bounded, now, dueTimes, latenessStats, sleep } from '../lib/kit.mjs';
 import { interleave, POLICY_VARIANTS } from '../lib/policies.mjs';
+import { hostOptions, last, lateness, workerModule } from '../lib/ours-worker.mjs';
 
 export const id = 'ours';
 // BENCH_OURS_DIST points the adapter at another build (a path to its index.js): see bench/lib/ours-module.mjs.
@@ -98,49 +99,10 @@ export function prefillDashboard({ port, jobs, failures, delayed }) {
 
 const load = loadOurs;
 
-/** Lateness samples when the job runs in this process (inline isolation). */
-const lateness = [];
-let lastDone = 0;
-
-/**
- * The worker's Nest module (shared with the fork floor); inline jobs record their lateness here. `jobMs`:
- * each job waits that long on a timer (I/O-bound jobs) instead of returning at once.
- */
-function workerModule(deps, portOrTarget, jobOptions, jobMs = 0) {
-  return benchWorkerModule(
-    deps,
-    portOrTarget,
-    (params) => {
-      if (jobMs > 0) return sleep(jobMs);
-      if (params && typeof params.due === 'number') {
-        lateness.push(Date.now() - params.due);
-        lastDone = Date.now();
-      }
-      return undefined;
-    },
-    jobOptions,
-  );
-}
-
 function producerModule({ lib, Module }, port) {
   class BenchProducerModule {}
   Module({ imports: [lib.ResqueModule.forRoot({ connection: `redis://127.0.0.1:${port}`, namespace: NAMESPACE })] })(BenchProducerModule);
   return BenchProducerModule;
-}
-
-function hostOptions({ slots, isolation, maxJobsPerChild, childStart }) {
-  // Blocking mode (BLMOVE on the one queue), as BullMQ and node-resque wait on Redis too; the queue is
-  // pre-filled, so waiting only matters in the delayed scenario.
-  return {
-    queues: [QUEUE],
-    concurrency: slots,
-    isolation,
-    blocking: true,
-    interval: 1,
-    appOptions: { logger: false },
-    ...(maxJobsPerChild ? { maxJobsPerChild } : {}),
-    ...(childStart ? { childStart } : {}),
-  };
 }
 
 export async function enqueue({ port, mode, n, inflight, chunk, policy }) {
@@ -419,13 +381,6 @@ function childrenRss() {
  * Pool children: the host forks process.argv[1] (bench/child.mjs) with NESTJS_RESQUE_CHILD set; child.mjs
  * sees they are not the harness's own children and lands here, where run() turns the process into a child.
  */
-export async function reexec(opts) {
-  const deps = await load();
-  // The same module and options as the measured parent (a pool child boots what its parent booted).
-  const variant = opts.policy ? POLICY_VARIANTS[opts.policy] : null;
-  await deps.lib.ResqueWorkerHost.run(workerModule(deps, redisTarget(opts), variant?.job, opts.jobMs), { ...hostOptions(opts), ...variant?.host });
-}
-
 /** The dashboard scenario: server time per page (bench/lib/dashboard-bench.mjs), dist/dashboard of this build. */
 export async function dashboard(opts) {
   const deps = await load();
@@ -458,6 +413,6 @@ export async function delayed({ port, n, slots, leadMs, spreadMs, timeoutMs }) {
     await bounded(Promise.all([handle.stop(), scheduler.stop(), app.close()]), 15_000);
     await stopPolling();
   }
-  const seconds = (lastDone - dueStart) / 1000;
+  const seconds = (last.done - dueStart) / 1000;
   return { n, count: done.count, seconds, jobs_per_s: n / seconds, enqueue_ms: Math.round(enqueueMs), enqueued_before_due: enqueueMs < leadMs, ...latenessStats(lateness) };
 }
