@@ -25,7 +25,18 @@ export async function runWithHostEnv<T>(env: Env, fn: () => Promise<T>): Promise
   }
 }
 
+/** Set in a process that is wholly a host's (a pool child): every boot in it is the host's. */
+let processEnv: Env | undefined;
+
+/**
+ * A process that only a host runs (a worker's pool child, which re-executes the host's entry) needs no
+ * scope: the whole process is the host's, and a scope's promise hooks would slow its boot.
+ */
+export function useHostEnvForProcess(env: Env): void {
+  processEnv = env;
+}
+
 /** The env of the host booting this module, or undefined outside a host. */
 export function hostEnvironment(): Env | undefined {
-  return hostEnv.getStore();
+  return hostEnv.getStore() ?? processEnv;
 }

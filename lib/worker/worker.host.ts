@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { envLogLevel, importAppInclude } from '../env/env.common.js';
-import { runWithHostEnv } from '../env/env.host-scope.js';
+import { runWithHostEnv, useHostEnvForProcess } from '../env/env.host-scope.js';
 import { failStartup } from '../env/env.startup.js';
 import { workerOptionsFromEnv } from '../env/env.worker.js';
 import type { ResqueAppModule } from '../resque.host-types.js';
@@ -85,7 +85,9 @@ export class ResqueWorkerHost {
     const inChild = process.env[CHILD_ENV] !== undefined;
     try {
       // The module booted here (parent and children) takes PREFIX/REDIS_BACKEND for what it leaves unset.
-      return await runWithHostEnv(process.env, () => ResqueWorkerHost.start(module, options));
+      if (!inChild) return await runWithHostEnv(process.env, () => ResqueWorkerHost.start(module, options));
+      useHostEnvForProcess(process.env);
+      return await ResqueWorkerHost.start(module, options);
     } catch (error) {
       // A child is ours: it always ends (the parent names the failure). The parent follows abortOnError.
       return failStartup('ResqueWorker', error, {
