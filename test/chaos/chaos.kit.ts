@@ -201,7 +201,8 @@ export class Fleet {
     const worker = spawnWorker(
       this.run.redis.url,
       { QUEUE, COUNT: String(this.fleet.concurrency), INTERVAL: '0.1', WORKER_APP: 'chaos', ...this.run.env, ...this.fleet.env },
-      this.fleet.options,
+      // CHAOS_CHILD_START=on-demand runs the fleet with children on demand (the test entry's default is eager).
+      { ...(process.env['CHAOS_CHILD_START'] ? { childStart: process.env['CHAOS_CHILD_START'] } : {}), ...this.fleet.options },
     );
     member.worker = worker;
     member.spawnedAt = Date.now();

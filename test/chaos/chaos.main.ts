@@ -1,6 +1,7 @@
 // `npm run chaos`: every fault-injection scenario at full size, one line of figures each, then one line per
 // failed assertion; exits 1 if any failed. `npm run chaos -- kill oom` runs the scenarios whose name starts
-// with one of the words. The short versions run in `npm test` (test/chaos.*.spec.ts).
+// with one of the words. The short versions run in `npm test` (test/chaos.*.spec.ts). CHAOS_CHILD_START=on-demand
+// runs the worker fleets with pool children on demand (the test entry boots every child at start-up).
 import { formatResult, type ScenarioResult } from './chaos.kit.js';
 import { killScenario, oomScenario, pausedScenario, redisRestartScenario, rollingScenario, schedulerScenario } from './chaos.scenarios.js';
 
