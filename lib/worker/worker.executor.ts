@@ -31,8 +31,8 @@ export interface SlotExecutor {
    * SIGKILLed (inline: it is abandoned). Unless it completed, it comes back as an `interrupted` failure.
    */
   terminate(signal: NodeJS.Signals): void;
-  /** Recycles the child if it is due; true when idPid changed (the slot re-registers). */
-  afterJob(): Promise<boolean>;
+  /** Recycles the child if it is due; true when idPid changed (the slot re-registers). False at once inline (nothing to await per job). */
+  afterJob(): boolean | Promise<boolean>;
   close(graceMs: number): Promise<void>;
 }
 
@@ -98,7 +98,7 @@ export class InlineExecutor implements SlotExecutor {
     this.term.begin(signal);
   }
 
-  async afterJob(): Promise<boolean> {
+  afterJob(): false {
     return false;
   }
 
