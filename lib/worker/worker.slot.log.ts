@@ -21,19 +21,15 @@ export function logOutcome(
   outcome: JobOutcome,
   requeueInterrupted: boolean,
 ): void {
+  const label = decoded ? jobLabel(queue, decoded) : `${queue} (unreadable payload)`;
   if (outcome.kind === 'failed') {
     const requeued = outcome.interrupted && requeueInterrupted;
-    const line = `${workerId} ${requeued ? 'interrupted, back at the head of its queue' : 'failed'}: ${outcomeLabel(queue, decoded)}: ${outcome.exception}: ${outcome.error}`;
+    const line = `${workerId} ${requeued ? 'interrupted, back at the head of its queue' : 'failed'}: ${label}: ${outcome.exception}: ${outcome.error}`;
     if (requeued) logger.warn(line);
     else logger.error(line);
   } else if (isVerbose()) {
-    logger.verbose(`${workerId} ${outcome.kind === 'complete' ? 'done' : `skipped (${outcome.reason})`}: ${outcomeLabel(queue, decoded)}`);
+    logger.verbose(`${workerId} ${outcome.kind === 'complete' ? 'done' : `skipped (${outcome.reason})`}: ${label}`);
   }
-}
-
-/** The job's label, built only for a line that is logged (a success at the default level logs nothing). */
-function outcomeLabel(queue: string, decoded: DecodedJob | null): string {
-  return decoded ? jobLabel(queue, decoded) : `${queue} (unreadable payload)`;
 }
 
 export function logFenced(logger: Logger, workerId: string, what: string, className: string, jobId: string | null): void {
