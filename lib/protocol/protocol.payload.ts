@@ -99,7 +99,8 @@ export function decodePayload(raw: string): DecodedJob {
   const prefix = typeof payload['prefix'] === 'string' && payload['prefix'] !== '' ? (payload['prefix']) : null;
   return {
     raw,
-    payload: { ...payload, class: className, args },
+    // The parsed object is ours alone: copied only when `args` had to be filled in.
+    payload: args === rawArgs ? (payload as ResquePayload) : { ...payload, class: className, args },
     className,
     args,
     params: paramsFromArgs(args),

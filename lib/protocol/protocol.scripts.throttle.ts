@@ -16,7 +16,8 @@
  * than it takes a pruner, ours or Ruby's, to unregister the dead worker).
  *
  * - `claim(spec, want, claimKey, queuesKey, nameAt, worker, workersKey)`: the claim step with throttles
- *   (replaces the plain LMOVE loop): the head of each queue in priority order is checked without popping it
+ *   (replaces the plain LMOVE loop): the head of each queue in priority order (the cycle script's KEYS[2..])
+ *   is checked without popping it
  *   (LINDEX); a blocked head stays where it is and the next queue is tried (queue i's name, for several-queue
  *   workers, is ARGV[i + nameAt]). Returns `{ i1, raw1, … }`, or
  *   `{ 0, waitMs }` when nothing could be claimed because every non-empty queue was blocked (waitMs -1:
@@ -114,7 +115,7 @@ local function throttle_lib()
     local wait = nil
     for n = 1, want do
       local got = false
-      for i = 9, #KEYS do
+      for i = 2, #KEYS do -- the cycle script's queue keys
         local raw = redis.call('LINDEX', KEYS[i], 0)
         if raw then
           local cls = throttle_class_of(raw)
@@ -123,7 +124,7 @@ local function throttle_lib()
             redis.call('LMOVE', KEYS[i], claim, 'LEFT', 'RIGHT')
             throttle_take(spec, KEYS[i], cls, raw, now, worker)
             if queues then redis.call('RPUSH', queues, ARGV[i + name_at]) end
-            out[#out + 1] = i - 8
+            out[#out + 1] = i - 1
             out[#out + 1] = raw
             got = true
             break

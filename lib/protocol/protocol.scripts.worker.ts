@@ -87,8 +87,11 @@ end
  *    there, status untouched, until a later call starts them. With flag 3 each one's queue name is RPUSHed
  *    to `worker:<id>:claim:queues`.
  *
- * KEYS: worker:<id>, worker:<id>:claim, worker:<id>:claim:queues, stat:processed, stat:processed:<id>,
- *       pause-all-workers, workers, stat:fenced, queue:<q>... (variable count, priority order)
+ * KEYS: worker:<id>, then queue:<q>... (variable count, priority order). The worker's other keys
+ *       (worker:<id>:claim, worker:<id>:claim:queues, stat:processed, stat:processed:<id>, pause-all-workers,
+ *       workers, stat:fenced) are built here from worker:<id> and the worker id: seven fewer arguments for
+ *       every job to encode, send and parse (each costs the client about 0.1 µs). They share worker:<id>'s
+ *       namespace, so on a Redis Cluster (hash-tagged namespace) they are in its slot, as the status keys are.
  * ARGV: flags ('1'/'0' × 3: finish, start, record queues), claim count, now (unix s), previous status key
  *       or '', previous result JSON, N's raw payload, N's record head (`{"queue":…,"run_at":…,"payload":`),
  *       N's payload as a JSON string or '' (embed raw), N's status key or '', the worker id, the previous
@@ -113,49 +116,54 @@ local flags = ARGV[1]
 local throttle = nil
 if ARGV[12] ~= '' then throttle = cjson.decode(ARGV[12]) end
 local now = ARGV[3]
-if redis.call('SISMEMBER', KEYS[7], ARGV[10]) == 0 then
-  if string.byte(flags, 1) == 49 then redis.call('INCR', KEYS[8]) end
+local id = ARGV[10]
+local record = KEYS[1]
+local claim = record .. ':claim'
+local prefix = string.sub(record, 1, #record - #id - 7) -- worker:<id> = prefix .. 'worker:' .. id
+local workers = prefix .. 'workers'
+if redis.call('SISMEMBER', workers, id) == 0 then
+  if string.byte(flags, 1) == 49 then redis.call('INCR', prefix .. 'stat:fenced') end
   return -1
 end
 -- unique: locks released by this finish/start (decoded only when there are any).
 if ARGV[13] ~= '' then unique_release_list(ARGV[13]) end
 local start = string.byte(flags, 2) == 49
 local queues = nil
-if string.byte(flags, 3) == 49 then queues = KEYS[3] end
+if string.byte(flags, 3) == 49 then queues = claim .. ':queues' end
 if string.byte(flags, 1) == 49 then
-  redis.call('INCR', KEYS[4])
-  redis.call('INCR', KEYS[5])
+  redis.call('INCR', prefix .. 'stat:processed')
+  redis.call('INCR', prefix .. 'stat:processed:' .. id)
   if ARGV[4] ~= '' then status_update(ARGV[4], 4, now, ',"result":' .. ARGV[5], 86400) end
   if ARGV[11] ~= '' then redis.call('DEL', ARGV[11]) end -- retry policy: the counter of a job that succeeded
   if throttle then throttle_lib().release(throttle['r']) end -- policy: throttle
-  if not start then redis.call('DEL', KEYS[1]) end
+  if not start then redis.call('DEL', record) end
 end
 if start then
   local raw = ARGV[6]
-  local head = redis.call('LPOP', KEYS[2])
+  local head = redis.call('LPOP', claim)
   if head == raw then
     if queues then redis.call('LPOP', queues) end
   elseif head then
-    redis.call('LPUSH', KEYS[2], head)
-    drop_claim(KEYS[2], queues, raw)
+    redis.call('LPUSH', claim, head)
+    drop_claim(claim, queues, raw)
   end
   local embedded = ARGV[8]
   if embedded == '' then embedded = raw end
-  redis.call('SET', KEYS[1], ARGV[7] .. embedded .. '}')
+  redis.call('SET', record, ARGV[7] .. embedded .. '}')
   if ARGV[9] ~= '' then status_update(ARGV[9], 2, now, '', 0) end
 end
 local want = tonumber(ARGV[2])
 local out = {}
 if want < 1 then return out end
-if redis.call('GET', KEYS[6]) == 'true' then return 0 end
-if throttle then return throttle_lib().claim(throttle, want, KEYS[2], queues, 5, ARGV[10], KEYS[7]) end -- policy: throttle
+if redis.call('GET', prefix .. 'pause-all-workers') == 'true' then return 0 end
+if throttle then return throttle_lib().claim(throttle, want, claim, queues, 12, id, workers) end -- policy: throttle
 for n = 1, want do
   local got = false
-  for i = 9, #KEYS do
-    local raw = redis.call('LMOVE', KEYS[i], KEYS[2], 'LEFT', 'RIGHT')
+  for i = 2, #KEYS do
+    local raw = redis.call('LMOVE', KEYS[i], claim, 'LEFT', 'RIGHT')
     if raw then
-      if queues then redis.call('RPUSH', queues, ARGV[i + 5]) end
-      out[#out + 1] = i - 8
+      if queues then redis.call('RPUSH', queues, ARGV[i + 12]) end
+      out[#out + 1] = i - 1
       out[#out + 1] = raw
       got = true
       break

@@ -13,7 +13,7 @@ import type { RunningJob, SlotContext } from './worker.slot.context.js';
 import { prunedMessage, SlotFence } from './worker.slot.fencing.js';
 import { isVerbose, jobLabel, logFenced, logOutcome, SlotTitle } from './worker.slot.log.js';
 import { SlotOutcomes } from './worker.slot.outcomes.js';
-import { SlotPipeline } from './worker.slot.pipeline.js';
+import { SlotPipeline, type SentCycle } from './worker.slot.pipeline.js';
 import { SlotQueues } from './worker.slot.queues.js';
 import { planFailure, retryKeyOnSuccess, type RetryPolicyOf } from './worker.slot.retry.js';
 import { isJsonObject, SlotStore, type ClaimedJob, type CycleRequest, type FinishedJob, type WorkerStore } from './worker.store.js';
@@ -236,7 +236,8 @@ export class WorkerSlot implements SlotContext {
     const next = this.pipeline.claimed.shift();
     if (!next) return this.claim(finished);
     finished = await this.process(next, finished);
-    if (await this.deps.executor.afterJob()) finished = await this.reregisterRecycled(finished);
+    const recycled = this.deps.executor.afterJob();
+    if (recycled !== false && (await recycled)) finished = await this.reregisterRecycled(finished);
     return finished;
   }
 
@@ -323,7 +324,8 @@ export class WorkerSlot implements SlotContext {
   private async process(claimed: ClaimedJob, finished: FinishedJob | null): Promise<FinishedJob | null> {
     const store = this.store();
     const read = readClaimed(this.deps.store.keys, claimed, this.id);
-    if (!(await this.start(store, claimed, read, finished))) return null;
+    const started = this.start(store, claimed, read, finished);
+    if (started !== true && !(await started)) return null;
     const { runnable: job, className, jobId, statusKey, unique } = read;
     const current: RunningJob = { job, className, jobId, statusKey, unique, abort: new JobAbort() };
     // Unreadable: recorded by the fail script, which Redis runs after the cycle that started the job.
@@ -335,9 +337,10 @@ export class WorkerSlot implements SlotContext {
    * Sends the cycle that starts the job. With the lease holding it returns at once (the job is performed
    * while the call is out); without it, a pruner may have taken this job back while the slot could not
    * heartbeat, so it waits for the verdict: false when the start was refused. (A call that fails leaves it
-   * unknown: the job is performed and resync sorts the bookkeeping out.)
+   * unknown: the job is performed and resync sorts the bookkeeping out.) True, not a promise, when the lease
+   * holds: the common case costs no await.
    */
-  private async start(store: SlotStore, claimed: ClaimedJob, read: ReadJob, finished: FinishedJob | null): Promise<boolean> {
+  private start(store: SlotStore, claimed: ClaimedJob, read: ReadJob, finished: FinishedJob | null): true | Promise<boolean> {
     const claim = this.stopping || this.paused || this.pipeline.pausedByAll ? 0 : this.pipeline.claimAhead(this.deps.options.prefetch);
     const leased = this.fence.leaseHolds();
     const entry = this.pipeline.send({
@@ -347,6 +350,11 @@ export class WorkerSlot implements SlotContext {
       queues: claim > 0 ? this.queues.now() : [],
     });
     if (leased) return true;
+    return this.startConfirmed(entry, read);
+  }
+
+  /** Without the lease: waits for the start's verdict; false when a pruner had taken the job back. */
+  private async startConfirmed(entry: SentCycle, read: ReadJob): Promise<boolean> {
     await entry.done;
     this.pipeline.fold();
     if (entry.jobs !== 'pruned') return true;
@@ -366,7 +374,7 @@ export class WorkerSlot implements SlotContext {
         await events.emitAsync('beforeFork', jobEvent(current.job, decoded));
       }
       const timeout = runner.timeoutOf(decoded.className) ?? options.timeout;
-      return await executor.perform(current.job, decoded, timeout, current.abort).catch((error: unknown) => failed(error));
+      return await executor.perform(current.job, decoded, timeout, current.abort);
     } catch (error) {
       return failed(error);
     } finally {
@@ -374,23 +382,29 @@ export class WorkerSlot implements SlotContext {
     }
   }
 
-  /** Logs the outcome; a failure is recorded (or an interrupted job requeued) now, a success in the next cycle. */
-  private async settle(current: RunningJob, decoded: DecodedJob | null, outcome: JobOutcome): Promise<FinishedJob | null> {
-    const requeueInterrupted = this.deps.options.onInterrupted === 'requeue';
-    if (outcome.kind === 'failed' && !(outcome.interrupted && requeueInterrupted)) {
-      await this.fail(current, decoded, outcome); // logged once the fail script said whether it retries
-      return null;
-    }
-    logOutcome(this.deps.logger, this.id, current.job.queue, decoded, outcome, requeueInterrupted);
-    if (outcome.kind === 'failed') {
-      await this.outcomes.requeue(current);
-      return null;
-    }
+  /**
+   * Logs the outcome; a failure is recorded (or an interrupted job requeued) now, a success in the next cycle
+   * (returned at once, without an await: the common case).
+   */
+  private settle(current: RunningJob, decoded: DecodedJob | null, outcome: JobOutcome): FinishedJob | Promise<null> {
+    if (outcome.kind === 'failed') return this.settleFailed(current, decoded, outcome);
+    logOutcome(this.deps.logger, this.id, current.job.queue, decoded, outcome, false);
     const resultJson = outcome.kind === 'complete' ? outcome.resultJson : 'null';
     const retryKey = decoded ? retryKeyOnSuccess(this.retryPolicyOf, this.deps.store.keys, decoded) : undefined;
     const finished: FinishedJob = { statusKey: current.statusKey, resultJson, className: current.className, jobId: current.jobId, raw: current.job.raw, unique: current.unique };
     if (retryKey !== undefined) finished.retryKey = retryKey;
     return finished;
+  }
+
+  private async settleFailed(current: RunningJob, decoded: DecodedJob | null, outcome: JobOutcome & { kind: 'failed' }): Promise<null> {
+    const requeueInterrupted = this.deps.options.onInterrupted === 'requeue';
+    if (!(outcome.interrupted && requeueInterrupted)) {
+      await this.fail(current, decoded, outcome); // logged once the fail script said whether it retries
+      return null;
+    }
+    logOutcome(this.deps.logger, this.id, current.job.queue, decoded, outcome, requeueInterrupted);
+    await this.outcomes.requeue(current);
+    return null;
   }
 
   /** Records a failure, or counts the attempt and retries it (retry policy: then onRetry). */

@@ -131,7 +131,8 @@ class SecondClock {
  * slot re-registers under a new child pid: a new SlotStore then).
  */
 export class SlotStore {
-  private readonly fixedKeys: string[];
+  /** `worker:<id>`: the cycle's one fixed key (the script builds the worker's other keys from it). */
+  private readonly recordKey: string;
   private readonly cycleCall: ScriptCall;
   private readonly failCall: ScriptCall;
   private readonly failKeys: string[];
@@ -152,16 +153,7 @@ export class SlotStore {
     private readonly shared = false,
   ) {
     const k = store.keys;
-    this.fixedKeys = [
-      k.worker(workerId),
-      k.workerClaim(workerId),
-      claimQueuesKey(k, workerId),
-      k.statProcessed(),
-      k.statProcessed(workerId),
-      k.pauseAll,
-      k.workers,
-      k.statFenced,
-    ];
+    this.recordKey = k.worker(workerId);
     this.failKeys = [
       k.failed,
       k.statFailed(),
@@ -192,7 +184,7 @@ export class SlotStore {
     if (!start) this.clock.tick(); // `starting` just did
     const queues = claim > 0 ? request.queues : [];
     const recordQueues = this.ownQueue === null;
-    const args: Array<string | number> = [this.fixedKeys.length + queues.length, ...this.fixedKeys];
+    const args: Array<string | number> = [1 + queues.length, this.recordKey];
     if (claim > 0) for (const key of this.keysOf(queues)) args.push(key);
     args.push(`${finished ? 1 : 0}${start ? 1 : 0}${recordQueues ? 1 : 0}`, claim, this.clock.unix);
     pushFinishedArgs(args, finished);
