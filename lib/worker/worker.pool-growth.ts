@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 /** How often the pool looks at its children, and the window it judges them on. */
-export const GROWTH_WINDOW_MS = 500;
+export const GROWTH_WINDOW_MS = 250;
 /** The running children's mean occupancy (share of the window spent in jobs) from which one more may help. */
 const BUSY_SHARE = 0.75;
 /** A CPU's share the tree must leave unused for another child to get a CPU of its own. */
@@ -85,6 +85,8 @@ export class PoolGrowth {
       void this.stop();
       return;
     }
+    // Right after a boot the window restarted: a sliver of it says nothing yet.
+    if (performance.now() - this.mark.at < GROWTH_WINDOW_MS * 0.8) return;
     const sample = this.sample();
     this.rebase();
     if (!worthGrowing(sample)) return;
