@@ -161,11 +161,13 @@ export class WorkerRuntime {
   private async startNextSlot(begin: SlotStart): Promise<void> {
     const index = this.started;
     const slot = this.slots[index];
-    const executor = this.executors[index];
+    const executor = this.executors[index] as PoolExecutor | undefined;
     if (!slot || !executor) return;
     this.started += 1;
     try {
-      await this.startSlot(slot, executor.start(), begin, this.lateRuns);
+      // A child already up (its slot's registration failed last time) is used again, not booted twice.
+      const up = executor.childPid === null ? executor.start() : Promise.resolve();
+      await this.startSlot(slot, up, begin, this.lateRuns);
       this.growthFailures = 0;
       this.logger.log(`started ${slot.id} on demand (slot ${index}: its child is up)`);
     } catch (error) {
