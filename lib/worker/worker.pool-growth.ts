@@ -105,17 +105,21 @@ export class PoolGrowth {
     const elapsed = Math.max(1, now - this.mark.at);
     const occupied = sumOccupied(members, now);
     const busy = members.length === 0 ? 0 : Math.min(1, (occupied - this.mark.occupied) / (elapsed * members.length));
-    const pids = members.map((m) => m.childPid).filter((pid): pid is number => pid !== null);
     // Without /proc (not Linux), a busy child counts as a busy CPU: the cautious guess.
-    const cpusUsed = this.cpu.used(pids, elapsed) ?? busy * members.length;
+    const cpusUsed = this.cpu.used(childPids(members), elapsed) ?? busy * members.length;
     return { busy, waiting: members.some((m) => m.waiting), cpusUsed, cpus: Math.max(1, availableParallelism()) };
   }
 
   private rebase(): void {
+    const members = this.deps.running();
     const now = performance.now();
-    this.mark = { at: now, occupied: sumOccupied(this.deps.running(), now) };
-    this.cpu.rebase(this.deps.running().map((m) => m.childPid).filter((pid): pid is number => pid !== null));
+    this.mark = { at: now, occupied: sumOccupied(members, now) };
+    this.cpu.rebase(childPids(members));
   }
+}
+
+function childPids(members: readonly GrowthMember[]): number[] {
+  return members.map((m) => m.childPid).filter((pid): pid is number => pid !== null);
 }
 
 function sumOccupied(members: readonly GrowthMember[], now: number): number {
