@@ -2,6 +2,9 @@
 // others one at a time while the running children are busy, jobs wait and a CPU has room. Real worker
 // processes, real children, a real SIGKILL; the decision itself is checked on its inputs.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { procCpuTicks, worthGrowing, type GrowthSample } from '../lib/worker/worker.pool-growth.js';
@@ -138,5 +141,33 @@ describe('a COUNT=3 pool worker with children on demand', () => {
     await worker.exited;
     await waitFor('every child gone', () => childPids.every((pid) => !isAlive(pid)), 10_000);
     expect(await registered()).toBe(0);
+  }, 90_000);
+
+  it('QUIT while a child started on demand is still booting: the running job finishes, the boot is killed, exit 0', async () => {
+    // worker-phases-main holds a child in its boot (T_HOLD): the first child passes (T_HOLD_SKIP), the
+    // on-demand one holds for two minutes.
+    const dir = mkdtempSync(join(tmpdir(), 'nestjs-resque-growth-'));
+    try {
+      const worker = spawnWorker(
+        server.url,
+        { QUEUE: 'quit', COUNT: '2', INTERVAL: '0.05', T_HOLD: 'boot', T_HOLD_SKIP: '1', T_HOLD_MS: '120000', T_HOLD_DIR: dir },
+        { childStart: 'on-demand', heartbeatIntervalSeconds: 1 },
+        'test/apps/worker-phases-main.ts',
+      );
+      expect(await worker.ready).toHaveLength(1);
+      await push('quit', Array.from({ length: 4 }, (_, n) => ({ class: 'Sleep', args: [{ ms: 2_500, tag: `q${n}` }] })));
+      const booting = await waitFor('the on-demand child holding in its boot', () => {
+        const held = readdirSync(dir).find((name) => name.startsWith('boot-'));
+        return held ? Number(held.slice('boot-'.length)) : null;
+      });
+      worker.signal('SIGQUIT');
+      expect(await worker.exited).toEqual({ code: 0, signal: null });
+      expect(await redis.lrange('t:finished', 0, -1)).toEqual(['q0']); // the running job finished; no other started
+      expect(await redis.llen(k('queue:quit'))).toBe(3); // the claimed ones went back
+      expect(await registered()).toBe(0);
+      await waitFor('the booting child gone', () => !isAlive(booting), 10_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 90_000);
 });
