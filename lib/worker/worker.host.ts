@@ -68,7 +68,8 @@ import { resolveWorkerOptions, type ResqueWorkerHostOptions, type WorkerLogLevel
  *
  * Events and where pooled children move php's timing
  * - beforeFirstFork: parent, per slot, right after that slot's child is up and before the slot registers.
- *   Children boot at start-up (not at the first job), at most `availableParallelism()` at a time, and each
+ *   Slot 0's child boots at start-up; the others on demand (PoolGrowth: busy children, jobs waiting, a CPU
+ *   with room) or, with `childStart: 'eager'`, at start-up at most `availableParallelism()` at a time. Each
  *   slot starts working as soon as its own child is ready.
  * - beforeFork: parent, when a claimed job starts (as its `worker:<id>` write is sent; php fires it before
  *   writing `worker:<id>`), before the job is handed to an already-running child — no fork happens per job
