@@ -150,7 +150,7 @@ export class WorkerRuntime {
       };
     };
     this.growth = new PoolGrowth({
-      running: () => this.slots.filter((slot) => this.registered.has(slot)).map((slot) => member(this.slots.indexOf(slot))),
+      running: () => this.slots.flatMap((slot, index) => (this.registered.has(slot) ? [member(index)] : [])),
       remaining: () => this.slots.length - this.started,
       startNext: () => this.startNextSlot(begin),
       isStopping: () => this.stopping,
@@ -166,8 +166,10 @@ export class WorkerRuntime {
     this.started += 1;
     try {
       // A child already up (its slot's registration failed last time) is used again, not booted twice.
-      const up = executor.childPid === null ? executor.start() : Promise.resolve();
-      await this.startSlot(slot, up, begin, this.lateRuns);
+      if (executor.childPid === null) await executor.start();
+      // Up while the worker stops: it takes no work (the executor's close() ends its child).
+      if (this.stopping) return;
+      await this.startSlot(slot, Promise.resolve(), begin, this.lateRuns);
       this.growthFailures = 0;
       this.logger.log(`started ${slot.id} on demand (slot ${index}: its child is up)`);
     } catch (error) {
@@ -310,8 +312,6 @@ export class WorkerRuntime {
   /** One slot: once its child is `up`, beforeFirstFork, register, and its run goes into `runs`. */
   private async startSlot(slot: WorkerSlot, up: Promise<void>, { store, events, selection }: SlotStart, runs: Array<Promise<void>>): Promise<void> {
     await up;
-    // Up while the worker stops (an on-demand child that finished booting): it takes no work.
-    if (this.stopping && runs === this.lateRuns) return;
     slot.computeId();
     await events.emitAsync('beforeFirstFork', { workerId: slot.id, queues: [...selection.configured], pid: process.pid });
     await slot.register(await store.serverTime());
